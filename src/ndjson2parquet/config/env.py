@@ -1,0 +1,18 @@
+"""Every environment variable the package reads, by name, in one place. Only entry points call this."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+LOG_LEVEL = "LOG_LEVEL"
+LOG_FORMAT = "NDJSON2PARQUET_LOG_FORMAT"
+STATE = "NDJSON2PARQUET_STATE"
+TABLE_NAME = "NDJSON2PARQUET_TABLE"
+AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+
+
+def read(name: str, default: str | None = None, environ: Mapping[str, str] | None = None) -> str | None:
+    """The variable's value, or `default` when unset or empty."""
+    value = (environ if environ is not None else os.environ).get(name)
+    return value if value else default

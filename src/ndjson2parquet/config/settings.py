@@ -1,0 +1,80 @@
+"""Typed settings with their defaults and validation. Nothing here reads the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..domain.errors import ConfigError
+from ..domain.partitioning import Partitioner
+
+COMPRESSIONS = ("snappy", "zstd", "gzip", "lz4", "none")
+MiB = 1024 * 1024
+
+
+def _positive(name: str, value: float) -> None:
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+
+
+@dataclass(frozen=True)
+class BatchPolicy:
+    """When a manifest closes, per (dataset, date)."""
+
+    max_files: int = 1000
+    target_bytes: int = 256 * MiB
+    max_wait_s: float = 300.0  # the oldest pending file waited this long: flush what there is
+    grace_period_s: float = 6 * 3600.0  # after the end of a day (UTC), late data may still come
+
+    def __post_init__(self) -> None:
+        _positive("max_files", self.max_files)
+        _positive("target_bytes", self.target_bytes)
+        if self.max_wait_s < 0 or self.grace_period_s < 0:
+            raise ConfigError("max_wait and grace_period must not be negative")
+
+
+@dataclass(frozen=True)
+class StorePolicy:
+    """Limits shared by every state store."""
+
+    page_size: int = 1000  # the largest page any listing returns
+    lease_s: float = 900.0  # a RUNNING manifest not renewed for this long is recoverable
+    max_attempts: int = 3  # manifest failures a file survives before it is FAILED
+    retention_days: int = 30  # finished records expire (TTL) after this
+    pending_shards: int = 8  # DynamoDB: shards of the sparse pending key
+
+    def __post_init__(self) -> None:
+        for name in ("page_size", "lease_s", "max_attempts", "retention_days", "pending_shards"):
+            _positive(name, getattr(self, name))
+
+
+@dataclass(frozen=True)
+class ConversionOptions:
+    """How a manifest becomes Parquet."""
+
+    compression: str = "snappy"
+    row_group_rows: int = 128 * 1024
+    target_file_bytes: int = 256 * MiB  # an output part closes past this many input bytes
+    max_line_bytes: int = 16 * MiB
+    lineage: bool = False  # add _source_file and _source_line columns
+    strict: bool = False  # quarantine values that do not fit their column instead of rescuing them
+
+    def __post_init__(self) -> None:
+        if self.compression not in COMPRESSIONS:
+            raise ConfigError(f"compression must be one of {', '.join(COMPRESSIONS)}, got {self.compression!r}")
+        _positive("row_group_rows", self.row_group_rows)
+        _positive("target_file_bytes", self.target_file_bytes)
+        _positive("max_line_bytes", self.max_line_bytes)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything one pipeline run needs, gathered from arguments (which beat the environment)."""
+
+    batch: BatchPolicy = field(default_factory=BatchPolicy)
+    store: StorePolicy = field(default_factory=StorePolicy)
+    conversion: ConversionOptions = field(default_factory=ConversionOptions)
+    partitioner: Partitioner = field(default_factory=Partitioner)
+    workers: int = 2
+
+    def __post_init__(self) -> None:
+        _positive("workers", self.workers)

@@ -1,0 +1,1 @@
+"""The domain: records, manifests, their states, errors. Imports nothing else of ours."""

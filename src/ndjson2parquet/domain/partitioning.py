@@ -1,0 +1,63 @@
+"""Which dataset and date partition a file belongs to, read from its key."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from .errors import ConfigError
+
+# The three layouts of the design, tried in order; each names year, month and day groups.
+DEFAULT_DATE_PATTERNS: tuple[str, ...] = (
+    r"(?:^|/)year=(?P<year>\d{4})/month=(?P<month>\d{1,2})/day=(?P<day>\d{1,2})(?:/|$)",
+    r"(?:^|/)(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})(?:/|$|[_T.])",
+    r"(?:^|/)(?P<year>\d{4})/(?P<month>\d{2})/(?P<day>\d{2})(?:/|$)",
+)
+
+
+@dataclass(frozen=True)
+class Partitioner:
+    """Reads a date from a key with the first matching pattern; the arrival date (UTC) otherwise.
+
+    `dataset_pattern`, when given, is a regex with a `dataset` group read from the key;
+    otherwise every file belongs to `default_dataset`.
+    """
+
+    date_patterns: tuple[str, ...] = DEFAULT_DATE_PATTERNS
+    dataset_pattern: str | None = None
+    default_dataset: str = "default"
+
+    def __post_init__(self) -> None:
+        try:
+            compiled = tuple(re.compile(p) for p in self.date_patterns)
+            dataset_re = re.compile(self.dataset_pattern) if self.dataset_pattern else None
+        except re.error as exc:
+            raise ConfigError(f"bad partition pattern: {exc}") from exc
+        for regex in compiled:
+            if not {"year", "month", "day"} <= set(regex.groupindex):
+                raise ConfigError(f"date pattern {regex.pattern!r} needs groups year, month and day")
+        if dataset_re is not None and "dataset" not in dataset_re.groupindex:
+            raise ConfigError(f"dataset pattern {self.dataset_pattern!r} needs a group named dataset")
+        object.__setattr__(self, "_compiled", compiled)
+        object.__setattr__(self, "_dataset_re", dataset_re)
+
+    def date_of(self, key: str, arrived_at: float) -> str:
+        """YYYY-MM-DD from the key, or the arrival date in UTC when no pattern gives a valid date."""
+        for regex in self._compiled:  # type: ignore[attr-defined]
+            match = regex.search(key)
+            if match:
+                try:
+                    day = date(int(match["year"]), int(match["month"]), int(match["day"]))
+                except ValueError:
+                    continue  # 2026-13-45 is not a date: try the next layout
+                return day.isoformat()
+        return datetime.fromtimestamp(arrived_at, UTC).date().isoformat()
+
+    def dataset_of(self, key: str) -> str:
+        """The dataset named in the key, or the default one."""
+        if self._dataset_re is not None:  # type: ignore[attr-defined]
+            match = self._dataset_re.search(key)  # type: ignore[attr-defined]
+            if match and match["dataset"]:
+                return match["dataset"]
+        return self.default_dataset

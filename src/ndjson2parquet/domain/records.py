@@ -1,0 +1,148 @@
+"""File records, manifests and the ledger: plain values, no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import time
+from dataclasses import dataclass, field, replace
+from typing import Generic, TypeVar
+
+from .states import FileState, ManifestState
+
+
+def file_id_for(dataset: str, uri: str, version: str) -> str:
+    """Deterministic id of one version of one object: the same event twice gives the same id."""
+    digest = hashlib.blake2b(f"{dataset}\x00{uri}\x00{version}".encode(), digest_size=16)
+    return digest.hexdigest()
+
+
+def new_manifest_id(date: str) -> str:
+    """A fresh manifest id, safe as a Step Functions execution name and in a file name."""
+    return f"{date.replace('-', '')}-{int(time.time() * 1000):x}-{secrets.token_hex(6)}"
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """An object seen in a landing zone, before it is registered."""
+
+    uri: str  # local absolute path or s3://bucket/key
+    key: str  # the path relative to the landing root: what the date is read from
+    version: str  # S3 version id or ETag; locally size and mtime
+    size: int
+    modified_at: float  # epoch seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    """Where one file's lines went. Invariant: lines = blank + rows_written + rows_quarantined."""
+
+    lines: int = 0
+    blank: int = 0
+    rows_written: int = 0
+    rows_quarantined: int = 0
+    outputs: tuple[str, ...] = ()
+    rejection: str | None = None
+
+    @property
+    def balanced(self) -> bool:
+        """True when every line is accounted for."""
+        return self.lines == self.blank + self.rows_written + self.rows_quarantined
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """One version of one input object, and what became of it."""
+
+    file_id: str
+    dataset: str
+    uri: str
+    version: str
+    size: int
+    date: str  # YYYY-MM-DD partition
+    arrived_at: float  # the object's own time (mtime / LastModified)
+    registered_at: float
+    state: FileState = FileState.PENDING
+    manifest_id: str | None = None
+    attempts: int = 0
+    ledger: Ledger = field(default_factory=Ledger)
+    error: str | None = None
+    updated_at: float = 0.0
+
+    @classmethod
+    def new(cls, dataset: str, date: str, obj: ObjectInfo, now: float) -> FileRecord:
+        """A PENDING record for an object seen now."""
+        return cls(
+            file_id=file_id_for(dataset, obj.uri, obj.version),
+            dataset=dataset,
+            uri=obj.uri,
+            version=obj.version,
+            size=obj.size,
+            date=date,
+            arrived_at=obj.modified_at,
+            registered_at=now,
+            updated_at=now,
+        )
+
+    def evolve(self, **changes: object) -> FileRecord:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """An immutable list of files of one dataset and one date, converted together."""
+
+    manifest_id: str
+    dataset: str
+    date: str
+    file_ids: tuple[str, ...]
+    bytes: int
+    state: ManifestState
+    created_at: float
+    updated_at: float
+    reason: str = ""  # why it was closed: max_files, target_bytes, max_wait, seal, drain
+    runs: int = 0  # how many times it was started
+    lease_owner: str | None = None
+    lease_expires_at: float | None = None
+    settled: bool = False  # files moved to their final state after SUCCEEDED / FAILED
+    outputs: tuple[str, ...] = ()
+    stats: dict[str, object] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def live(self) -> bool:
+        """True while recovery may still have work to do on it."""
+        return not self.settled
+
+    def evolve(self, **changes: object) -> Manifest:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class DateStatus:
+    """One (dataset, date): file counts per state, and its seal."""
+
+    dataset: str
+    date: str
+    files: dict[str, int]
+    sealed_at: float | None = None
+    late_files: int = 0
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One bounded page of a listing; `cursor` is None on the last page."""
+
+    items: list[T]
+    cursor: str | None = None
+
+
+def owner_token() -> str:
+    """Who holds a lease: host, process id and a random part (a pid can be reused)."""
+    return f"{os.uname().nodename}:{os.getpid()}:{secrets.token_hex(4)}"

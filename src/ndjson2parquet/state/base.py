@@ -1,0 +1,465 @@
+"""The state store: shared logic here, tiny conditional-write primitives in each backend.
+
+Like Powertools' idempotency persistence layer, `StateStore` owns every rule (which transition is
+allowed, what it changes, TTLs, chunking, retries) and a backend only implements the `_primitives`:
+conditional inserts and updates, and bounded, paginated queries. Every state change is a
+conditional write, so concurrent callers can race freely: the loser gets `ConditionFailed`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from ..backoff import Backoff
+from ..config.settings import StorePolicy
+from ..domain import clock
+from ..domain.errors import ConditionFailed, InvalidTransition, NotFound
+from ..domain.records import DateStatus, FileRecord, Ledger, Manifest, Page, new_manifest_id
+from ..domain.states import FileState, ManifestState, file_transition, manifest_transition
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    """One conditional update of a file: applied only if it is still `expect_state` in `expect_manifest`."""
+
+    file_id: str
+    expect_state: FileState
+    expect_manifest: str | None
+    state: FileState | None = None  # None: keep the state
+    set_fields: dict[str, object] = field(default_factory=dict)  # manifest_id, attempts, ledger, error, expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterResult:
+    """What a registration did."""
+
+    new: int = 0
+    seen: int = 0  # already registered (same version): nothing changed
+    late: list[tuple[str, str]] = field(default_factory=list)  # sealed (dataset, date)s that were reopened
+
+
+class StateStore(ABC):
+    """One contract, two backends (SQLite, DynamoDB). All public methods are safe to call concurrently."""
+
+    #: the most items a backend writes in one atomic request (DynamoDB: 100 per transaction)
+    write_chunk: int = 500
+
+    def __init__(self, policy: StorePolicy | None = None, backoff: Backoff | None = None) -> None:
+        self.policy = policy or StorePolicy()
+        self.backoff = backoff or Backoff()
+
+    # ----------------------------------------------------------------- registration
+    def register(self, records: Iterable[FileRecord]) -> RegisterResult:
+        """Record files as PENDING. The same version again is a no-op; a sealed date is reopened."""
+        new = seen = 0
+        touched: set[tuple[str, str]] = set()
+        chunk: list[FileRecord] = []
+        for record in records:
+            chunk.append(record)
+            if len(chunk) >= self.write_chunk:
+                added = self._insert_files(chunk)
+                new, seen = new + len(added), seen + len(chunk) - len(added)
+                touched.update((r.dataset, r.date) for r in added)
+                chunk = []
+        if chunk:
+            added = self._insert_files(chunk)
+            new, seen = new + len(added), seen + len(chunk) - len(added)
+            touched.update((r.dataset, r.date) for r in added)
+        late = [key for key in sorted(touched) if self._reopen_if_sealed(*key)]
+        return RegisterResult(new=new, seen=seen, late=late)
+
+    def _reopen_if_sealed(self, dataset: str, date: str) -> bool:
+        status = self._get_date(dataset, date)
+        if status is None or status.sealed_at is None:
+            return False
+        self._update_date(dataset, date, sealed_at=None, late_delta=1)
+        return True
+
+    # ----------------------------------------------------------------- queries
+    def pending(self, dataset: str, date: str, limit: int, cursor: str | None = None) -> Page[FileRecord]:
+        """PENDING files of one (dataset, date), oldest registration first, at most `limit`."""
+        return self._query_waiting(FileState.PENDING, dataset, date, self._bounded(limit), cursor)
+
+    def failed(self, dataset: str, date: str, limit: int, cursor: str | None = None) -> Page[FileRecord]:
+        """FAILED files (the dead-letter list) of one (dataset, date)."""
+        return self._query_waiting(FileState.FAILED, dataset, date, self._bounded(limit), cursor)
+
+    def dates(self, dataset: str | None = None) -> Iterator[DateStatus]:
+        """Every known (dataset, date) with its counts, page by page."""
+        cursor: str | None = None
+        while True:
+            page = self._query_dates(dataset, self.policy.page_size, cursor)
+            yield from page.items
+            if page.cursor is None:
+                return
+            cursor = page.cursor
+
+    def date_status(self, dataset: str, date: str) -> DateStatus | None:
+        """One (dataset, date), or None if no file was ever registered for it."""
+        return self._get_date(dataset, date)
+
+    def get_file(self, file_id: str) -> FileRecord:
+        """One file record by id."""
+        found = self._get_files([file_id])
+        if not found:
+            raise NotFound(f"no file {file_id}")
+        return found[0]
+
+    def files_by_uri(self, uri: str) -> list[FileRecord]:
+        """Every registered version of one object, oldest first: the ledger's entry point."""
+        return sorted(self._files_by_uri(uri), key=lambda r: r.registered_at)
+
+    def get_manifest(self, manifest_id: str) -> Manifest:
+        """One manifest by id."""
+        manifest = self._get_manifest(manifest_id)
+        if manifest is None:
+            raise NotFound(f"no manifest {manifest_id}")
+        return manifest
+
+    def files_of(self, manifest: Manifest) -> Iterator[FileRecord]:
+        """The manifest's files, read in bounded chunks."""
+        ids = manifest.file_ids
+        for start in range(0, len(ids), self.policy.page_size):
+            yield from self._get_files(ids[start : start + self.policy.page_size])
+
+    def live_manifests(self) -> Iterator[Manifest]:
+        """Manifests that are not settled yet (the only ones recovery looks at), page by page."""
+        cursor: str | None = None
+        while True:
+            page = self._query_live_manifests(self.policy.page_size, cursor)
+            yield from page.items
+            if page.cursor is None:
+                return
+            cursor = page.cursor
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """{"files": {state: n}, "manifests": {state: n}} over the whole store."""
+        files, manifests = self._counts()
+        return {
+            "files": {s.value: files.get(s.value, 0) for s in FileState},
+            "manifests": {s.value: manifests.get(s.value, 0) for s in ManifestState},
+        }
+
+    # ----------------------------------------------------------------- claims
+    def claim(self, files: Sequence[FileRecord], reason: str, now: float | None = None) -> Manifest | None:
+        """Put PENDING files into a new manifest, all or none. None when another claimer won any of them."""
+        if not files:
+            raise InvalidTransition("a manifest needs at least one file")
+        dataset, date = files[0].dataset, files[0].date
+        if any(f.dataset != dataset or f.date != date for f in files):
+            raise InvalidTransition("a manifest holds files of one dataset and one date")
+        if len({f.file_id for f in files}) != len(files):
+            raise InvalidTransition("a file appears twice in one claim")
+        at = clock.now() if now is None else now
+        manifest = Manifest(
+            manifest_id=new_manifest_id(date),
+            dataset=dataset,
+            date=date,
+            file_ids=tuple(f.file_id for f in files),
+            bytes=sum(f.size for f in files),
+            state=ManifestState.CREATED,
+            created_at=at,
+            updated_at=at,
+            reason=reason,
+            lease_expires_at=at + self.policy.lease_s,  # a CREATED manifest nobody starts is recoverable too
+        )
+        try:
+            self._create_manifest(manifest)
+        except ConditionFailed:
+            return None
+        return manifest
+
+    # ----------------------------------------------------------------- manifest transitions
+    def start(self, manifest_id: str, owner: str, now: float | None = None) -> Manifest:
+        """CREATED → RUNNING under `owner`'s lease. ConditionFailed if someone else started it."""
+        at = clock.now() if now is None else now
+        current = self.get_manifest(manifest_id)
+        return self._transition(
+            current,
+            "start",
+            lease_owner=owner,
+            lease_expires_at=at + self.policy.lease_s,
+            runs=current.runs + 1,
+            updated_at=at,
+        )
+
+    def renew(self, manifest: Manifest, owner: str, now: float | None = None) -> Manifest:
+        """Extend the lease of a RUNNING manifest this owner holds (the heartbeat)."""
+        at = clock.now() if now is None else now
+        return self._update_manifest(
+            manifest.manifest_id,
+            frozenset({ManifestState.RUNNING}),
+            owner,
+            {"lease_expires_at": at + self.policy.lease_s, "updated_at": at},
+        )
+
+    def requeue(self, manifest: Manifest, now: float | None = None) -> Manifest:
+        """RUNNING with a dead owner → CREATED, so it is re-driven under the same id."""
+        at = clock.now() if now is None else now
+        return self._transition(
+            manifest,
+            "requeue",
+            expect_owner=manifest.lease_owner,
+            lease_owner=None,
+            lease_expires_at=at + self.policy.lease_s,
+            updated_at=at,
+        )
+
+    def succeed(
+        self,
+        manifest: Manifest,
+        owner: str,
+        outputs: Sequence[str],
+        ledgers: dict[str, Ledger],
+        stats: dict[str, object] | None = None,
+        now: float | None = None,
+    ) -> Manifest:
+        """Commit a converted manifest: ledgers first, then the manifest (the commit point), then files.
+
+        A crash after the commit point leaves a SUCCEEDED, unsettled manifest that `settle` finishes.
+        """
+        missing = set(manifest.file_ids) - set(ledgers)
+        if missing:
+            raise InvalidTransition(f"no ledger for {len(missing)} file(s) of {manifest.manifest_id}")
+        at = clock.now() if now is None else now
+        self._apply(
+            [
+                FileChange(fid, FileState.CLAIMED, manifest.manifest_id, set_fields={"ledger": ledgers[fid]})
+                for fid in manifest.file_ids
+            ]
+        )
+        committed = self._transition(
+            manifest,
+            "succeed",
+            expect_owner=owner,
+            outputs=tuple(outputs),
+            stats=dict(stats or {}),
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=at,
+        )
+        return self.settle(committed, now=at)
+
+    def fail(self, manifest: Manifest, owner: str | None, error: str, now: float | None = None) -> Manifest:
+        """RUNNING (or never started) → FAILED. The caller removes its outputs, then calls `compensate`."""
+        at = clock.now() if now is None else now
+        return self._transition(
+            manifest, "fail", expect_owner=owner, error=error[:2000], lease_owner=None, updated_at=at
+        )
+
+    def compensate(self, manifest: Manifest, now: float | None = None) -> Manifest:
+        """Saga compensation of a FAILED manifest: files back to PENDING (attempts + 1) or FAILED."""
+        at = clock.now() if now is None else now
+        changes = []
+        for record in self.files_of(manifest):
+            if record.state != FileState.CLAIMED or record.manifest_id != manifest.manifest_id:
+                continue  # already compensated by an earlier, interrupted attempt
+            attempts = record.attempts + 1
+            give_up = attempts >= self.policy.max_attempts
+            changes.append(
+                FileChange(
+                    record.file_id,
+                    FileState.CLAIMED,
+                    manifest.manifest_id,
+                    state=file_transition("give_up" if give_up else "release")[1],
+                    set_fields={
+                        "manifest_id": None,
+                        "attempts": attempts,
+                        "ledger": Ledger(),
+                        "error": manifest.error,
+                        "updated_at": at,
+                    },
+                )
+            )
+        self._apply(changes)
+        return self._transition(
+            manifest, "compensate", settled=True, updated_at=at, expires_at=self._ttl(at)
+        )
+
+    def settle(self, manifest: Manifest, now: float | None = None) -> Manifest:
+        """After SUCCEEDED: each CLAIMED file → DONE, or REJECTED when its ledger holds a rejection."""
+        if manifest.state != ManifestState.SUCCEEDED:
+            raise InvalidTransition(f"settle needs a SUCCEEDED manifest, {manifest.manifest_id} is {manifest.state}")
+        at = clock.now() if now is None else now
+        changes = [
+            FileChange(
+                record.file_id,
+                FileState.CLAIMED,
+                manifest.manifest_id,
+                state=file_transition("reject" if record.ledger.rejection else "complete")[1],
+                set_fields={"updated_at": at, "expires_at": self._ttl(at)},
+            )
+            for record in self.files_of(manifest)
+            if record.state == FileState.CLAIMED and record.manifest_id == manifest.manifest_id
+        ]
+        self._apply(changes)
+        if manifest.settled:
+            return manifest
+        return self._update_manifest(
+            manifest.manifest_id,
+            frozenset({ManifestState.SUCCEEDED}),
+            None,
+            {"settled": True, "updated_at": at, "expires_at": self._ttl(at)},
+        )
+
+    def abandon_claim(self, manifest: Manifest) -> None:
+        """Undo an interrupted multi-step claim (CLAIMING): release what it holds and drop it."""
+        if manifest.state != ManifestState.CLAIMING:
+            raise InvalidTransition(f"{manifest.manifest_id} is {manifest.state}, not CLAIMING")
+        self._abandon_claim(manifest)
+
+    # ----------------------------------------------------------------- dead letters, seals, schema
+    def retry_failed(self, dataset: str, date: str, now: float | None = None) -> int:
+        """Put every FAILED file of (dataset, date) back to PENDING with its attempts reset."""
+        at = clock.now() if now is None else now
+        moved = 0
+        while True:  # re-query from the start: moved files leave the FAILED listing
+            page = self.failed(dataset, date, self.policy.page_size)
+            if not page.items:
+                return moved
+            changes = [
+                FileChange(
+                    r.file_id,
+                    FileState.FAILED,
+                    None,
+                    state=file_transition("retry")[1],
+                    set_fields={"attempts": 0, "error": None, "updated_at": at},
+                )
+                for r in page.items
+            ]
+            moved += len(changes) - len(self._update_files(changes))
+
+    def seal(self, dataset: str, date: str, now: float | None = None) -> DateStatus:
+        """Write the seal marker of a date whose files are all finished (DONE, REJECTED or FAILED)."""
+        status = self._get_date(dataset, date)
+        if status is None:
+            raise NotFound(f"no date {dataset}/{date}")
+        busy = sum(status.files.get(s.value, 0) for s in (FileState.PENDING, FileState.CLAIMED))
+        if busy:
+            raise InvalidTransition(f"{dataset}/{date} still has {busy} file(s) pending or claimed")
+        self._update_date(dataset, date, sealed_at=clock.now() if now is None else now, late_delta=0)
+        return self._get_date(dataset, date)  # type: ignore[return-value]
+
+    def get_schema(self, dataset: str) -> tuple[int, str] | None:
+        """(version, schema JSON) stored for a dataset, or None."""
+        return self._get_schema(dataset)
+
+    def put_schema(self, dataset: str, schema_json: str, expected_version: int) -> int:
+        """Store a new schema version if the stored one is still `expected_version` (0: none yet)."""
+        self._put_schema(dataset, schema_json, expected_version)
+        return expected_version + 1
+
+    # ----------------------------------------------------------------- shared helpers
+    def _bounded(self, limit: int) -> int:
+        return max(1, min(limit, self.policy.page_size))
+
+    def _ttl(self, at: float) -> int:
+        return clock.ttl_epoch(at, self.policy.retention_days)
+
+    def _transition(
+        self, manifest: Manifest, name: str, expect_owner: str | None = None, **changes: object
+    ) -> Manifest:
+        sources, target = manifest_transition(name)
+        if manifest.state not in sources:
+            raise ConditionFailed(f"{manifest.manifest_id}: cannot {name} from {manifest.state}")
+        return self._update_manifest(manifest.manifest_id, sources, expect_owner, {"state": target, **changes})
+
+    def _apply(self, changes: list[FileChange]) -> None:
+        """Apply file changes; a change that lost its condition must already be in its target state."""
+        for start in range(0, len(changes), self.write_chunk):
+            chunk = changes[start : start + self.write_chunk]
+            lost = set(self._update_files(chunk))
+            if not lost:
+                continue
+            by_id = {c.file_id: c for c in chunk if c.file_id in lost}
+            for record in self._get_files(list(by_id)):
+                change = by_id[record.file_id]
+                target = change.state or change.expect_state
+                wanted_manifest = change.set_fields.get("manifest_id", change.expect_manifest)
+                if record.state != target or record.manifest_id != wanted_manifest:
+                    raise ConditionFailed(
+                        f"file {record.file_id} is {record.state} in {record.manifest_id}, "
+                        f"expected {change.expect_state} in {change.expect_manifest}"
+                    )
+
+    # ----------------------------------------------------------------- primitives
+    @abstractmethod
+    def _insert_files(self, records: Sequence[FileRecord]) -> list[FileRecord]:
+        """Insert each record unless its file_id exists; return those inserted. Counts dates too."""
+
+    @abstractmethod
+    def _get_files(self, file_ids: Sequence[str]) -> list[FileRecord]:
+        """The records among these ids that exist (strongly consistent read)."""
+
+    @abstractmethod
+    def _files_by_uri(self, uri: str) -> list[FileRecord]:
+        """Every version registered under one uri."""
+
+    @abstractmethod
+    def _query_waiting(
+        self, state: FileState, dataset: str, date: str, limit: int, cursor: str | None
+    ) -> Page[FileRecord]:
+        """PENDING or FAILED files of (dataset, date), oldest registration first, bounded."""
+
+    @abstractmethod
+    def _create_manifest(self, manifest: Manifest) -> None:
+        """Store the manifest and move each of its files PENDING → CLAIMED, all or none.
+
+        Raise ConditionFailed (and leave nothing behind) if any file is no longer PENDING.
+        """
+
+    @abstractmethod
+    def _abandon_claim(self, manifest: Manifest) -> None:
+        """Release files a CLAIMING manifest holds and delete it (conditional on CLAIMING)."""
+
+    @abstractmethod
+    def _get_manifest(self, manifest_id: str) -> Manifest | None:
+        """One manifest (strongly consistent read)."""
+
+    @abstractmethod
+    def _update_manifest(
+        self,
+        manifest_id: str,
+        expect_states: frozenset[ManifestState],
+        expect_owner: str | None,
+        changes: dict[str, object],
+    ) -> Manifest:
+        """Apply `changes` if the manifest is in one of `expect_states` (and held by `expect_owner`
+        when that is not None); return the new manifest, or raise ConditionFailed."""
+
+    @abstractmethod
+    def _update_files(self, changes: Sequence[FileChange]) -> list[str]:
+        """Apply each change whose condition holds; return the ids whose condition failed."""
+
+    @abstractmethod
+    def _query_live_manifests(self, limit: int, cursor: str | None) -> Page[Manifest]:
+        """Unsettled manifests, bounded."""
+
+    @abstractmethod
+    def _counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Files per state and manifests per state."""
+
+    @abstractmethod
+    def _get_date(self, dataset: str, date: str) -> DateStatus | None:
+        """One date's counts and seal."""
+
+    @abstractmethod
+    def _query_dates(self, dataset: str | None, limit: int, cursor: str | None) -> Page[DateStatus]:
+        """Known dates, ordered by (dataset, date), bounded."""
+
+    @abstractmethod
+    def _update_date(self, dataset: str, date: str, *, sealed_at: float | None, late_delta: int) -> None:
+        """Set (or clear, with None) the seal of a date and add to its late-file count."""
+
+    @abstractmethod
+    def _get_schema(self, dataset: str) -> tuple[int, str] | None:
+        """(version, schema JSON) of a dataset."""
+
+    @abstractmethod
+    def _put_schema(self, dataset: str, schema_json: str, expected_version: int) -> None:
+        """Write version expected_version + 1, or raise ConditionFailed if the stored one moved on."""
+
+    def close(self) -> None:
+        """Release connections."""

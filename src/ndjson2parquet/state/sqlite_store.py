@@ -1,0 +1,384 @@
+"""SQLite state store: the embedded default. One file, WAL, safe across threads and processes.
+
+Partial indexes play the part of DynamoDB's sparse keys: only PENDING (or FAILED) files are in the
+waiting indexes and only unsettled manifests in the live index, so hot queries stay small.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..backoff import Backoff
+from ..config.settings import StorePolicy
+from ..domain.errors import ConditionFailed, ConfigError, StoreUnavailable
+from ..domain.records import DateStatus, FileRecord, Ledger, Manifest, Page
+from ..domain.states import FileState, ManifestState
+from .base import FileChange, StateStore
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    file_id TEXT PRIMARY KEY, dataset TEXT NOT NULL, uri TEXT NOT NULL, version TEXT NOT NULL,
+    size INTEGER NOT NULL, date TEXT NOT NULL, arrived_at REAL NOT NULL, registered_at REAL NOT NULL,
+    state TEXT NOT NULL, manifest_id TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+    lines INTEGER NOT NULL DEFAULT 0, blank INTEGER NOT NULL DEFAULT 0,
+    rows_written INTEGER NOT NULL DEFAULT 0, rows_quarantined INTEGER NOT NULL DEFAULT 0,
+    outputs TEXT NOT NULL DEFAULT '[]', rejection TEXT, error TEXT,
+    updated_at REAL NOT NULL, expires_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS files_pending ON files (dataset, date, registered_at, file_id) WHERE state = 'PENDING';
+CREATE INDEX IF NOT EXISTS files_failed ON files (dataset, date, registered_at, file_id) WHERE state = 'FAILED';
+CREATE INDEX IF NOT EXISTS files_by_uri ON files (uri);
+CREATE INDEX IF NOT EXISTS files_by_date ON files (dataset, date, state);
+CREATE TABLE IF NOT EXISTS manifests (
+    manifest_id TEXT PRIMARY KEY, dataset TEXT NOT NULL, date TEXT NOT NULL, state TEXT NOT NULL,
+    file_ids TEXT NOT NULL, bytes INTEGER NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+    reason TEXT NOT NULL, runs INTEGER NOT NULL, lease_owner TEXT, lease_expires_at REAL,
+    settled INTEGER NOT NULL, outputs TEXT NOT NULL, stats TEXT NOT NULL, error TEXT, expires_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS manifests_live ON manifests (created_at, manifest_id) WHERE settled = 0;
+CREATE INDEX IF NOT EXISTS manifests_by_state ON manifests (state);
+CREATE TABLE IF NOT EXISTS dates (
+    dataset TEXT NOT NULL, date TEXT NOT NULL, sealed_at REAL, late_files INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (dataset, date)
+);
+CREATE TABLE IF NOT EXISTS schemas (dataset TEXT PRIMARY KEY, version INTEGER NOT NULL, schema TEXT NOT NULL);
+"""
+
+_FILE_COLUMNS = (
+    "file_id, dataset, uri, version, size, date, arrived_at, registered_at, state, manifest_id, attempts,"
+    " lines, blank, rows_written, rows_quarantined, outputs, rejection, error, updated_at"
+)
+_MANIFEST_JSON = {"file_ids", "outputs", "stats"}
+
+
+class SqliteStore(StateStore):
+    """State in one SQLite file (WAL mode): the embedded backend."""
+
+    write_chunk = 5000
+
+    def __init__(self, path: str | Path, policy: StorePolicy | None = None, backoff: Backoff | None = None) -> None:
+        super().__init__(policy, backoff)
+        self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise ConfigError(f"state folder does not exist: {self.path.parent}")
+        self._local = threading.local()
+        try:
+            self._db().executescript(_SCHEMA)  # executescript commits on its own: no _write() here
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"cannot use state file {self.path}: {exc}") from exc
+
+    # ----------------------------------------------------------------- connection handling
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            try:
+                db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("PRAGMA foreign_keys=OFF")
+            except sqlite3.DatabaseError as exc:
+                raise ConfigError(f"cannot open state file {self.path}: {exc}") from exc
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction: the write lock is taken up front, so concurrent writers queue."""
+        db = self._db()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"state store busy: {exc}") from exc
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        else:
+            db.execute("COMMIT")
+
+    def _retrying_write(self, fn):  # type: ignore[no-untyped-def]
+        def attempt():  # type: ignore[no-untyped-def]
+            with self._write() as db:
+                return fn(db)
+
+        return self.backoff.call(attempt)
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        try:
+            return self._db().execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"state store read failed: {exc}") from exc
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    # ----------------------------------------------------------------- files
+    def _insert_files(self, records: Sequence[FileRecord]) -> list[FileRecord]:
+        def write(db: sqlite3.Connection) -> list[FileRecord]:
+            added = []
+            for r in records:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO files (file_id, dataset, uri, version, size, date, arrived_at,"
+                    " registered_at, state, attempts, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (r.file_id, r.dataset, r.uri, r.version, r.size, r.date, r.arrived_at, r.registered_at,
+                     r.state.value, r.attempts, r.updated_at),
+                )
+                if cur.rowcount:
+                    added.append(r)
+            db.executemany(
+                "INSERT OR IGNORE INTO dates (dataset, date) VALUES (?, ?)",
+                sorted({(r.dataset, r.date) for r in added}),
+            )
+            return added
+
+        return self._retrying_write(write)
+
+    def _get_files(self, file_ids: Sequence[str]) -> list[FileRecord]:
+        out: list[FileRecord] = []
+        for start in range(0, len(file_ids), 500):  # SQLite's bound-parameter limit
+            ids = list(file_ids[start : start + 500])
+            marks = ",".join("?" * len(ids))
+            out.extend(_file(r) for r in self._read(f"SELECT {_FILE_COLUMNS} FROM files WHERE file_id IN ({marks})", ids))
+        return out
+
+    def _files_by_uri(self, uri: str) -> list[FileRecord]:
+        return [_file(r) for r in self._read(f"SELECT {_FILE_COLUMNS} FROM files WHERE uri = ?", (uri,))]
+
+    def _query_waiting(
+        self, state: FileState, dataset: str, date: str, limit: int, cursor: str | None
+    ) -> Page[FileRecord]:
+        # the state is an enum value inlined as a literal: SQLite only uses a partial index when
+        # it can prove the WHERE clause from the query text itself
+        params: list[object] = [dataset, date]
+        after = ""
+        if cursor:
+            ts, fid = cursor.split("|", 1)
+            after = " AND (registered_at, file_id) > (?, ?)"
+            params += [float(ts), fid]
+        rows = self._read(
+            f"SELECT {_FILE_COLUMNS} FROM files INDEXED BY files_{FileState(state).value.lower()}"
+            f" WHERE state = '{FileState(state).value}' AND dataset = ? AND date = ?{after}"
+            " ORDER BY registered_at, file_id LIMIT ?",
+            [*params, limit + 1],
+        )
+        items = [_file(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return Page(items, f"{items[-1].registered_at!r}|{items[-1].file_id}" if more else None)
+
+    def _update_files(self, changes: Sequence[FileChange]) -> list[str]:
+        def write(db: sqlite3.Connection) -> list[str]:
+            lost = []
+            for change in changes:
+                sets, params = _file_sets(change)
+                cur = db.execute(
+                    f"UPDATE files SET {sets} WHERE file_id = ? AND state = ? AND manifest_id IS ?",
+                    [*params, change.file_id, change.expect_state.value, change.expect_manifest],
+                )
+                if not cur.rowcount:
+                    lost.append(change.file_id)
+            return lost
+
+        return self._retrying_write(write)
+
+    # ----------------------------------------------------------------- manifests
+    def _create_manifest(self, manifest: Manifest) -> None:
+        def write(db: sqlite3.Connection) -> None:
+            ids = manifest.file_ids
+            claimed = 0
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                claimed += db.execute(
+                    f"UPDATE files SET state = 'CLAIMED', manifest_id = ?, updated_at = ?"
+                    f" WHERE file_id IN ({marks}) AND state = 'PENDING'",
+                    [manifest.manifest_id, manifest.created_at, *chunk],
+                ).rowcount
+            if claimed != len(ids):
+                raise ConditionFailed(f"{len(ids) - claimed} file(s) of the claim are no longer PENDING")
+            db.execute(
+                "INSERT INTO manifests (manifest_id, dataset, date, state, file_ids, bytes, created_at, updated_at,"
+                " reason, runs, lease_owner, lease_expires_at, settled, outputs, stats, error)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (manifest.manifest_id, manifest.dataset, manifest.date, manifest.state.value,
+                 json.dumps(manifest.file_ids), manifest.bytes, manifest.created_at, manifest.updated_at,
+                 manifest.reason, manifest.runs, manifest.lease_owner, manifest.lease_expires_at,
+                 int(manifest.settled), json.dumps(manifest.outputs), json.dumps(manifest.stats), manifest.error),
+            )
+
+        self._retrying_write(write)
+
+    def _abandon_claim(self, manifest: Manifest) -> None:
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(
+                "UPDATE files SET state = 'PENDING', manifest_id = NULL WHERE manifest_id = ? AND state = 'CLAIMED'",
+                (manifest.manifest_id,),
+            )
+            db.execute("DELETE FROM manifests WHERE manifest_id = ? AND state = 'CLAIMING'", (manifest.manifest_id,))
+
+        self._retrying_write(write)
+
+    def _get_manifest(self, manifest_id: str) -> Manifest | None:
+        rows = self._read("SELECT * FROM manifests WHERE manifest_id = ?", (manifest_id,))
+        return _manifest(rows[0]) if rows else None
+
+    def _update_manifest(
+        self,
+        manifest_id: str,
+        expect_states: frozenset[ManifestState],
+        expect_owner: str | None,
+        changes: dict[str, object],
+    ) -> Manifest:
+        sets, params = [], []
+        for name, value in changes.items():
+            sets.append(f"{name} = ?")
+            params.append(_manifest_value(name, value))
+        states = sorted(s.value for s in expect_states)
+        where = f"manifest_id = ? AND state IN ({','.join('?' * len(states))})"
+        params += [manifest_id, *states]
+        if expect_owner is not None:
+            where += " AND lease_owner = ?"
+            params.append(expect_owner)
+
+        def write(db: sqlite3.Connection) -> Manifest:
+            if not db.execute(f"UPDATE manifests SET {', '.join(sets)} WHERE {where}", params).rowcount:
+                raise ConditionFailed(f"manifest {manifest_id} is not in {states} held by {expect_owner}")
+            return _manifest(db.execute("SELECT * FROM manifests WHERE manifest_id = ?", (manifest_id,)).fetchone())
+
+        return self._retrying_write(write)
+
+    def _query_live_manifests(self, limit: int, cursor: str | None) -> Page[Manifest]:
+        params: list[object] = []
+        after = ""
+        if cursor:
+            ts, mid = cursor.split("|", 1)
+            after = " AND (created_at, manifest_id) > (?, ?)"
+            params += [float(ts), mid]
+        rows = self._read(
+            f"SELECT * FROM manifests INDEXED BY manifests_live WHERE settled = 0{after}"
+            " ORDER BY created_at, manifest_id LIMIT ?",
+            [*params, limit + 1],
+        )
+        items = [_manifest(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return Page(items, f"{items[-1].created_at!r}|{items[-1].manifest_id}" if more else None)
+
+    # ----------------------------------------------------------------- counts, dates, schema
+    def _counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        files = dict(self._read("SELECT state, count(*) FROM files GROUP BY state"))
+        manifests = dict(self._read("SELECT state, count(*) FROM manifests GROUP BY state"))
+        return files, manifests
+
+    def _get_date(self, dataset: str, date: str) -> DateStatus | None:
+        rows = self._read("SELECT dataset, date, sealed_at, late_files FROM dates WHERE dataset = ? AND date = ?",
+                          (dataset, date))
+        return self._with_counts(rows)[0] if rows else None
+
+    def _query_dates(self, dataset: str | None, limit: int, cursor: str | None) -> Page[DateStatus]:
+        where, params = [], []
+        if dataset is not None:
+            where.append("dataset = ?")
+            params.append(dataset)
+        if cursor:
+            where.append("(dataset, date) > (?, ?)")
+            params += cursor.split("\x00", 1)
+        sql = "SELECT dataset, date, sealed_at, late_files FROM dates"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._read(sql + " ORDER BY dataset, date LIMIT ?", [*params, limit + 1])
+        items = self._with_counts(rows[:limit])
+        more = len(rows) > limit
+        return Page(items, f"{items[-1].dataset}\x00{items[-1].date}" if more else None)
+
+    def _with_counts(self, rows: list[sqlite3.Row]) -> list[DateStatus]:
+        out = []
+        for dataset, date, sealed_at, late in rows:
+            counts = dict(self._read("SELECT state, count(*) FROM files WHERE dataset = ? AND date = ? GROUP BY state",
+                                     (dataset, date)))
+            out.append(DateStatus(dataset, date, counts, sealed_at, late))
+        return out
+
+    def _update_date(self, dataset: str, date: str, *, sealed_at: float | None, late_delta: int) -> None:
+        self._retrying_write(
+            lambda db: db.execute(
+                "UPDATE dates SET sealed_at = ?, late_files = late_files + ? WHERE dataset = ? AND date = ?",
+                (sealed_at, late_delta, dataset, date),
+            )
+        )
+
+    def _get_schema(self, dataset: str) -> tuple[int, str] | None:
+        rows = self._read("SELECT version, schema FROM schemas WHERE dataset = ?", (dataset,))
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def _put_schema(self, dataset: str, schema_json: str, expected_version: int) -> None:
+        def write(db: sqlite3.Connection) -> None:
+            if expected_version == 0:
+                cur = db.execute("INSERT OR IGNORE INTO schemas VALUES (?, 1, ?)", (dataset, schema_json))
+            else:
+                cur = db.execute(
+                    "UPDATE schemas SET version = version + 1, schema = ? WHERE dataset = ? AND version = ?",
+                    (schema_json, dataset, expected_version),
+                )
+            if not cur.rowcount:
+                raise ConditionFailed(f"schema of {dataset} moved past version {expected_version}")
+
+        self._retrying_write(write)
+
+
+# --------------------------------------------------------------------- row mapping
+def _file(row: Sequence[object]) -> FileRecord:
+    (file_id, dataset, uri, version, size, date, arrived_at, registered_at, state, manifest_id, attempts,
+     lines, blank, rows_written, rows_quarantined, outputs, rejection, error, updated_at) = row
+    return FileRecord(
+        file_id=file_id, dataset=dataset, uri=uri, version=version, size=size, date=date,  # type: ignore[arg-type]
+        arrived_at=arrived_at, registered_at=registered_at, state=FileState(state),  # type: ignore[arg-type]
+        manifest_id=manifest_id, attempts=attempts,  # type: ignore[arg-type]
+        ledger=Ledger(lines, blank, rows_written, rows_quarantined, tuple(json.loads(outputs)), rejection),  # type: ignore[arg-type]
+        error=error, updated_at=updated_at,  # type: ignore[arg-type]
+    )
+
+
+def _file_sets(change: FileChange) -> tuple[str, list[object]]:
+    sets, params = [], []
+    if change.state is not None:
+        sets.append("state = ?")
+        params.append(change.state.value)
+    for name, value in change.set_fields.items():
+        if name == "ledger":
+            assert isinstance(value, Ledger)
+            sets.append("lines = ?, blank = ?, rows_written = ?, rows_quarantined = ?, outputs = ?, rejection = ?")
+            params += [value.lines, value.blank, value.rows_written, value.rows_quarantined,
+                       json.dumps(value.outputs), value.rejection]
+        else:
+            sets.append(f"{name} = ?")
+            params.append(value)
+    return ", ".join(sets), params
+
+
+def _manifest_value(name: str, value: object) -> object:
+    if name in _MANIFEST_JSON:
+        return json.dumps(value)
+    if name == "settled":
+        return int(bool(value))
+    if isinstance(value, ManifestState):
+        return value.value
+    return value
+
+
+def _manifest(row: sqlite3.Row) -> Manifest:
+    (manifest_id, dataset, date, state, file_ids, size, created_at, updated_at, reason, runs, lease_owner,
+     lease_expires_at, settled, outputs, stats, error, _expires_at) = row
+    return Manifest(
+        manifest_id=manifest_id, dataset=dataset, date=date, state=ManifestState(state),
+        file_ids=tuple(json.loads(file_ids)), bytes=size, created_at=created_at, updated_at=updated_at,
+        reason=reason, runs=runs, lease_owner=lease_owner, lease_expires_at=lease_expires_at,
+        settled=bool(settled), outputs=tuple(json.loads(outputs)), stats=json.loads(stats), error=error,
+    )
