@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import time
 from dataclasses import dataclass, field, replace
@@ -141,8 +140,3 @@ class Page(Generic[T]):
 
     items: list[T]
     cursor: str | None = None
-
-
-def owner_token() -> str:
-    """Who holds a lease: host, process id and a random part (a pid can be reused)."""
-    return f"{os.uname().nodename}:{os.getpid()}:{secrets.token_hex(4)}"

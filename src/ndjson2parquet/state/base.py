@@ -274,9 +274,7 @@ class StateStore(ABC):
                 )
             )
         self._apply(changes)
-        return self._transition(
-            manifest, "compensate", settled=True, updated_at=at, expires_at=self._ttl(at)
-        )
+        return self._transition(manifest, "compensate", settled=True, updated_at=at, expires_at=self._ttl(at))
 
     def settle(self, manifest: Manifest, now: float | None = None) -> Manifest:
         """After SUCCEEDED: each CLAIMED file → DONE, or REJECTED when its ledger holds a rejection."""
@@ -461,5 +459,5 @@ class StateStore(ABC):
     def _put_schema(self, dataset: str, schema_json: str, expected_version: int) -> None:
         """Write version expected_version + 1, or raise ConditionFailed if the stored one moved on."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook: most clients need no closing
         """Release connections."""

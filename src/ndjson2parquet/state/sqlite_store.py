@@ -129,8 +129,19 @@ class SqliteStore(StateStore):
                 cur = db.execute(
                     "INSERT OR IGNORE INTO files (file_id, dataset, uri, version, size, date, arrived_at,"
                     " registered_at, state, attempts, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (r.file_id, r.dataset, r.uri, r.version, r.size, r.date, r.arrived_at, r.registered_at,
-                     r.state.value, r.attempts, r.updated_at),
+                    (
+                        r.file_id,
+                        r.dataset,
+                        r.uri,
+                        r.version,
+                        r.size,
+                        r.date,
+                        r.arrived_at,
+                        r.registered_at,
+                        r.state.value,
+                        r.attempts,
+                        r.updated_at,
+                    ),
                 )
                 if cur.rowcount:
                     added.append(r)
@@ -147,7 +158,9 @@ class SqliteStore(StateStore):
         for start in range(0, len(file_ids), 500):  # SQLite's bound-parameter limit
             ids = list(file_ids[start : start + 500])
             marks = ",".join("?" * len(ids))
-            out.extend(_file(r) for r in self._read(f"SELECT {_FILE_COLUMNS} FROM files WHERE file_id IN ({marks})", ids))
+            out.extend(
+                _file(r) for r in self._read(f"SELECT {_FILE_COLUMNS} FROM files WHERE file_id IN ({marks})", ids)
+            )
         return out
 
     def _files_by_uri(self, uri: str) -> list[FileRecord]:
@@ -208,10 +221,24 @@ class SqliteStore(StateStore):
                 "INSERT INTO manifests (manifest_id, dataset, date, state, file_ids, bytes, created_at, updated_at,"
                 " reason, runs, lease_owner, lease_expires_at, settled, outputs, stats, error)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (manifest.manifest_id, manifest.dataset, manifest.date, manifest.state.value,
-                 json.dumps(manifest.file_ids), manifest.bytes, manifest.created_at, manifest.updated_at,
-                 manifest.reason, manifest.runs, manifest.lease_owner, manifest.lease_expires_at,
-                 int(manifest.settled), json.dumps(manifest.outputs), json.dumps(manifest.stats), manifest.error),
+                (
+                    manifest.manifest_id,
+                    manifest.dataset,
+                    manifest.date,
+                    manifest.state.value,
+                    json.dumps(manifest.file_ids),
+                    manifest.bytes,
+                    manifest.created_at,
+                    manifest.updated_at,
+                    manifest.reason,
+                    manifest.runs,
+                    manifest.lease_owner,
+                    manifest.lease_expires_at,
+                    int(manifest.settled),
+                    json.dumps(manifest.outputs),
+                    json.dumps(manifest.stats),
+                    manifest.error,
+                ),
             )
 
         self._retrying_write(write)
@@ -278,8 +305,9 @@ class SqliteStore(StateStore):
         return files, manifests
 
     def _get_date(self, dataset: str, date: str) -> DateStatus | None:
-        rows = self._read("SELECT dataset, date, sealed_at, late_files FROM dates WHERE dataset = ? AND date = ?",
-                          (dataset, date))
+        rows = self._read(
+            "SELECT dataset, date, sealed_at, late_files FROM dates WHERE dataset = ? AND date = ?", (dataset, date)
+        )
         return self._with_counts(rows)[0] if rows else None
 
     def _query_dates(self, dataset: str | None, limit: int, cursor: str | None) -> Page[DateStatus]:
@@ -301,8 +329,11 @@ class SqliteStore(StateStore):
     def _with_counts(self, rows: list[sqlite3.Row]) -> list[DateStatus]:
         out = []
         for dataset, date, sealed_at, late in rows:
-            counts = dict(self._read("SELECT state, count(*) FROM files WHERE dataset = ? AND date = ? GROUP BY state",
-                                     (dataset, date)))
+            counts = dict(
+                self._read(
+                    "SELECT state, count(*) FROM files WHERE dataset = ? AND date = ? GROUP BY state", (dataset, date)
+                )
+            )
             out.append(DateStatus(dataset, date, counts, sealed_at, late))
         return out
 
@@ -335,14 +366,42 @@ class SqliteStore(StateStore):
 
 # --------------------------------------------------------------------- row mapping
 def _file(row: Sequence[object]) -> FileRecord:
-    (file_id, dataset, uri, version, size, date, arrived_at, registered_at, state, manifest_id, attempts,
-     lines, blank, rows_written, rows_quarantined, outputs, rejection, error, updated_at) = row
+    (
+        file_id,
+        dataset,
+        uri,
+        version,
+        size,
+        date,
+        arrived_at,
+        registered_at,
+        state,
+        manifest_id,
+        attempts,
+        lines,
+        blank,
+        rows_written,
+        rows_quarantined,
+        outputs,
+        rejection,
+        error,
+        updated_at,
+    ) = row
     return FileRecord(
-        file_id=file_id, dataset=dataset, uri=uri, version=version, size=size, date=date,  # type: ignore[arg-type]
-        arrived_at=arrived_at, registered_at=registered_at, state=FileState(state),  # type: ignore[arg-type]
-        manifest_id=manifest_id, attempts=attempts,  # type: ignore[arg-type]
+        file_id=file_id,
+        dataset=dataset,
+        uri=uri,
+        version=version,
+        size=size,
+        date=date,  # type: ignore[arg-type]
+        arrived_at=arrived_at,
+        registered_at=registered_at,
+        state=FileState(state),  # type: ignore[arg-type]
+        manifest_id=manifest_id,
+        attempts=attempts,  # type: ignore[arg-type]
         ledger=Ledger(lines, blank, rows_written, rows_quarantined, tuple(json.loads(outputs)), rejection),  # type: ignore[arg-type]
-        error=error, updated_at=updated_at,  # type: ignore[arg-type]
+        error=error,
+        updated_at=updated_at,  # type: ignore[arg-type]
     )
 
 
@@ -355,8 +414,14 @@ def _file_sets(change: FileChange) -> tuple[str, list[object]]:
         if name == "ledger":
             assert isinstance(value, Ledger)
             sets.append("lines = ?, blank = ?, rows_written = ?, rows_quarantined = ?, outputs = ?, rejection = ?")
-            params += [value.lines, value.blank, value.rows_written, value.rows_quarantined,
-                       json.dumps(value.outputs), value.rejection]
+            params += [
+                value.lines,
+                value.blank,
+                value.rows_written,
+                value.rows_quarantined,
+                json.dumps(value.outputs),
+                value.rejection,
+            ]
         else:
             sets.append(f"{name} = ?")
             params.append(value)
@@ -374,11 +439,40 @@ def _manifest_value(name: str, value: object) -> object:
 
 
 def _manifest(row: sqlite3.Row) -> Manifest:
-    (manifest_id, dataset, date, state, file_ids, size, created_at, updated_at, reason, runs, lease_owner,
-     lease_expires_at, settled, outputs, stats, error, _expires_at) = row
+    (
+        manifest_id,
+        dataset,
+        date,
+        state,
+        file_ids,
+        size,
+        created_at,
+        updated_at,
+        reason,
+        runs,
+        lease_owner,
+        lease_expires_at,
+        settled,
+        outputs,
+        stats,
+        error,
+        _expires_at,
+    ) = row
     return Manifest(
-        manifest_id=manifest_id, dataset=dataset, date=date, state=ManifestState(state),
-        file_ids=tuple(json.loads(file_ids)), bytes=size, created_at=created_at, updated_at=updated_at,
-        reason=reason, runs=runs, lease_owner=lease_owner, lease_expires_at=lease_expires_at,
-        settled=bool(settled), outputs=tuple(json.loads(outputs)), stats=json.loads(stats), error=error,
+        manifest_id=manifest_id,
+        dataset=dataset,
+        date=date,
+        state=ManifestState(state),
+        file_ids=tuple(json.loads(file_ids)),
+        bytes=size,
+        created_at=created_at,
+        updated_at=updated_at,
+        reason=reason,
+        runs=runs,
+        lease_owner=lease_owner,
+        lease_expires_at=lease_expires_at,
+        settled=bool(settled),
+        outputs=tuple(json.loads(outputs)),
+        stats=json.loads(stats),
+        error=error,
     )

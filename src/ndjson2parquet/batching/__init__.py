@@ -1,0 +1,1 @@
+"""Batching: close manifests per (dataset, date) by size, count, age or seal."""

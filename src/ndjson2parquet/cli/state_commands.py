@@ -1,0 +1,74 @@
+"""Commands that read or repair the state: ingest, status."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..domain.partitioning import Partitioner
+from ..ingest.registration import ingest
+from ..ingest.sources import open_source
+from ..state import open_store
+from . import render
+from .options import existing_store, state_option
+
+
+@click.command("ingest")
+@click.option("--input", "input_", required=True, metavar="PATH", help="Landing folder, or s3://bucket/prefix.")
+@state_option()
+@click.option("--dataset", default="default", show_default=True, help="Dataset of files whose key names none.")
+@click.option(
+    "--dataset-pattern", default=None, metavar="REGEX", help="Regex with a (?P<dataset>…) group read from each key."
+)
+@click.option(
+    "--date-pattern",
+    "date_patterns",
+    multiple=True,
+    metavar="REGEX",
+    help="Regex with year, month and day groups; repeatable; replaces the three default layouts.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def ingest_command(
+    input_: str, state: str, dataset: str, dataset_pattern: str | None, date_patterns: tuple[str, ...], as_json: bool
+) -> None:
+    """Register the files of a landing zone as PENDING (the same version twice changes nothing)."""
+    partitioner = Partitioner(
+        **({"date_patterns": date_patterns} if date_patterns else {}),
+        dataset_pattern=dataset_pattern,
+        default_dataset=dataset,
+    )
+    source = open_source(input_)
+    store = open_store(state)
+    try:
+        report = ingest(source, store, partitioner)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(report.as_dict()))
+    else:
+        click.echo(
+            f"listed {report.listed} file(s): {report.new} new, {report.already_known} already known"
+            + (f", {report.skipped} skipped" if report.skipped else "")
+        )
+        for dataset_name, date in report.late_dates:
+            click.echo(f"late data: {dataset_name}/{date} was sealed and is open again")
+
+
+@click.command("status")
+@state_option()
+@click.option("--json", "as_json", is_flag=True, help='Print {"files": …, "manifests": …, "dates": […]}.')
+def status_command(state: str, as_json: bool) -> None:
+    """Files and manifests per state, and every date with its counts and seal."""
+    store = existing_store(state)
+    try:
+        snapshot = render.status_snapshot(store)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(snapshot, indent=2))
+    else:
+        render.print_status(snapshot)
+
+
+COMMANDS = [ingest_command, status_command]

@@ -1,0 +1,1 @@
+"""Ingest: find files in a landing zone and register them in the state store."""

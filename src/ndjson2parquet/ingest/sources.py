@@ -1,0 +1,158 @@
+"""Landing zones: a local folder or an S3 prefix, listed as a stream of objects.
+
+Listings are generators that never hold the whole listing in memory: a folder is walked with
+`os.scandir` one directory at a time, a prefix is read one `ListObjectsV2` page at a time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..domain.errors import ConfigError
+from ..domain.records import ObjectInfo
+
+INPUT_SUFFIXES = (".ndjson", ".jsonl", ".json")
+COMPRESSION_SUFFIXES = ("", ".gz", ".zst")
+
+
+def is_input_name(name: str) -> bool:
+    """True for `x.ndjson`, `x.jsonl`, `x.json`, each optionally `.gz` / `.zst`; never hidden or `_` names."""
+    if name.startswith((".", "_")):
+        return False
+    lower = name.lower()
+    return any(lower.endswith(s + c) for s in INPUT_SUFFIXES for c in COMPRESSION_SUFFIXES)
+
+
+class Source(Protocol):
+    """A landing zone that can be listed."""
+
+    def describe(self) -> str:
+        """Where it is, for messages."""
+        ...
+
+    def objects(self) -> Iterator[ObjectInfo]:
+        """Every input object, streamed."""
+        ...
+
+
+@dataclass
+class ListingStats:
+    """What a listing passed over."""
+
+    skipped: int = 0
+
+
+@dataclass
+class LocalSource:
+    """A local landing folder. Hidden and `_`-prefixed entries (our own state, temp files) are skipped."""
+
+    root: Path
+    stats: ListingStats = field(default_factory=ListingStats)
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root).resolve()
+        if not self.root.exists():
+            raise ConfigError(f"input folder does not exist: {self.root}")
+        if not self.root.is_dir():
+            raise ConfigError(f"input is not a folder: {self.root}")
+        if not os.access(self.root, os.R_OK | os.X_OK):
+            raise ConfigError(f"input folder is not readable: {self.root}")
+
+    def describe(self) -> str:
+        """The folder's path."""
+        return str(self.root)
+
+    def objects(self) -> Iterator[ObjectInfo]:
+        """Every input file below the root, depth first, each directory listed lazily."""
+        stack = [self.root]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = os.scandir(folder)
+            except OSError:
+                self.stats.skipped += 1  # a folder that vanished or is unreadable: counted, not fatal
+                continue
+            with entries:
+                for entry in entries:
+                    if entry.name.startswith((".", "_")):
+                        continue
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(Path(entry.path))
+                        elif entry.is_file() and is_input_name(entry.name):
+                            st = entry.stat()
+                            yield ObjectInfo(
+                                uri=entry.path,
+                                key=os.path.relpath(entry.path, self.root).replace(os.sep, "/"),
+                                version=f"{st.st_size}-{st.st_mtime_ns}",
+                                size=st.st_size,
+                                modified_at=st.st_mtime,
+                            )
+                        else:
+                            self.stats.skipped += 1
+                    except OSError:
+                        self.stats.skipped += 1
+
+
+@dataclass
+class S3Source:
+    """An S3 prefix. The client is injected; a default one is built only when none is passed."""
+
+    bucket: str
+    prefix: str = ""
+    client: Any = None
+    stats: ListingStats = field(default_factory=ListingStats)
+
+    def __post_init__(self) -> None:
+        if self.client is None:
+            import boto3
+
+            self.client = boto3.client("s3")
+
+    @classmethod
+    def from_url(cls, url: str, client: Any = None) -> S3Source:
+        """`s3://bucket/prefix` → S3Source."""
+        if not url.startswith("s3://") or len(url) <= 5:
+            raise ConfigError(f"not an s3:// url: {url}")
+        bucket, _, prefix = url[5:].partition("/")
+        return cls(bucket=bucket, prefix=prefix, client=client)
+
+    def describe(self) -> str:
+        """The s3:// url."""
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def objects(self) -> Iterator[ObjectInfo]:
+        """Every input object under the prefix, one page of at most 1,000 keys at a time."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        paginator = self.client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+                for item in page.get("Contents", []):
+                    key = item["Key"]
+                    relative = key[len(self.prefix) :].lstrip("/")
+                    if not is_input_name(key.rsplit("/", 1)[-1]) or any(
+                        part.startswith((".", "_")) for part in relative.split("/")[:-1]
+                    ):
+                        self.stats.skipped += 1
+                        continue
+                    yield ObjectInfo(
+                        uri=f"s3://{self.bucket}/{key}",
+                        key=relative,
+                        version=item["ETag"].strip('"'),
+                        size=int(item["Size"]),
+                        modified_at=item["LastModified"].timestamp(),
+                    )
+        except (ClientError, BotoCoreError) as exc:
+            raise ConfigError(f"cannot list {self.describe()}: {exc}") from exc
+
+
+def open_source(location: str, s3_client: Any = None) -> Source:
+    """A local path or an s3:// url → its Source."""
+    if location.startswith("s3://"):
+        return S3Source.from_url(location, client=s3_client)
+    return LocalSource(Path(location))

@@ -1,0 +1,1 @@
+"""The workflow: run manifests, commit or compensate them, recover, seal, report."""
