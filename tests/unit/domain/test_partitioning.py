@@ -1,0 +1,45 @@
+"""Dataset and date partition read from keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from ndjson2parquet.domain.errors import ConfigError
+from ndjson2parquet.domain.partitioning import Partitioner
+
+ARRIVAL = datetime(2026, 11, 25, 23, 59, tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("key", "date"),
+    [
+        ("2026-11-24/events-1.ndjson", "2026-11-24"),
+        ("app/2026/11/23/x.jsonl.gz", "2026-11-23"),
+        ("year=2026/month=1/day=2/x.json", "2026-01-02"),
+        ("logs/2026-10-01T12:00:00Z.ndjson", "2026-10-01"),
+        ("no-date-here.ndjson", "2026-11-25"),  # arrival date, UTC
+        ("2026-13-45/bad-date.ndjson", "2026-11-25"),  # not a real date: arrival date
+    ],
+)
+def test_default_layouts_give_the_date_and_fall_back_to_arrival(key: str, date: str) -> None:
+    assert Partitioner().date_of(key, ARRIVAL) == date
+
+
+def test_custom_pattern_replaces_the_defaults() -> None:
+    p = Partitioner(date_patterns=(r"dt=(?P<year>\d{4})(?P<month>\d\d)(?P<day>\d\d)",))
+    assert p.date_of("a/dt=20250704/x.ndjson", ARRIVAL) == "2025-07-04"
+    assert p.date_of("2026-11-24/x.ndjson", ARRIVAL) == "2026-11-25"
+
+
+def test_dataset_is_read_from_the_key_when_a_pattern_is_given() -> None:
+    p = Partitioner(dataset_pattern=r"^(?P<dataset>[a-z]+)/")
+    assert p.dataset_of("clicks/2026-11-24/x.ndjson") == "clicks"
+    assert Partitioner().dataset_of("clicks/x.ndjson") == "default"
+
+
+@pytest.mark.parametrize("pattern", [r"(?P<year>\d{4})", r"(unclosed"])
+def test_bad_patterns_are_config_errors(pattern: str) -> None:
+    with pytest.raises(ConfigError):
+        Partitioner(date_patterns=(pattern,))
