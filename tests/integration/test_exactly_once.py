@@ -18,6 +18,7 @@ from ndjson2parquet.state.sqlite_store import SqliteStore
 from tests.support.lake import cli, input_event_ids, output_event_ids, stray_files
 
 SMALL_BATCHES = ["--max-files", "8", "--workers", "2", "--grace-hours", "0"]
+CRASHY_BATCHES = ["--max-files", "3", "--workers", "2", "--grace-hours", "0"]  # many commits: many crash points
 
 
 def _committed_outputs(state: Path) -> set[str]:
@@ -82,17 +83,19 @@ def test_sigkill_at_random_points_then_recover_and_run_gives_every_record_once(l
     rng = random.Random(20261125)
     args = [sys.executable, "-m", "ndjson2parquet", "run", "--input", str(landing), "--output", str(lake)]
     kills = 0
-    for i in range(24):
+    for i in range(40):  # until 20 runs were killed mid-way
         # new files keep landing, so every run has work to be killed in the middle of
-        generate(landing / f"wave{i}", files=20, records=2000, days=2, seed=100 + i, gzip_ratio=0.25)
-        child = subprocess.Popen([*args, *SMALL_BATCHES], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 2.5))
+        generate(landing / f"wave{i}", files=200, records=40_000, days=2, seed=100 + i, gzip_ratio=0.25)
+        child = subprocess.Popen([*args, *CRASHY_BATCHES], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.15, 1.5))
         if child.poll() is None:
             os.kill(child.pid, signal.SIGKILL)
             kills += 1
         child.wait()
         if rng.random() < 0.5 and state.exists():
             cli("recover", "--state", str(state))
+        if kills == 20:
+            break
     assert kills >= 20, f"only {kills} runs were still going when killed: make the data set larger"
     cli("recover", "--state", str(state))
     cli("run", "--input", str(landing), "--output", str(lake), *SMALL_BATCHES)

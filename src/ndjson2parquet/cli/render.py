@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ..domain.records import FileRecord
 from ..domain.states import FileState
 from ..state.base import StateStore
 
@@ -55,3 +56,42 @@ def print_status(snapshot: dict[str, Any], console: Console | None = None) -> No
         out.print(table)
     for f in snapshot["failed"]:
         out.print(f"FAILED after {f['attempts']} attempt(s): {f['uri']}: {f['error']}")
+
+
+def ledger_entry(record: FileRecord) -> dict[str, Any]:
+    """One file version's ledger, JSON-ready."""
+    ledger = record.ledger
+    return {
+        "file_id": record.file_id,
+        "version": record.version,
+        "dataset": record.dataset,
+        "date": record.date,
+        "size": record.size,
+        "state": record.state.value,
+        "manifest_id": record.manifest_id,
+        "attempts": record.attempts,
+        "lines": ledger.lines,
+        "blank": ledger.blank,
+        "rows_written": ledger.rows_written,
+        "rows_quarantined": ledger.rows_quarantined,
+        "balanced": ledger.balanced,
+        "outputs": list(ledger.outputs),
+        "rejection": ledger.rejection,
+        "error": record.error,
+    }
+
+
+def print_ledger(uri: str, versions: list[dict[str, Any]], console: Console | None = None) -> None:
+    """Each version of a file and where its lines went."""
+    out = console or Console()
+    out.print(uri)
+    for v in versions:
+        out.print(f"  version {v['version']}: {v['state']} ({v['dataset']}/{v['date']}), manifest {v['manifest_id']}")
+        if v["rejection"]:
+            out.print(f"    rejected: {v['rejection']}")
+        out.print(
+            f"    {v['lines']} line(s) = {v['blank']} blank + {v['rows_written']} written + "
+            f"{v['rows_quarantined']} quarantined" + ("" if v["balanced"] else "  (NOT BALANCED)")
+        )
+        for path in v["outputs"]:
+            out.print(f"    → {path}")

@@ -1,11 +1,13 @@
-"""Commands that read or repair the state: ingest, status."""
+"""Commands about the state: ingest, status, ledger."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
+from ..domain.errors import ConfigError
 from ..domain.partitioning import Partitioner
 from ..ingest.registration import ingest
 from ..ingest.sources import open_source
@@ -71,4 +73,24 @@ def status_command(state: str, as_json: bool) -> None:
         render.print_status(snapshot)
 
 
-COMMANDS = [ingest_command, status_command]
+@click.command("ledger")
+@click.argument("file", metavar="FILE")
+@state_option()
+@click.option("--json", "as_json", is_flag=True, help="Print every version's ledger as JSON.")
+def ledger_command(file: str, state: str, as_json: bool) -> None:
+    """Where FILE's lines went: its manifest, its Parquet files, its counts, its rejection if any."""
+    store = existing_store(state)
+    try:
+        uri = file if file.startswith("s3://") else str(Path(file).resolve())
+        versions = [render.ledger_entry(r) for r in store.files_by_uri(uri)]
+    finally:
+        store.close()
+    if not versions:
+        raise ConfigError(f"no file {uri} in the state store")
+    if as_json:
+        click.echo(json.dumps({"uri": uri, "versions": versions}, indent=2))
+    else:
+        render.print_ledger(uri, versions)
+
+
+COMMANDS = [ingest_command, status_command, ledger_command]

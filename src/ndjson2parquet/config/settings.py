@@ -57,6 +57,7 @@ class ConversionOptions:
     max_line_bytes: int = 16 * MiB
     lineage: bool = False  # add _source_file and _source_line columns
     strict: bool = False  # quarantine values that do not fit their column instead of rescuing them
+    schema_file: str | None = None  # explicit schema (JSON, see conversion/schema.py): these fields' types are fixed
 
     def __post_init__(self) -> None:
         if self.compression not in COMPRESSIONS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..conversion.schema import merge_schema, schema_from_json, schema_to_json
 from ..domain.errors import ConditionFailed, StoreUnavailable
 from ..state.base import StateStore
 
@@ -9,15 +10,20 @@ from ..state.base import StateStore
 MAX_ROUNDS = 16
 
 
+def merged(stored_json: str, ours_json: str) -> str:
+    """The stored schema evolved by ours (new columns added, safe widening), as JSON."""
+    ours = schema_from_json(ours_json)
+    return schema_to_json(merge_schema(schema_from_json(stored_json), None, [(ours, {})] if ours else []))
+
+
 def store_schema(store: StateStore, dataset: str, schema_json: str | None) -> None:
     """Merge a manifest's schema into the stored one with a conditional write (optimistic retry)."""
     if schema_json is None:
         return
-    from ..conversion.schema import merge_schema_json  # TEMP: until conversion.schema lands
     for _ in range(MAX_ROUNDS):
         stored = store.get_schema(dataset)
         version = stored[0] if stored else 0
-        wanted = schema_json if stored is None else merge_schema_json(stored[1], schema_json)
+        wanted = schema_json if stored is None else merged(stored[1], schema_json)
         if stored is not None and wanted == stored[1]:
             return
         try:

@@ -1,0 +1,275 @@
+"""Line accounting and validation: every line of a decompressed file is blank, a row, or quarantined.
+
+Rules (what the README documents)
+    * A line is a ``\\n``-terminated segment, plus a final unterminated non-empty segment. A trailing
+      ``\\r`` is stripped (CRLF). A bare ``\\r`` is not a line break: ``{..}\\r{..}`` is one line holding
+      two values, and is quarantined.
+    * Blank: empty or whitespace-only (ASCII whitespace). Counted, never a row.
+    * A UTF-8 byte order mark at the very start of a file is skipped (offsets still count its 3 bytes).
+    * Quarantined, one record each, with a reason: malformed or truncated JSON, invalid UTF-8,
+      ``NaN``/``Infinity``, a value that is valid JSON but not an object (``"not an object"``: arrays,
+      strings, numbers, ``true``/``false``/``null`` on a line), several values on one line, a line
+      longer than ``max_line_bytes`` (its raw text is truncated in the record, which says so), nesting
+      deeper than ``MAX_DEPTH`` = 1024 levels (``"nesting too deep"``; the native reader would overflow
+      its stack on a nesting bomb, so such a line never reaches it), a key that is not valid Unicode.
+    * Every line is screened by simdjson (SIMD, ~0.3 s per million lines) before the native reader sees
+      it; a line simdjson refuses for a reason that valid JSON can have (integers beyond 64 bits, numbers
+      overflowing a double, lone surrogates in strings) is parsed exactly by Python's ``json`` instead.
+    * Duplicate keys in one object: the last occurrence is the value (as in JavaScript and orjson); the
+      earlier ones are kept in ``_rescued_data`` under ``"_duplicate_keys"`` as ``[[path, value], ...]``.
+    * Integers beyond int64 are never rounded through a double: they are kept exactly, as JSON numbers,
+      in ``_rescued_data``. Numbers that overflow a double (``1e999``) are kept there as their exact text.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import simdjson
+
+MAX_DEPTH = 1024  # simdjson's own limit; the native reader copes with 2,000 and crashes on 100,000
+RAW_LIMIT = 64 * 1024  # bytes of a giant line kept in its quarantine record
+_RETRY_EXACTLY = ("BIGINT_ERROR", "NUMBER_ERROR", "STRING_ERROR", "UTF8_ERROR")
+
+
+class Verdict(Enum):
+    """What became of one line."""
+
+    BLANK = "blank"
+    ROW = "row"  # valid single object, fit for the native reader
+    EXACT = "exact"  # valid single object the native reader would get wrong: parse it in Python
+    BAD = "bad"  # quarantined
+
+
+@dataclass(slots=True)
+class BadLine:
+    """A quarantined line: where it was and why."""
+
+    line: int  # 1-based
+    offset: int  # byte offset in the decompressed file
+    reason: str
+    raw: bytes
+    truncated: bool = False
+
+    def record(self, source: str) -> dict[str, Any]:
+        """The quarantine record (raw as text when it is UTF-8, else base64)."""
+        entry: dict[str, Any] = {"source": source, "line": self.line, "offset": self.offset, "reason": self.reason}
+        try:
+            entry["raw"] = self.raw.decode("utf-8")
+        except UnicodeDecodeError:
+            entry["raw"] = base64.b64encode(self.raw).decode("ascii")
+            entry["raw_encoding"] = "base64"
+        if self.truncated:
+            entry["raw_truncated"] = True
+        return entry
+
+
+@dataclass(slots=True)
+class ScreenedFile:
+    """One file's lines, sorted: the rows for the native reader, those for Python, the bad ones."""
+
+    lines: int = 0
+    blank: int = 0
+    rows: list[bytes] = field(default_factory=list)
+    row_lines: list[int] = field(default_factory=list)  # 1-based line number of each row
+    row_offsets: list[int] = field(default_factory=list)  # byte offset of each row in the decompressed file
+    exact: list[tuple[int, int, bytes]] = field(default_factory=list)  # (line, offset, text)
+    bad: list[BadLine] = field(default_factory=list)
+
+
+class DuplicateKeys(dict):  # type: ignore[type-arg]
+    """A dict that remembers the earlier values of keys repeated in its JSON object."""
+
+    __slots__ = ("duplicates",)
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__()
+        self.duplicates: list[tuple[str, Any]] = []
+        for key, value in pairs:
+            if key in self:
+                self.duplicates.append((key, self[key]))
+                del self[key]  # the last occurrence also takes the last position
+            self[key] = value
+
+
+class BigNumber:
+    """A JSON number that a double cannot hold (``1e999``), kept as its exact text."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"BigNumber({self.text})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BigNumber) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+def _object_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    for key in keys:
+        if not key.isascii():
+            try:
+                key.encode("utf-8")
+            except UnicodeEncodeError as exc:  # a lone surrogate: no column can be named so
+                raise ValueError("a key is not valid Unicode (lone surrogate)") from exc
+    if len(set(keys)) != len(keys):
+        return DuplicateKeys(pairs)
+    return dict(pairs)
+
+
+def _parse_float(text: str) -> float | BigNumber:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        return BigNumber(text)
+    return value
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_object_hook, parse_float=_parse_float, parse_constant=_reject_constant)
+
+
+class LineRejected(ValueError):
+    """A line that is not one JSON object; the message is the quarantine reason."""
+
+
+def parse_exact(text: bytes) -> dict[str, Any]:
+    """Parse one line exactly (big integers kept, duplicates remembered), or raise LineRejected with a reason."""
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LineRejected("invalid UTF-8") from exc
+    stripped = decoded.strip(" \t\r\n")
+    try:
+        value, end = _DECODER.raw_decode(stripped)
+    except RecursionError as exc:
+        raise LineRejected("nesting too deep") from exc
+    except ValueError as exc:
+        reason = str(exc)
+        if "is not JSON" in reason:
+            raise LineRejected("NaN or Infinity is not JSON") from exc
+        if "not valid Unicode" in reason:
+            raise LineRejected("a key is not valid Unicode (lone surrogate)") from exc
+        raise LineRejected(f"malformed JSON: {reason}") from exc
+    if end != len(stripped):
+        raise LineRejected("several JSON values on one line" if _starts_value(stripped[end:]) else "trailing content")
+    if not isinstance(value, dict):
+        raise LineRejected("not an object")
+    return value
+
+
+def _starts_value(rest: str) -> bool:
+    rest = rest.lstrip(" \t\r\n")
+    return bool(rest) and (rest[0] in '{["-' or rest[0].isdigit() or rest.startswith(("true", "false", "null")))
+
+
+_OPENERS = re.compile(rb"[\[{]")
+
+
+def _depth_exceeds(line: bytes, limit: int) -> bool:
+    """True when brackets nest deeper than ``limit`` (strings skipped); only called on suspicious lines."""
+    if len(_OPENERS.findall(line, 0, len(line))) <= limit:
+        return False
+    depth = 0
+    for token in re.finditer(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', line):
+        char = token.group()[:1]
+        if char in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+def screen(data: bytes, *, start_offset: int, max_line_bytes: int) -> ScreenedFile:
+    """Sort every line of ``data`` (a whole decompressed file, BOM already skipped).
+
+    ``start_offset`` is where ``data`` begins in the decompressed file (3 after a BOM).
+    The per-line work is one simdjson parse (no Python objects built); rare failures get a second,
+    exact look to give a precise reason or to rescue valid JSON the fast parsers refuse.
+    """
+    result = ScreenedFile()
+    if not data:
+        return result
+    parts = data.split(b"\n")
+    if parts[-1] == b"":
+        parts.pop()  # the terminator of the last line, not a line
+    result.lines = len(parts)
+    has_cr = b"\r" in data
+    long_lines = len(data) > max_line_bytes
+    parser = simdjson.Parser()
+    rows = result.rows
+    row_lines = result.row_lines
+    row_offsets = result.row_offsets
+    offset = start_offset
+    for number, line in enumerate(parts, 1):
+        line_offset = offset
+        offset += len(line) + 1
+        if has_cr and line.endswith(b"\r"):
+            line = line[:-1]
+        if not line:
+            result.blank += 1
+            continue
+        if long_lines and len(line) > max_line_bytes:
+            reason = f"line longer than max_line_bytes ({len(line)} > {max_line_bytes} bytes)"
+            result.bad.append(BadLine(number, line_offset, reason, line[:RAW_LIMIT], truncated=True))
+            continue
+        try:
+            parsed = parser.parse(line, recursive=False)
+            is_object = type(parsed) is simdjson.Object
+            del parsed  # the parser may not be reused while a proxy lives
+        except (ValueError, RuntimeError, UnicodeDecodeError) as exc:
+            verdict, reason = _second_look(line, exc)
+            if verdict is Verdict.BLANK:
+                result.blank += 1
+            elif verdict is Verdict.EXACT:
+                result.exact.append((number, line_offset, line))
+            else:
+                result.bad.append(_bad(number, line_offset, reason, line))
+            continue
+        if not is_object:
+            result.bad.append(_bad(number, line_offset, "not an object", line))
+            continue
+        rows.append(line)
+        row_lines.append(number)
+        row_offsets.append(line_offset)
+    return result
+
+
+def _bad(number: int, offset: int, reason: str, line: bytes) -> BadLine:
+    if len(line) > RAW_LIMIT:
+        return BadLine(number, offset, reason, line[:RAW_LIMIT], truncated=True)
+    return BadLine(number, offset, reason, line)
+
+
+def _second_look(line: bytes, exc: BaseException) -> tuple[Verdict, str]:
+    """Why simdjson refused a line, and whether valid JSON hides behind the refusal."""
+    if line.isspace():
+        return Verdict.BLANK, ""
+    if isinstance(exc, UnicodeDecodeError):
+        return Verdict.BAD, "invalid UTF-8"
+    message = str(exc)
+    if "DEPTH_ERROR" in message or _depth_exceeds(line, MAX_DEPTH):
+        return Verdict.BAD, f"nesting too deep (over {MAX_DEPTH} levels)"
+    try:
+        parse_exact(line)
+    except LineRejected as rejected:
+        return Verdict.BAD, str(rejected)
+    if any(code in message for code in _RETRY_EXACTLY):
+        return Verdict.EXACT, ""
+    # simdjson refused what Python's json accepts for another reason: trust the stricter parser.
+    return Verdict.BAD, f"malformed JSON: {message.split(':', 1)[0]}"

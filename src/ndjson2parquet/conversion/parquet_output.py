@@ -1,0 +1,88 @@
+"""Where parts go, how they are published (atomically), and how an earlier attempt's parts are removed.
+
+``<output_root>/<dataset>/date=<date>/part-<manifest_id>-<n>.parquet``, n = 0, 1, 2... in input order:
+the same manifest always gives the same names, so a retry overwrites its own parts. A part is written
+as ``.part-<manifest_id>-<n>.parquet.tmp`` beside its final name (a leading dot: Spark, Hive, Athena,
+DuckDB and Polars skip it) and renamed with ``os.replace``; it is never seen half-written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+_COMPRESSION = {"snappy": "snappy", "zstd": "zstd", "gzip": "gzip", "lz4": "lz4", "none": "none"}
+
+
+def partition_dir(root: str, dataset: str, date: str) -> Path:
+    """The Hive-style folder of one (dataset, date)."""
+    return Path(root) / dataset / f"date={date}"
+
+
+def part_name(manifest_id: str, index: int) -> str:
+    """The deterministic file name of one part."""
+    return f"part-{manifest_id}-{index}.parquet"
+
+
+def temp_name(final: Path) -> Path:
+    """The hidden name a file is written under before it is published."""
+    return final.with_name(f".{final.name}.tmp")
+
+
+def write_part(path: Path, table: pa.Table, *, compression: str, row_group_rows: int) -> int:
+    """Write ``table`` to ``path`` atomically; returns the published file's size in bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = temp_name(path)
+    try:
+        pq.write_table(
+            table,
+            staging,
+            compression=_COMPRESSION[compression],
+            row_group_size=row_group_rows,
+            coerce_timestamps="us",
+            allow_truncated_timestamps=False,
+        )
+        os.replace(staging, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            staging.unlink()
+        raise
+    return path.stat().st_size
+
+
+def publish_bytes(path: Path, data: bytes) -> None:
+    """Write a small file atomically (temp name beside it, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = temp_name(path)
+    try:
+        with open(staging, "wb") as handle:
+            handle.write(data)
+        os.replace(staging, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            staging.unlink()
+        raise
+
+
+def manifest_parts(folder: Path, manifest_id: str) -> list[Path]:
+    """Every published part and leftover temp file of one manifest in ``folder``."""
+    if not folder.is_dir():
+        return []
+    pattern = re.compile(rf"^\.?part-{re.escape(manifest_id)}-\d+\.parquet(\.tmp)?$")
+    return sorted(p for p in folder.iterdir() if pattern.match(p.name))
+
+
+def remove_leftovers(folder: Path, manifest_id: str, keep: set[Path]) -> list[Path]:
+    """Delete this manifest's parts (and temp files) that are not in ``keep``; returns what went."""
+    removed = []
+    for path in manifest_parts(folder, manifest_id):
+        if path not in keep:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            removed.append(path)
+    return removed

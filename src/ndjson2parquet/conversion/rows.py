@@ -1,0 +1,157 @@
+"""The slow path: records parsed exactly in Python, typed by vote, split into columns and rescued values.
+
+Used only for lines the native reader cannot take as they are: a type that drifts inside one stretch
+of input, duplicate keys, integers beyond 64 bits. Everything here is per value and per line, so it
+runs on those stretches only (see ``arrow_engine``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from .lines import BigNumber
+from .rescue import DUPLICATES_KEY, duplicates_in
+from .schema import INT64_MAX, INT64_MIN, kind_of, merge_fields, merge_types
+
+_MISSING = object()  # "nothing rescued here"
+FLOAT_EXACT_INT = 2**53  # beyond this an integer does not survive a trip through a double
+
+
+def value_type(value: Any) -> pa.DataType:
+    """The type a parsed JSON value votes for (big integers vote int64 and are rescued when fitted)."""
+    if value is None:
+        return pa.null()
+    if isinstance(value, bool):
+        return pa.bool_()
+    if isinstance(value, int):
+        return pa.int64()
+    if isinstance(value, float | BigNumber):
+        return pa.float64()
+    if isinstance(value, str):
+        return pa.string()
+    if isinstance(value, dict):
+        return pa.struct([pa.field(key, value_type(child)) for key, child in value.items()])
+    if isinstance(value, list):
+        votes = Counter(value_type(item) for item in value)
+        return pa.list_(merge_types(None, list(votes.items())))
+    raise TypeError(f"unexpected parsed value {type(value).__name__}")
+
+
+def infer_fields(records: list[dict[str, Any]], base: list[pa.Field], fixed: list[pa.Field]) -> list[pa.Field]:
+    """The fields for a stretch of records: the columns already known, then the most common type of the rest."""
+    votes = Counter(value_type(record) for record in records)
+    return merge_fields(base, [(list(t), count) for t, count in votes.items()], fixed=fixed)
+
+
+@dataclass(slots=True)
+class Split:
+    """Records split into what goes to columns and what is rescued, by row index."""
+
+    rows: list[dict[str, Any]]
+    rescued: dict[int, dict[str, Any]]
+    values_rescued: int
+
+
+def split_records(records: list[dict[str, Any]], fields: list[pa.Field]) -> Split:
+    """Fit each record to ``fields``: fitting values stay, misfits go to the row's overlay."""
+    struct = pa.struct(fields)
+    rows: list[dict[str, Any]] = []
+    rescued: dict[int, dict[str, Any]] = {}
+    count = 0
+    for index, record in enumerate(records):
+        kept, overlay = _fit(record, struct)
+        duplicates = duplicates_in(record)
+        if duplicates:
+            overlay = {} if overlay is _MISSING else overlay
+            overlay[DUPLICATES_KEY] = duplicates
+        rows.append(kept if isinstance(kept, dict) else {})
+        if overlay is not _MISSING:
+            rescued[index] = overlay
+            count += count_rescued(overlay)
+    return Split(rows, rescued, count)
+
+
+def count_rescued(overlay: dict[str, Any]) -> int:
+    """How many values an overlay holds (each earlier duplicate counts as one)."""
+    total = 0
+    for key, value in overlay.items():
+        if key == DUPLICATES_KEY:
+            total += len(value)
+        elif isinstance(value, dict) and value:
+            total += count_rescued(value)
+        else:
+            total += 1
+    return total
+
+
+def _fit(value: Any, arrow_type: pa.DataType) -> tuple[Any, Any]:
+    """(value for the column, overlay or _MISSING)."""
+    if value is None:
+        return None, _MISSING
+    kind = kind_of(arrow_type)
+    if kind == "struct":
+        if not isinstance(value, dict):
+            return None, value
+        names = {field.name: field.type for field in arrow_type}
+        kept: dict[str, Any] = {}
+        overlay: dict[str, Any] = {}
+        for key, child in value.items():
+            child_type = names.get(key)
+            if child_type is None:
+                if child is not None:
+                    overlay[key] = child  # another spelling of a column, or a reserved name
+                continue
+            kept_child, rescued_child = _fit(child, child_type)
+            kept[key] = kept_child
+            if rescued_child is not _MISSING:
+                overlay[key] = rescued_child
+        return kept, (overlay if overlay else _MISSING)
+    if kind == "list":
+        if not isinstance(value, list):
+            return None, value
+        items = []
+        for item in value:
+            kept_item, rescued_item = _fit(item, arrow_type.value_type)
+            if rescued_item is not _MISSING:
+                return None, value  # a list is rescued whole: a partial list would mislead
+            items.append(kept_item)
+        return items, _MISSING
+    if _fits_scalar(value, arrow_type):
+        return (float(value) if pa.types.is_floating(arrow_type) else value), _MISSING
+    return None, value
+
+
+def _fits_scalar(value: Any, arrow_type: pa.DataType) -> bool:
+    if pa.types.is_boolean(arrow_type):
+        return isinstance(value, bool)
+    if pa.types.is_int64(arrow_type):
+        return isinstance(value, int) and not isinstance(value, bool) and INT64_MIN <= value <= INT64_MAX
+    if pa.types.is_float64(arrow_type):
+        if isinstance(value, float):
+            return True
+        return isinstance(value, int) and not isinstance(value, bool) and -FLOAT_EXACT_INT <= value <= FLOAT_EXACT_INT
+    if pa.types.is_string(arrow_type):
+        return isinstance(value, str) and _is_unicode(value)
+    return False
+
+
+def _is_unicode(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: valid JSON, not storable as a Parquet string
+        return False
+    return True
+
+
+def records_to_table(rows: list[dict[str, Any]], fields: list[pa.Field]) -> pa.Table:
+    """Build a table from fitted rows (every value already fits its field)."""
+    schema = pa.schema(fields)
+    if not rows:
+        return schema.empty_table()
+    return pa.Table.from_pylist(rows, schema=schema)

@@ -1,0 +1,320 @@
+"""Dataset schemas: the type system, its JSON form, and the merge / evolution rules (pure functions).
+
+The schema is decided by this module, never by whatever a parser guesses from its first block.
+
+Types
+    A column is one of ``null`` (only nulls seen so far), ``bool``, ``int64``, ``float64``, ``string``,
+    ``{"list": <type>}`` or ``{"struct": [<field>, ...]}``. No timestamp is ever inferred: strings
+    that look like dates stay strings (the native reader's timestamp guess is undone).
+
+JSON form (the stored schema, and the format of an explicit schema file)::
+
+    {"format": "ndjson2parquet.schema/1",
+     "fields": [{"name": "id", "type": "int64"},
+                {"name": "user", "type": {"struct": [{"name": "name", "type": "string"}]}},
+                {"name": "tags", "type": {"list": "string"}}]}
+
+Rules (what the README documents)
+    * Inference covers the whole manifest; it is merged with the dataset's stored schema.
+    * Evolution: a new field becomes a nullable column; an existing column keeps its type, except the
+      safe widening ``int64 -> float64`` (and ``null -> anything``). Never a silent type change: a value
+      whose type does not fit its column is kept in ``_rescued_data`` (or quarantined in strict mode).
+    * An explicit schema file fixes the types of the fields it lists (no widening); other fields are
+      inferred as usual.
+    * Mixed types for a NEW column (within a manifest): the most common kind wins, counted over
+      non-null values (``int64`` and ``float64`` count as one kind, "number", and give ``float64`` when
+      both occur); ties go to the first of string, number, bool, struct, list. The other values are
+      rescued. The same rule applies inside structs and to list elements; a list whose elements do not
+      fit is rescued whole.
+    * Keys that differ only in case (Athena, Hive and Glue are case-insensitive): the column takes the
+      spelling already stored, else the first spelling seen in the manifest; values under any other
+      spelling go to ``_rescued_data`` under their own spelling (lossless).
+    * Reserved names ``_rescued_data``, ``_source_file``, ``_source_line`` (case-insensitive) are never
+      data columns: input keys with these names are rescued.
+    * ``null`` columns (nothing but nulls so far) are written as Parquet columns of the null type and
+      take a real type as soon as one is seen.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+import pyarrow as pa
+
+from ..domain.errors import ConfigError
+
+SCHEMA_FORMAT = "ndjson2parquet.schema/1"
+RESCUED_COLUMN = "_rescued_data"
+SOURCE_FILE_COLUMN = "_source_file"
+SOURCE_LINE_COLUMN = "_source_line"
+RESERVED_NAMES = frozenset(n.lower() for n in (RESCUED_COLUMN, SOURCE_FILE_COLUMN, SOURCE_LINE_COLUMN))
+
+# Kind order breaks ties between equally common kinds of a new column (first wins).
+KIND_ORDER = ("string", "number", "bool", "struct", "list")
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+_SCALARS: dict[str, pa.DataType] = {
+    "null": pa.null(),
+    "bool": pa.bool_(),
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+    "string": pa.string(),
+}
+
+TypeVote = tuple[pa.DataType, int]  # a type seen, and how many non-null values had it
+
+
+def kind_of(arrow_type: pa.DataType) -> str:
+    """The family a type belongs to for voting: null, bool, number, string, struct, list or other."""
+    if pa.types.is_null(arrow_type):
+        return "null"
+    if pa.types.is_boolean(arrow_type):
+        return "bool"
+    if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
+        return "number"
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return "string"
+    if pa.types.is_struct(arrow_type):
+        # An object never seen with a key ({}) has no column to offer: it counts as null.
+        return "struct" if arrow_type.num_fields else "null"
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return "list"
+    return "other"
+
+
+# --- JSON form ---------------------------------------------------------------------------------
+
+
+def type_to_json(arrow_type: pa.DataType) -> object:
+    """The JSON form of one column type."""
+    kind = kind_of(arrow_type)
+    if kind == "struct":
+        return {"struct": [field_to_json(f) for f in arrow_type]}
+    if kind == "list":
+        return {"list": type_to_json(arrow_type.value_type)}
+    if kind == "number":
+        return "float64" if pa.types.is_floating(arrow_type) else "int64"
+    if kind in ("null", "bool", "string"):
+        return {"null": "null", "bool": "bool", "string": "string"}[kind]
+    raise ValueError(f"type {arrow_type} has no place in a dataset schema")
+
+
+def field_to_json(field: pa.Field) -> dict[str, object]:
+    """The JSON form of one named field."""
+    return {"name": field.name, "type": type_to_json(field.type)}
+
+
+def type_from_json(value: object) -> pa.DataType:
+    """Parse the JSON form of one column type; raises ValueError on anything unknown."""
+    if isinstance(value, str):
+        if value not in _SCALARS:
+            raise ValueError(f"unknown type {value!r} (expected one of {', '.join(_SCALARS)}, list, struct)")
+        return _SCALARS[value]
+    if isinstance(value, dict) and len(value) == 1:
+        if "list" in value:
+            return pa.list_(type_from_json(value["list"]))
+        if "struct" in value:
+            return pa.struct([_field_from_json(f) for f in _as_list(value["struct"])])
+    raise ValueError(f"bad type {value!r}")
+
+
+def _as_list(value: object) -> list[object]:
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of fields, got {value!r}")
+    return value
+
+
+def _field_from_json(value: object) -> pa.Field:
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str) or "type" not in value:
+        raise ValueError(f"a field needs a name and a type: {value!r}")
+    return pa.field(value["name"], type_from_json(value["type"]), nullable=True)
+
+
+def schema_to_json(schema: pa.Schema) -> str:
+    """Serialise a dataset schema (stable, compact, sorted by nothing: column order is kept)."""
+    return json.dumps({"format": SCHEMA_FORMAT, "fields": [field_to_json(f) for f in schema]}, separators=(",", ":"))
+
+
+def schema_from_json(text: str | None) -> pa.Schema | None:
+    """Parse a stored schema or an explicit schema file; None stays None. Raises ConfigError when bad."""
+    if text is None or not text.strip():
+        return None
+    try:
+        document = json.loads(text)
+        if not isinstance(document, dict) or document.get("format", SCHEMA_FORMAT) != SCHEMA_FORMAT:
+            raise ValueError(f"not a {SCHEMA_FORMAT} document")
+        fields = [_field_from_json(f) for f in _as_list(document.get("fields"))]
+    except ValueError as exc:
+        raise ConfigError(f"bad schema JSON: {exc}") from exc
+    lowered = [f.name.lower() for f in fields]
+    if len(set(lowered)) != len(lowered):
+        raise ConfigError("bad schema JSON: two fields differ only in case")
+    return pa.schema(fields)
+
+
+def load_schema_file(path: str) -> pa.Schema:
+    """Read an explicit schema file (the same JSON form as the stored schema)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise ConfigError(f"cannot read schema file {path}: {exc}") from exc
+    schema = schema_from_json(text)
+    if schema is None:
+        raise ConfigError(f"schema file {path} is empty")
+    return schema
+
+
+def normalise_type(arrow_type: pa.DataType) -> pa.DataType:
+    """Map whatever a reader produced onto our type system (int* -> int64, large_* -> plain, ...)."""
+    kind = kind_of(arrow_type)
+    if kind == "number":
+        return pa.float64() if pa.types.is_floating(arrow_type) else pa.int64()
+    if kind == "string":
+        return pa.string()
+    if kind == "list":
+        return pa.list_(normalise_type(arrow_type.value_type))
+    if kind == "struct":
+        return pa.struct([pa.field(f.name, normalise_type(f.type)) for f in arrow_type])
+    return arrow_type
+
+
+# --- merging -----------------------------------------------------------------------------------
+
+
+def merge_types(base: pa.DataType | None, votes: Sequence[TypeVote], *, widen: bool = True) -> pa.DataType:
+    """Decide one column's type from the type it already has (``base``) and the types seen now.
+
+    With a base, its kind is kept (``widen`` allows int64 -> float64); without one, the most common
+    kind wins. Votes of another kind are not merged: their values are rescued later.
+    """
+    real_votes = [(t, w) for t, w in votes if kind_of(t) != "null" and w > 0]
+    if base is not None and kind_of(base) != "null":
+        kind = kind_of(base)
+    elif real_votes:
+        totals: dict[str, int] = {}
+        for arrow_type, weight in real_votes:
+            totals[kind_of(arrow_type)] = totals.get(kind_of(arrow_type), 0) + weight
+        kind = max(totals, key=lambda k: (totals[k], -_kind_rank(k)))
+    else:
+        return pa.null()
+    same = [(t, w) for t, w in real_votes if kind_of(t) == kind]
+    if kind == "number":
+        if base is not None and kind_of(base) == "number":
+            if pa.types.is_floating(base) or (widen and any(pa.types.is_floating(t) for t, _ in same)):
+                return pa.float64()
+            return pa.int64()
+        return pa.float64() if any(pa.types.is_floating(t) for t, _ in same) else pa.int64()
+    if kind == "struct":
+        base_fields = list(base) if base is not None and kind_of(base) == "struct" else []
+        fields = merge_fields(base_fields, [([*t], w) for t, w in same], widen=widen)
+        return pa.struct(fields)
+    if kind == "list":
+        base_item = base.value_type if base is not None and kind_of(base) == "list" else None
+        return pa.list_(merge_types(base_item, [(t.value_type, w) for t, w in same], widen=widen))
+    if base is not None and kind_of(base) != "null":
+        return normalise_type(base)
+    return normalise_type(same[0][0])
+
+
+def _kind_rank(kind: str) -> int:
+    return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+
+
+def merge_fields(
+    base: Sequence[pa.Field],
+    seen: Iterable[tuple[Sequence[pa.Field], int]],
+    *,
+    widen: bool = True,
+    child_weights: Sequence[dict[str, int] | None] | None = None,
+    fixed: Sequence[pa.Field] = (),
+) -> list[pa.Field]:
+    """Merge named fields: base fields first (their order and spelling), then new names in first-seen order.
+
+    ``seen`` holds (fields, weight) per source; ``child_weights`` may give a per-field weight per source
+    (non-null counts) instead. ``fixed`` fields (explicit schema file) win over ``base`` and never widen.
+    Reserved names are left out; names equal but for case collapse to one spelling (see module doc).
+    """
+    spelling: dict[str, str] = {}
+    order: list[str] = []
+    bases: dict[str, tuple[pa.DataType, bool]] = {}
+    for field in fixed:
+        bases[field.name.lower()] = (field.type, False)
+        spelling[field.name.lower()] = field.name
+        order.append(field.name.lower())
+    for field in base:
+        key = field.name.lower()
+        if key not in spelling:
+            spelling[key] = field.name
+            order.append(key)
+            bases[key] = (field.type, widen)
+    votes: dict[str, list[TypeVote]] = {}
+    for index, (fields, weight) in enumerate(seen):
+        weights = child_weights[index] if child_weights is not None else None
+        for field in fields:
+            key = field.name.lower()
+            if key in RESERVED_NAMES:
+                continue
+            if key not in spelling:
+                spelling[key] = field.name
+                order.append(key)
+            if field.name != spelling[key]:
+                continue  # another spelling: rescued by value, so it does not vote
+            child_weight = weights.get(field.name, 0) if weights is not None else weight
+            votes.setdefault(key, []).append((field.type, child_weight))
+    merged = []
+    for key in order:
+        base_type, may_widen = bases.get(key, (None, widen))
+        merged.append(pa.field(spelling[key], merge_types(base_type, votes.get(key, []), widen=may_widen)))
+    return merged
+
+
+def merge_schema(
+    stored: pa.Schema | None,
+    fixed: pa.Schema | None,
+    seen: Sequence[tuple[pa.Schema, dict[str, int]]],
+) -> pa.Schema:
+    """The dataset schema after a manifest: stored + explicit file + every chunk's (schema, non-null counts)."""
+    fields = merge_fields(
+        list(stored) if stored is not None else [],
+        [(list(schema), 0) for schema, _ in seen],
+        child_weights=[counts for _, counts in seen],
+        fixed=list(fixed) if fixed is not None else (),
+    )
+    return pa.schema(fields)
+
+
+def strings_only(arrow_type: pa.DataType) -> pa.DataType | None:
+    """The part of a type made of its string leaves (structs and lists kept around them), or None.
+
+    Given to the native reader as its explicit schema: it stops the reader turning date-like strings
+    into timestamps, and leaves every other field to inference (so a drifting type never fails a parse
+    for lack of a guess).
+    """
+    kind = kind_of(arrow_type)
+    if kind == "string":
+        return pa.string()
+    if kind == "struct":
+        children = [(f.name, strings_only(f.type)) for f in arrow_type]
+        kept = [pa.field(name, t) for name, t in children if t is not None]
+        return pa.struct(kept) if kept else None
+    if kind == "list":
+        item = strings_only(arrow_type.value_type)
+        return pa.list_(item) if item is not None else None
+    return None
+
+
+def timestamps_to_strings(arrow_type: pa.DataType) -> pa.DataType | None:
+    """An explicit type forcing every timestamp leaf of ``arrow_type`` to string, or None when none."""
+    if pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type) or pa.types.is_time(arrow_type):
+        return pa.string()
+    if pa.types.is_struct(arrow_type):
+        children = [(f.name, timestamps_to_strings(f.type)) for f in arrow_type]
+        kept = [pa.field(name, t) for name, t in children if t is not None]
+        return pa.struct(kept) if kept else None
+    if pa.types.is_list(arrow_type):
+        item = timestamps_to_strings(arrow_type.value_type)
+        return pa.list_(item) if item is not None else None
+    return None

@@ -1,0 +1,1 @@
+"""Helpers shared by every test tier (local AWS endpoints, clients)."""

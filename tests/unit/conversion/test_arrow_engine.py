@@ -1,0 +1,182 @@
+"""The engine end to end: exactness on generated data, retries, strict mode, evolution, rejections."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+
+from ndjson2parquet.config.settings import ConversionOptions
+from ndjson2parquet.conversion.arrow_engine import ArrowEngine
+from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult, InputFile
+
+
+def make_job(
+    paths: list[Path], root: Path, manifest: str = "m1", schema: str | None = None, **options: Any
+) -> ConversionJob:
+    files = tuple(InputFile(file_id=f"f{i}", uri=str(p), size=p.stat().st_size) for i, p in enumerate(paths))
+    return ConversionJob(
+        manifest_id=manifest,
+        dataset="events",
+        date="2026-11-25",
+        files=files,
+        output_root=str(root / "lake"),
+        quarantine_root=str(root / "quarantine"),
+        options=ConversionOptions(**options),
+        schema_json=schema,
+    )
+
+
+def rows_of(result: ConversionResult) -> list[dict[str, Any]]:
+    return [row for o in result.outputs for row in pq.read_table(o.path).to_pylist()]
+
+
+def record(rng: random.Random, index: int) -> dict[str, Any]:
+    return {
+        "id": index,
+        "name": rng.choice(["Zoë", "Łukasz", "平仮名", "plain", "emoji 🎉", 'quote " and \\ slash']),
+        "score": rng.random() * 100,
+        "flag": rng.random() < 0.5,
+        "maybe": None if rng.random() < 0.5 else rng.randrange(1000),
+        "user": {"id": rng.randrange(2**62), "tags": rng.sample(["a", "b", "c"], rng.randrange(3))},
+        "when": "2026-11-25T10:00:00Z",  # looks like a timestamp: must stay a string
+    }
+
+
+def test_every_record_exactly_once_with_its_values_and_types(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    records = [record(rng, i) for i in range(6000)]
+    texts = [orjson.dumps(r) for r in records]
+    paths = []
+    for n, start in enumerate(range(0, len(texts), 1000)):
+        body = b"\n".join(texts[start : start + 1000]) + b"\n"
+        path = tmp_path / f"in-{n}.ndjson"
+        if n % 3 == 1:
+            body, path = gzip.compress(body), path.with_suffix(".ndjson.gz")
+        elif n % 3 == 2:
+            body, path = zstandard.ZstdCompressor().compress(body), path.with_suffix(".ndjson.zst")
+        path.write_bytes(body)
+        paths.append(path)
+    # a small target splits the manifest into several parts
+    result = ArrowEngine().convert(make_job(paths, tmp_path, target_file_bytes=400_000, lineage=True))
+    assert len(result.outputs) > 1 and result.rows_written == len(records) and result.values_rescued == 0
+    assert [Path(o.path).name for o in result.outputs] == [f"part-m1-{n}.parquet" for n in range(len(result.outputs))]
+    rows = rows_of(result)
+    by_id = {row["id"]: row for row in rows}
+    assert len(by_id) == len(rows) == len(records)
+    for original in records:
+        row = by_id[original["id"]]
+        assert row["_rescued_data"] is None
+        assert {k: row[k] for k in original} == original
+        assert type(row["when"]) is str and type(row["maybe"]) in (int, type(None))
+        assert row["_source_line"] == original["id"] % 1000 + 1
+    schema = pq.read_schema(result.outputs[0].path)
+    assert str(schema.field("when").type) == "string" and str(schema.field("user").type).startswith("struct")
+    for ledger in result.ledgers.values():
+        assert ledger.balanced and ledger.rows_written == 1000 and ledger.outputs
+
+
+def test_a_retry_replaces_its_own_parts_and_leaves_no_stray_one(tmp_path: Path) -> None:
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b"".join(orjson.dumps({"id": i, "pad": "x" * 200}) + b"\n" for i in range(3000)))
+    first = ArrowEngine().convert(make_job([path], tmp_path, target_file_bytes=100_000))
+    assert len(first.outputs) > 2
+    second = ArrowEngine().convert(make_job([path], tmp_path))
+    assert len(second.outputs) == 1
+    folder = Path(second.outputs[0].path).parent
+    assert sorted(p.name for p in folder.iterdir()) == ["part-m1-0.parquet"]
+    assert sum(len(pq.read_table(p)) for p in folder.iterdir()) == 3000
+
+
+def test_remove_outputs_deletes_parts_and_quarantine(tmp_path: Path) -> None:
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b'{"a":1}\nbroken\n')
+    job = make_job([path], tmp_path)
+    result = ArrowEngine().convert(job)
+    assert result.quarantine_path and Path(result.quarantine_path).exists()
+    ArrowEngine().remove_outputs(job)
+    assert not Path(result.quarantine_path).exists() and not Path(result.outputs[0].path).exists()
+
+
+def test_a_clean_retry_removes_the_earlier_quarantine_file(tmp_path: Path) -> None:
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b'{"a":1}\nbroken\n')
+    first = ArrowEngine().convert(make_job([path], tmp_path))
+    path.write_bytes(b'{"a":1}\n')
+    second = ArrowEngine().convert(make_job([path], tmp_path))
+    assert second.quarantine_path is None and not Path(first.quarantine_path or "").exists()
+
+
+def test_a_rejected_file_does_not_block_the_rest(tmp_path: Path) -> None:
+    good = tmp_path / "good.ndjson"
+    good.write_bytes(b'{"a":1}\n{"a":2}\n')
+    broken = tmp_path / "broken.ndjson.gz"
+    broken.write_bytes(gzip.compress(b'{"a":3}\n' * 100)[:-8])
+    result = ArrowEngine().convert(make_job([broken, good], tmp_path))
+    assert "gzip" in (result.ledgers["f0"].rejection or "")
+    assert result.ledgers["f0"].lines == 0 and result.ledgers["f1"].rows_written == 2 == result.rows_written
+
+
+def test_evolution_widens_int_and_rescues_a_misfit_for_an_existing_column(tmp_path: Path) -> None:
+    first = tmp_path / "1.ndjson"
+    first.write_bytes(b'{"n":1,"s":"a"}\n')
+    one = ArrowEngine().convert(make_job([first], tmp_path, manifest="m1"))
+    second = tmp_path / "2.ndjson"
+    second.write_bytes(b'{"n":2.5,"s":7,"new":true}\n{"n":3,"s":"b"}\n')
+    two = ArrowEngine().convert(make_job([second], tmp_path, manifest="m2", schema=one.schema_json))
+    fields = {f["name"]: f["type"] for f in json.loads(two.schema_json or "")["fields"]}
+    assert fields == {"n": "float64", "s": "string", "new": "bool"}
+    rows = rows_of(two)
+    assert rows[0]["n"] == 2.5 and rows[0]["s"] is None and json.loads(rows[0]["_rescued_data"]) == {"s": 7}
+    assert rows[1] == {"n": 3.0, "s": "b", "new": None, "_rescued_data": None}
+    assert two.values_rescued == 1
+
+
+def test_strict_mode_quarantines_misfit_rows(tmp_path: Path) -> None:
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b'{"n":1}\n{"n":2}\n{"n":"three"}\n')
+    result = ArrowEngine().convert(make_job([path], tmp_path, strict=True))
+    ledger = result.ledgers["f0"]
+    assert (ledger.rows_written, ledger.rows_quarantined) == (2, 1) and ledger.balanced
+    assert [row["n"] for row in rows_of(result)] == [1, 2]
+    records = [json.loads(line) for line in Path(result.quarantine_path or "").read_text().splitlines()]
+    assert records[0]["line"] == 3 and "strict" in records[0]["reason"]
+    assert json.loads(records[0]["raw"]) == {"n": "three"}
+
+
+def test_explicit_schema_file_fixes_types(tmp_path: Path) -> None:
+    schema_file = tmp_path / "schema.json"
+    schema_file.write_text(json.dumps({"fields": [{"name": "n", "type": "string"}]}))
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b'{"n":"a"}\n{"n":5}\n{"n":"c"}\n')
+    result = ArrowEngine().convert(make_job([path], tmp_path, schema_file=str(schema_file)))
+    rows = rows_of(result)
+    assert [row["n"] for row in rows] == ["a", None, "c"] and json.loads(rows[1]["_rescued_data"]) == {"n": 5}
+
+
+def test_big_integers_and_duplicates_are_kept_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b'{"n":1,"k":1,"k":2}\n{"n":123456789012345678901234567890}\n{"n":18446744073709551615}\n')
+    result = ArrowEngine().convert(make_job([path], tmp_path, lineage=True))
+    # rows needing exact Python parsing may come after the others: order by source line
+    rows = sorted(rows_of(result), key=lambda row: row["_source_line"])
+    assert rows[0]["n"] == 1 and rows[0]["k"] == 2
+    assert json.loads(rows[0]["_rescued_data"]) == {"_duplicate_keys": [["k", 1]]}
+    assert json.loads(rows[1]["_rescued_data"]) == {"n": 123456789012345678901234567890}
+    assert json.loads(rows[2]["_rescued_data"]) == {"n": 18446744073709551615}
+
+
+@pytest.mark.parametrize("compression", ["snappy", "zstd", "gzip", "lz4", "none"])
+def test_compression_option_is_used(tmp_path: Path, compression: str) -> None:
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b'{"a":1}\n')
+    result = ArrowEngine().convert(make_job([path], tmp_path, compression=compression))
+    codec = pq.ParquetFile(result.outputs[0].path).metadata.row_group(0).column(0).compression
+    assert codec.replace("LZ4_RAW", "LZ4") == ("UNCOMPRESSED" if compression == "none" else compression.upper())
