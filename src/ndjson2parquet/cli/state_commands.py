@@ -1,8 +1,9 @@
-"""Commands about the state: ingest, status, ledger."""
+"""Commands about the state: ingest, status, ledger, verify."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -93,4 +94,37 @@ def ledger_command(file: str, state: str, as_json: bool) -> None:
         render.print_ledger(uri, versions)
 
 
-COMMANDS = [ingest_command, status_command, ledger_command]
+@click.command("verify")
+@state_option()
+@click.option("--date", "dates", multiple=True, metavar="YYYY-MM-DD", help="Only these dates (repeatable).")
+@click.option("--dataset", default=None, help="Only this dataset.")
+@click.option("--json", "as_json", is_flag=True)
+def verify_command(state: str, dates: tuple[str, ...], dataset: str | None, as_json: bool) -> None:
+    """Re-read inputs and outputs and confirm every line is accounted for (exit 1 if not)."""
+    from ..workflow.verify import verify_date
+
+    store = existing_store(state)
+    try:
+        targets = [(s.dataset, s.date) for s in store.dates(dataset) if not dates or s.date in dates]
+        if dates and not targets:
+            raise ConfigError(f"no such date in the state store: {', '.join(dates)}")
+        reports = [verify_date(store, ds, day) for ds, day in targets]
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in reports], indent=2))
+    else:
+        for r in reports:
+            waiting = ", ".join(f"{n} {state}" for state, n in r.not_converted.items())
+            click.echo(
+                f"{r.dataset}/{r.date}: {'OK' if r.ok else 'PROBLEMS'} — {r.files_checked} file(s), {r.lines} line(s):"
+                f" {r.rows_written} rows, {r.rows_quarantined} quarantined"
+                + (f"; not converted: {waiting}" if waiting else "")
+            )
+            for problem in r.problems:
+                click.echo(f"  {problem}")
+    if not all(r.ok for r in reports):
+        sys.exit(1)
+
+
+COMMANDS = [ingest_command, status_command, ledger_command, verify_command]

@@ -134,6 +134,16 @@ class StateStore(ABC):
                 return
             cursor = page.cursor
 
+    def manifests_of(self, dataset: str, date: str) -> Iterator[Manifest]:
+        """Every manifest of one (dataset, date), oldest first, page by page (for `verify`)."""
+        cursor: str | None = None
+        while True:
+            page = self._query_manifests(dataset, date, self.policy.page_size, cursor)
+            yield from page.items
+            if page.cursor is None:
+                return
+            cursor = page.cursor
+
     def counts(self) -> dict[str, dict[str, int]]:
         """{"files": {state: n}, "manifests": {state: n}} over the whole store."""
         files, manifests = self._counts()
@@ -434,6 +444,10 @@ class StateStore(ABC):
     @abstractmethod
     def _query_live_manifests(self, limit: int, cursor: str | None) -> Page[Manifest]:
         """Unsettled manifests, bounded."""
+
+    @abstractmethod
+    def _query_manifests(self, dataset: str, date: str, limit: int, cursor: str | None) -> Page[Manifest]:
+        """Manifests of one (dataset, date) in any state, oldest first, bounded."""
 
     @abstractmethod
     def _counts(self) -> tuple[dict[str, int], dict[str, int]]:

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS manifests (
 );
 CREATE INDEX IF NOT EXISTS manifests_live ON manifests (created_at, manifest_id) WHERE settled = 0;
 CREATE INDEX IF NOT EXISTS manifests_by_state ON manifests (state);
+CREATE INDEX IF NOT EXISTS manifests_by_date ON manifests (dataset, date, created_at, manifest_id);
 CREATE TABLE IF NOT EXISTS dates (
     dataset TEXT NOT NULL, date TEXT NOT NULL, sealed_at REAL, late_files INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (dataset, date)
@@ -285,16 +286,21 @@ class SqliteStore(StateStore):
         return self._retrying_write(write)
 
     def _query_live_manifests(self, limit: int, cursor: str | None) -> Page[Manifest]:
-        params: list[object] = []
-        after = ""
+        return self._manifest_page("manifests INDEXED BY manifests_live", "settled = 0", [], limit, cursor)
+
+    def _query_manifests(self, dataset: str, date: str, limit: int, cursor: str | None) -> Page[Manifest]:
+        return self._manifest_page("manifests", "dataset = ? AND date = ?", [dataset, date], limit, cursor)
+
+    def _manifest_page(
+        self, source: str, where: str, params: list[object], limit: int, cursor: str | None
+    ) -> Page[Manifest]:
+        """One keyset page of manifests, oldest first; the cursor is the last (created_at, id)."""
         if cursor:
             ts, mid = cursor.split("|", 1)
-            after = " AND (created_at, manifest_id) > (?, ?)"
-            params += [float(ts), mid]
+            where += " AND (created_at, manifest_id) > (?, ?)"
+            params = [*params, float(ts), mid]
         rows = self._read(
-            f"SELECT * FROM manifests INDEXED BY manifests_live WHERE settled = 0{after}"
-            " ORDER BY created_at, manifest_id LIMIT ?",
-            [*params, limit + 1],
+            f"SELECT * FROM {source} WHERE {where} ORDER BY created_at, manifest_id LIMIT ?", [*params, limit + 1]
         )
         items = [_manifest(r) for r in rows[:limit]]
         more = len(rows) > limit

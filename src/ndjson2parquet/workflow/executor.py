@@ -43,7 +43,9 @@ class Outcome:
     rows_written: int = 0
     rows_quarantined: int = 0
     values_rescued: int = 0
-    files_rejected: int = 0
+    lines: int = 0
+    blank: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (uri, reason) of files set aside whole
     outputs: list[OutputFile] = field(default_factory=list)
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)  # per file: commit time - arrival time
@@ -137,7 +139,9 @@ class ManifestExecutor:
             rows_written=result.rows_written,
             rows_quarantined=result.rows_quarantined,
             values_rescued=result.values_rescued,
-            files_rejected=sum(1 for r in records if r.ledger.rejection),
+            lines=sum(r.ledger.lines for r in records),
+            blank=sum(r.ledger.blank for r in records),
+            rejected=[(r.uri, r.ledger.rejection) for r in records if r.ledger.rejection],
             outputs=list(result.outputs),
             seconds=seconds,
             latencies=[max(0.0, committed_at - r.arrived_at) for r in records],

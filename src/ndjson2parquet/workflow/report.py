@@ -39,12 +39,14 @@ class RunReport:
     recovery: dict[str, list[str]] = field(default_factory=dict)
     manifests: dict[str, int] = field(default_factory=lambda: {"SUCCEEDED": 0, "FAILED": 0, "SKIPPED": 0})
     files: int = 0
-    files_rejected: int = 0
+    lines: int = 0
+    blank: int = 0
     bytes_in: int = 0
     rows_written: int = 0
     rows_quarantined: int = 0
     values_rescued: int = 0
     parquet_files: list[dict[str, object]] = field(default_factory=list)
+    rejected_files: list[dict[str, str]] = field(default_factory=list)
     sealed_dates: list[str] = field(default_factory=list)
     failed_files: int = 0
     latencies: list[float] = field(default_factory=list, repr=False)
@@ -58,7 +60,9 @@ class RunReport:
         if outcome.state != "SUCCEEDED":
             return
         self.files += outcome.files
-        self.files_rejected += outcome.files_rejected
+        self.lines += outcome.lines
+        self.blank += outcome.blank
+        self.rejected_files += [{"uri": uri, "reason": reason} for uri, reason in outcome.rejected]
         self.bytes_in += outcome.bytes_in
         self.rows_written += outcome.rows_written
         self.rows_quarantined += outcome.rows_quarantined
@@ -89,6 +93,13 @@ class RunReport:
                 "max": round(max(self.latencies, default=0.0), 3),
             },
             peak_rss_mb=round(peak_rss_mb(), 1),
+            ledger={  # over every file this run converted: lines = blank + rows_written + rows_quarantined
+                "lines": self.lines,
+                "blank": self.blank,
+                "rows_written": self.rows_written,
+                "rows_quarantined": self.rows_quarantined,
+                "balanced": self.lines == self.blank + self.rows_written + self.rows_quarantined,
+            },
         )
         return data
 
@@ -111,9 +122,9 @@ class RunReport:
             f"in {self.seconds:.1f} s ({d['throughput']['rows_per_s']:.0f} rows/s)",  # type: ignore[index]
             "manifests: " + ", ".join(f"{k.lower()} {v}" for k, v in self.manifests.items() if v),
         ]
-        if self.rows_quarantined or self.files_rejected or self.values_rescued:
+        if self.rows_quarantined or len(self.rejected_files) or self.values_rescued:
             lines.append(
-                f"quarantined {self.rows_quarantined} line(s), rejected {self.files_rejected} file(s), "
+                f"quarantined {self.rows_quarantined} line(s), rejected {len(self.rejected_files)} file(s), "
                 f"rescued {self.values_rescued} value(s)"
             )
         if self.latencies:
