@@ -18,7 +18,7 @@ from ..ingest.sources import open_source
 from ..state import open_store
 from ..workflow.executor import Layout
 from ..workflow.pipeline import Pipeline
-from . import progress
+from . import logs, progress
 from .options import existing_store, state_option
 
 MiB = 1024 * 1024
@@ -109,6 +109,7 @@ _PIPELINE_OPTIONS = [
         help="Regex with year, month, day groups; repeatable; replaces the default layouts.",
     ),
     click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON instead of a summary."),
+    click.option("--log-format", type=click.Choice(["text", "json"]), default=None, help="Log lines as text or JSON."),
 ]
 
 
@@ -123,6 +124,8 @@ def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
     """Typed settings, store, engine and source from the parsed options (arguments beat the env)."""
     from ..conversion.arrow_engine import ArrowEngine
 
+    if kw["log_format"]:
+        logs.setup(kw["log_format"])
     output = Path(kw["output"]).resolve()
     if output.exists() and not output.is_dir():
         raise ConfigError(f"output is not a folder: {output}")

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..workflow.pipeline import Progress as PipelineProgress
 
@@ -17,20 +17,34 @@ log = logging.getLogger(__name__)
 PLAIN_EVERY_S = 10.0
 
 
+class _ConsoleHandler(logging.Handler):
+    """Log lines printed above the live bar instead of through it."""
+
+    def __init__(self, live: Progress, formatter: logging.Formatter | None) -> None:
+        super().__init__()
+        self.live = live
+        if formatter is not None:
+            self.setFormatter(formatter)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.live.console.print(self.format(record), markup=False, highlight=False, soft_wrap=True)
+
+
 @contextmanager
 def bar(enabled: bool = True) -> Iterator[Callable[[PipelineProgress], None]]:
     """A progress callback for Pipeline.run."""
     if enabled and sys.stderr.isatty():
         with Progress(
-            TextColumn("converting"),
-            BarColumn(),
+            BarColumn(bar_width=16),
             MofNCompleteColumn(),
-            TextColumn("files  {task.fields[mb]:.0f} MB  {task.fields[rows]:,} rows  {task.fields[rate]:,.0f} rows/s"),
-            TimeElapsedColumn(),
+            TextColumn("files {task.fields[mb]:.0f} MB {task.fields[rows]:,} rows {task.fields[rate]:,.0f}/s ETA"),
             TimeRemainingColumn(),
             transient=True,
         ) as live:
             task = live.add_task("run", total=None, mb=0.0, rows=0, rate=0.0)
+            package_logger = logging.getLogger("ndjson2parquet")
+            saved = package_logger.handlers[:]
+            package_logger.handlers = [_ConsoleHandler(live, saved[0].formatter if saved else None)]
             began = time.monotonic()
 
             def update(p: PipelineProgress) -> None:
@@ -44,7 +58,10 @@ def bar(enabled: bool = True) -> Iterator[Callable[[PipelineProgress], None]]:
                     rate=p.rows_written / elapsed,
                 )
 
-            yield update
+            try:
+                yield update
+            finally:
+                package_logger.handlers = saved
         return
     last = [time.monotonic()]
 
