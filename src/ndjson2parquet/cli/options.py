@@ -9,6 +9,7 @@ import click
 
 from ..config import env
 from ..domain.errors import ConfigError
+from ..domain.partitioning import Partitioner
 from ..state import StateStore, open_store
 
 
@@ -29,3 +30,32 @@ def existing_store(location: str) -> StateStore:
     if not location:
         raise ConfigError("no state store given (--state)")
     return open_store(location, must_exist=True)
+
+
+_PARTITION_OPTIONS = [
+    click.option("--dataset", default="default", show_default=True, help="Dataset of files whose key names none."),
+    click.option("--dataset-pattern", default=None, metavar="REGEX", help="Regex with a (?P<dataset>…) group."),
+    click.option(
+        "--date-pattern",
+        "date_patterns",
+        multiple=True,
+        metavar="REGEX",
+        help="Regex with year, month and day groups; repeatable; replaces the three default layouts.",
+    ),
+]
+
+
+def partition_options(fn: Any) -> Any:
+    """`--dataset`, `--dataset-pattern`, `--date-pattern`: how keys map to datasets and dates."""
+    for option in reversed(_PARTITION_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+def build_partitioner(dataset: str, dataset_pattern: str | None, date_patterns: tuple[str, ...]) -> Partitioner:
+    """The Partitioner those options describe."""
+    return Partitioner(
+        **({"date_patterns": date_patterns} if date_patterns else {}),
+        dataset_pattern=dataset_pattern,
+        default_dataset=dataset,
+    )

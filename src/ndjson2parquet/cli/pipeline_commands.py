@@ -13,13 +13,12 @@ import click
 
 from ..config.settings import BatchPolicy, ConversionOptions, RunOptions, StorePolicy
 from ..domain.errors import ConfigError
-from ..domain.partitioning import Partitioner
 from ..ingest.sources import open_source
 from ..state import open_store
 from ..workflow.executor import Layout
 from ..workflow.pipeline import Pipeline
 from . import logs, progress
-from .options import existing_store, state_option
+from .options import build_partitioner, existing_store, partition_options, state_option
 
 MiB = 1024 * 1024
 
@@ -99,15 +98,6 @@ _PIPELINE_OPTIONS = [
     click.option(
         "--strict", is_flag=True, help="Quarantine rows with values that do not fit instead of rescuing them."
     ),
-    click.option("--dataset", default="default", show_default=True, help="Dataset of files whose key names none."),
-    click.option("--dataset-pattern", default=None, metavar="REGEX", help="Regex with a (?P<dataset>…) group."),
-    click.option(
-        "--date-pattern",
-        "date_patterns",
-        multiple=True,
-        metavar="REGEX",
-        help="Regex with year, month, day groups; repeatable; replaces the default layouts.",
-    ),
     click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON instead of a summary."),
     click.option("--log-format", type=click.Choice(["text", "json"]), default=None, help="Log lines as text or JSON."),
 ]
@@ -117,7 +107,7 @@ def pipeline_options(fn: Any) -> Any:
     """Attach every pipeline option to a command."""
     for option in reversed(_PIPELINE_OPTIONS):
         fn = option(fn)
-    return fn
+    return partition_options(fn)
 
 
 def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
@@ -146,11 +136,7 @@ def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
             lineage=kw["lineage"],
             strict=kw["strict"],
         ),
-        partitioner=Partitioner(
-            **({"date_patterns": kw["date_patterns"]} if kw["date_patterns"] else {}),
-            dataset_pattern=kw["dataset_pattern"],
-            default_dataset=kw["dataset"],
-        ),
+        partitioner=build_partitioner(kw["dataset"], kw["dataset_pattern"], kw["date_patterns"]),
         workers=kw["workers"],
     )
     state = kw["state"]

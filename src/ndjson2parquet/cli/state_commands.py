@@ -9,38 +9,23 @@ from pathlib import Path
 import click
 
 from ..domain.errors import ConfigError
-from ..domain.partitioning import Partitioner
 from ..ingest.registration import ingest
 from ..ingest.sources import open_source
 from ..state import open_store
 from . import render
-from .options import existing_store, state_option
+from .options import build_partitioner, existing_store, partition_options, state_option
 
 
 @click.command("ingest")
 @click.option("--input", "input_", required=True, metavar="PATH", help="Landing folder, or s3://bucket/prefix.")
 @state_option()
-@click.option("--dataset", default="default", show_default=True, help="Dataset of files whose key names none.")
-@click.option(
-    "--dataset-pattern", default=None, metavar="REGEX", help="Regex with a (?P<dataset>…) group read from each key."
-)
-@click.option(
-    "--date-pattern",
-    "date_patterns",
-    multiple=True,
-    metavar="REGEX",
-    help="Regex with year, month and day groups; repeatable; replaces the three default layouts.",
-)
+@partition_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def ingest_command(
     input_: str, state: str, dataset: str, dataset_pattern: str | None, date_patterns: tuple[str, ...], as_json: bool
 ) -> None:
     """Register the files of a landing zone as PENDING (the same version twice changes nothing)."""
-    partitioner = Partitioner(
-        **({"date_patterns": date_patterns} if date_patterns else {}),
-        dataset_pattern=dataset_pattern,
-        default_dataset=dataset,
-    )
+    partitioner = build_partitioner(dataset, dataset_pattern, date_patterns)
     source = open_source(input_)
     store = open_store(state)
     try:
