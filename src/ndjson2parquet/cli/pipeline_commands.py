@@ -94,6 +94,12 @@ _PIPELINE_OPTIONS = [
         show_default=True,
         help="Longer lines are quarantined.",
     ),
+    click.option(
+        "--schema-file",
+        type=click.Path(exists=True, dir_okay=False),
+        default=None,
+        help="JSON schema fixing the types of the fields it lists (see README).",
+    ),
     click.option("--lineage", is_flag=True, help="Add _source_file and _source_line columns."),
     click.option(
         "--strict", is_flag=True, help="Quarantine rows with values that do not fit instead of rescuing them."
@@ -114,8 +120,12 @@ def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
     """Typed settings, store, engine and source from the parsed options (arguments beat the env)."""
     from ..conversion.arrow_engine import ArrowEngine
 
+    from ..conversion.schema import load_schema_file
+
     if kw["log_format"]:
         logs.setup(kw["log_format"])
+    if kw["schema_file"]:
+        load_schema_file(kw["schema_file"])  # a bad schema file stops here, not in every manifest
     output = Path(kw["output"]).resolve()
     if output.exists() and not output.is_dir():
         raise ConfigError(f"output is not a folder: {output}")
@@ -135,6 +145,7 @@ def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
             max_line_bytes=int(kw["max_line_mb"] * MiB),
             lineage=kw["lineage"],
             strict=kw["strict"],
+            schema_file=kw["schema_file"],
         ),
         partitioner=build_partitioner(kw["dataset"], kw["dataset_pattern"], kw["date_patterns"]),
         workers=kw["workers"],
