@@ -1,14 +1,24 @@
-"""ArrowEngine against DuckDB and Polars one-liners, on the same generated event records.
+"""ArrowEngine against DuckDB and Polars one-liners and the bare native path, on the same generated records.
 
 Prints figures, never asserts. Each contender runs in its own subprocess, so the peak RSS printed is
-that contender's own (``ru_maxrss`` of the child, read by the child at its end).
+that contender's own (``VmHWM`` of the child, read by the child at its end; not ``ru_maxrss``, which on
+Linux keeps the parent's peak across the fork and exec: ~300 MiB of generated records here). Every contender runs
+``--repeat`` times (default 2), round-robin, so a busy moment of a shared machine hits all of them;
+the best and the median are printed, and the ratios are given for both.
 
-    .venv/bin/python benchmarks/bench_engine.py                    # 1,000,000 records, ~230 MB
+    .venv/bin/python benchmarks/bench_engine.py                    # 1,000,000 records, ~210 MB
     .venv/bin/python benchmarks/bench_engine.py --records 100000   # a quick run
     .venv/bin/python benchmarks/bench_engine.py --skip-small       # large files only
 
 Layouts: (a) 20 large files; (b) ``--small-files`` small files (default 100,000); (c) the large
-files again with 1% of lines made bad (truncated, garbage, NaN, a bare array), engine only.
+files again with 1% of lines made bad (truncated, garbage, NaN, a bare array), engine only, against
+the same files clean.
+
+Contenders: ``engine`` (ArrowEngine, default options), ``duckdb`` (``COPY (SELECT * FROM
+read_ndjson([...])) TO 'x.parquet'``), ``polars`` (``scan_ndjson(files).sink_parquet``) and
+``baseline``: the bare native path "before validation existed", ``pyarrow.json.read_json`` of each
+file and one ``pyarrow.parquet.write_table`` per manifest with the engine's compression and row
+groups, no screening, no schema work (it would crash on a bare ``null`` line, and guesses timestamps).
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ import os
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -96,15 +107,13 @@ def run_engine(files: list[Path], out: Path) -> int:
     from ndjson2parquet.conversion.arrow_engine import ArrowEngine
     from ndjson2parquet.conversion.engine import ConversionJob, InputFile
 
-    jobs: list[list[InputFile]] = [[]]
-    size = 0
-    for index, path in enumerate(files):
-        length = path.stat().st_size
-        if jobs[-1] and size + length > JOB_BYTES:
-            jobs.append([])
-            size = 0
-        jobs[-1].append(InputFile(file_id=str(index), uri=str(path), size=length))
-        size += length
+    jobs: list[list[InputFile]] = []
+    index = 0
+    for batch in _batches(files):
+        jobs.append([])
+        for path in batch:
+            jobs[-1].append(InputFile(file_id=str(index), uri=str(path), size=path.stat().st_size))
+            index += 1
     engine = ArrowEngine()
     rows = 0
     schema = None
@@ -125,6 +134,42 @@ def run_engine(files: list[Path], out: Path) -> int:
     return rows
 
 
+def run_baseline(files: list[Path], out: Path) -> int:
+    import pyarrow as pa
+    import pyarrow.json as pj
+    import pyarrow.parquet as pq
+
+    from ndjson2parquet.config.settings import ConversionOptions
+
+    options = ConversionOptions()
+    rows = 0
+    for number, batch in enumerate(_batches(files)):
+        tables = [pj.read_json(path) for path in batch]
+        table = pa.concat_tables(tables, promote_options="permissive")
+        pq.write_table(
+            table,
+            out / f"part-{number}.parquet",
+            compression=options.compression,
+            row_group_size=options.row_group_rows,
+        )
+        rows += table.num_rows
+    return rows
+
+
+def _batches(files: list[Path]) -> list[list[Path]]:
+    """Files grouped as the engine's manifests are here (up to JOB_BYTES each)."""
+    batches: list[list[Path]] = [[]]
+    size = 0
+    for path in files:
+        length = path.stat().st_size
+        if batches[-1] and size + length > JOB_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(path)
+        size += length
+    return batches
+
+
 def run_duckdb(files: list[Path], out: Path) -> int:
     import duckdb
 
@@ -143,18 +188,38 @@ def run_polars(files: list[Path], out: Path) -> int:
     return pl.scan_parquet(str(target)).select(pl.len()).collect().item()
 
 
-CONTENDERS = {"engine": run_engine, "duckdb": run_duckdb, "polars": run_polars}
+CONTENDERS = {"engine": run_engine, "baseline": run_baseline, "duckdb": run_duckdb, "polars": run_polars}
+MODULES = {
+    "engine": "ndjson2parquet.conversion.arrow_engine",
+    "baseline": "pyarrow.json",
+    "duckdb": "duckdb",
+    "polars": "polars",
+}
 
 
 def child(contender: str, listing: Path, out: Path) -> None:
     files = [Path(line) for line in listing.read_text().splitlines()]
     # import outside the timed region: every contender pays only for its work
-    __import__({"engine": "ndjson2parquet.conversion.arrow_engine", "duckdb": "duckdb", "polars": "polars"}[contender])
+    __import__(MODULES[contender])
+    if contender == "baseline":
+        __import__("pyarrow.parquet")
     started = time.perf_counter()
     rows = CONTENDERS[contender](files, out)
     seconds = time.perf_counter() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    peak_mib = peak_rss_mib()
     sys.stdout.write(json.dumps({"seconds": seconds, "rows": rows, "peak_mib": peak_mib}) + "\n")
+
+
+def peak_rss_mib() -> float:
+    """This process's own peak resident memory (``VmHWM``; ``ru_maxrss`` where /proc is missing)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
 def measure(contender: str, files: list[Path], work: Path, timeout: float = 900.0) -> dict[str, float]:
@@ -176,22 +241,56 @@ def measure(contender: str, files: list[Path], work: Path, timeout: float = 900.
     return figures
 
 
-def report(title: str, results: dict[str, dict[str, float]]) -> None:
+def measure_all(contenders: list[str], files: list[Path], work: Path, repeat: int, timeout: float) -> dict[str, list]:
+    """Every contender ``repeat`` times, round-robin; the figures of each run, by contender."""
+    runs: dict[str, list[dict[str, float]]] = {c: [] for c in contenders}
+    for _ in range(repeat):
+        for contender in contenders:
+            runs[contender].append(measure(contender, files, work, timeout))
+    return runs
+
+
+def summary(figures: list[dict[str, float]]) -> dict[str, float]:
+    """Best and median seconds, the largest peak RSS, the rows; or the first error."""
+    good = [f for f in figures if "seconds" in f]
+    if not good:
+        return {"error": figures[0].get("error", "no run")}
+    seconds = [f["seconds"] for f in good]
+    return {
+        "best": min(seconds),
+        "median": statistics.median(seconds),
+        "peak_mib": max(f["peak_mib"] for f in good),
+        "rows": good[0]["rows"],
+        "runs": len(good),
+    }
+
+
+def report(title: str, runs: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:
+    results = {name: summary(figures) for name, figures in runs.items()}
     sys.stdout.write(f"\n== {title}\n")
-    times = {name: r["seconds"] for name, r in results.items() if "seconds" in r}
+    best = {name: r["best"] for name, r in results.items() if "best" in r}
     for name, figures in results.items():
         if "error" in figures:
             sys.stdout.write(f"  {name:8s} FAILED: {figures['error']}\n")
             continue
-        ratio = figures["seconds"] / min(times.values())
+        times = ", ".join(f"{f['seconds']:.2f}" for f in runs[name] if "seconds" in f)
         sys.stdout.write(
-            f"  {name:8s} {figures['seconds']:7.2f} s  {figures['rows']:>9,} rows  "
-            f"peak {figures['peak_mib']:6.0f} MiB  x{ratio:.2f} of fastest\n"
+            f"  {name:8s} best {figures['best']:6.2f} s  median {figures['median']:6.2f} s  "
+            f"{figures['rows']:>9,} rows  peak {figures['peak_mib']:6.0f} MiB  "
+            f"x{figures['best'] / min(best.values()):.2f} of fastest  (runs: {times})\n"
         )
-    if "engine" in times:
-        others = {n: t for n, t in times.items() if n != "engine"}
-        for name, seconds in others.items():
-            sys.stdout.write(f"  engine / {name}: {times['engine'] / seconds:.2f}\n")
+    if "engine" in best:
+        for name in best:
+            if name != "engine":
+                sys.stdout.write(
+                    f"  engine / {name}: {results['engine']['best'] / results[name]['best']:.2f} (best), "
+                    f"{results['engine']['median'] / results[name]['median']:.2f} (median)\n"
+                )
+        one_liners = [n for n in ("duckdb", "polars") if n in best]
+        if one_liners:
+            fastest = min(one_liners, key=lambda n: best[n])
+            sys.stdout.write(f"  engine / faster one-liner ({fastest}): {best['engine'] / best[fastest]:.2f} (best)\n")
+    return results
 
 
 def main() -> None:
@@ -200,7 +299,8 @@ def main() -> None:
     parser.add_argument("--large-files", type=int, default=20)
     parser.add_argument("--small-files", type=int, default=100_000)
     parser.add_argument("--skip-small", action="store_true")
-    parser.add_argument("--contenders", default="engine,duckdb,polars")
+    parser.add_argument("--contenders", default="engine,baseline,duckdb,polars")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each contender per layout")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds a contender may take per layout")
     parser.add_argument("--child")
     parser.add_argument("--listing", type=Path)
@@ -220,20 +320,21 @@ def main() -> None:
             f"(cpus: {os.cpu_count()})\n"
         )
         title = f"(a) {args.large_files} large files"
-        report(title, {c: measure(c, layouts["large"], work, args.timeout) for c in contenders})
+        report(title, measure_all(contenders, layouts["large"], work, args.repeat, args.timeout))
         if "small" in layouts:
             title = f"(b) {len(layouts['small']):,} small files"
-            report(title, {c: measure(c, layouts["small"], work, args.timeout) for c in contenders})
-        clean = measure("engine", layouts["large"], work)
-        bad = measure("engine", layouts["bad"], work)
-        sys.stdout.write("\n== (c) engine, clean vs 1% bad lines (large files)\n")
-        for label, figures in (("clean ", clean), ("1% bad", bad)):
+            small = [c for c in contenders if c != "baseline"]  # 100,000 read_json calls say nothing new
+            report(title, measure_all(small, layouts["small"], work, args.repeat, args.timeout))
+        runs: dict[str, list[dict[str, float]]] = {"engine": [], "engine-bad": []}
+        for _ in range(args.repeat):
+            runs["engine"].append(measure("engine", layouts["large"], work))
+            runs["engine-bad"].append(measure("engine", layouts["bad"], work))
+        results = report("(c) engine, clean (engine) vs 1% bad lines (engine-bad), large files", runs)
+        if "best" in results["engine"] and "best" in results["engine-bad"]:
             sys.stdout.write(
-                f"  {label} {figures.get('seconds', float('nan')):7.2f} s  peak {figures.get('peak_mib', 0):6.0f} MiB  "
-                f"rows {figures.get('rows', 0):,}\n"
+                f"  1% bad / clean: {results['engine-bad']['best'] / results['engine']['best']:.2f} (best), "
+                f"{results['engine-bad']['median'] / results['engine']['median']:.2f} (median)\n"
             )
-        if "seconds" in clean and "seconds" in bad:
-            sys.stdout.write(f"  1% bad / clean: {bad['seconds'] / clean['seconds']:.2f}\n")
 
 
 if __name__ == "__main__":

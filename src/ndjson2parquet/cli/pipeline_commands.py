@@ -119,7 +119,6 @@ def pipeline_options(fn: Any) -> Any:
 def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
     """Typed settings, store, engine and source from the parsed options (arguments beat the env)."""
     from ..conversion.arrow_engine import ArrowEngine
-
     from ..conversion.schema import load_schema_file
 
     if kw["log_format"]:

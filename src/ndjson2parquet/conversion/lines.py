@@ -12,9 +12,11 @@ Rules (what the README documents)
       longer than ``max_line_bytes`` (its raw text is truncated in the record, which says so), nesting
       deeper than ``MAX_DEPTH`` = 1024 levels (``"nesting too deep"``; the native reader would overflow
       its stack on a nesting bomb, so such a line never reaches it), a key that is not valid Unicode.
-    * Every line is screened by simdjson (SIMD, ~0.3 s per million lines) before the native reader sees
-      it; a line simdjson refuses for a reason that valid JSON can have (integers beyond 64 bits, numbers
-      overflowing a double, lone surrogates in strings) is parsed exactly by Python's ``json`` instead.
+    * Every line is screened by simdjson before the native reader sees it: a whole stretch at once
+      (``screen_block``, one native pass, nothing built per line) when it is clean, else line by line
+      (``screen``); a line simdjson refuses for a reason that valid JSON can have (integers beyond 64
+      bits, numbers overflowing a double, lone surrogates in strings) is parsed exactly by Python's
+      ``json`` instead.
     * Duplicate keys in one object: the last occurrence is the value (as in JavaScript and orjson); the
       earlier ones are kept in ``_rescued_data`` under ``"_duplicate_keys"`` as ``[[path, value], ...]``.
     * Integers beyond int64 are never rounded through a double: they are kept exactly, as JSON numbers,
@@ -195,10 +197,11 @@ def _depth_exceeds(line: bytes, limit: int) -> bool:
     return False
 
 
-def screen(data: bytes, *, start_offset: int, max_line_bytes: int) -> ScreenedFile:
-    """Sort every line of ``data`` (a whole decompressed file, BOM already skipped).
+def screen(data: bytes, *, start_offset: int, max_line_bytes: int, first_line: int = 1) -> ScreenedFile:
+    """Sort every line of ``data`` (a decompressed file or a stretch of one cut at a line, BOM skipped).
 
-    ``start_offset`` is where ``data`` begins in the decompressed file (3 after a BOM).
+    ``start_offset`` is where ``data`` begins in the decompressed file (3 after a BOM), ``first_line``
+    the number of its first line.
     The per-line work is one simdjson parse (no Python objects built); rare failures get a second,
     exact look to give a precise reason or to rescue valid JSON the fast parsers refuse.
     """
@@ -216,7 +219,7 @@ def screen(data: bytes, *, start_offset: int, max_line_bytes: int) -> ScreenedFi
     row_lines = result.row_lines
     row_offsets = result.row_offsets
     offset = start_offset
-    for number, line in enumerate(parts, 1):
+    for number, line in enumerate(parts, first_line):
         line_offset = offset
         offset += len(line) + 1
         if has_cr and line.endswith(b"\r"):
@@ -248,6 +251,47 @@ def screen(data: bytes, *, start_offset: int, max_line_bytes: int) -> ScreenedFi
         row_lines.append(number)
         row_offsets.append(line_offset)
     return result
+
+
+def screen_block(data: bytes, lines: int, *, max_line_bytes: int, parser: simdjson.Parser) -> bool:
+    """True when each of the ``lines`` lines of ``data`` is one JSON object that ``screen`` would pass as is.
+
+    The fast path: one native pass over a whole stretch (``data`` ends with ``\\n``), no Python object
+    per line. The lines are made the elements of one JSON array (``\\n`` -> ``,``) and simdjson parses
+    it once: it succeeds only when every line is valid JSON within the depth limit (one level less than
+    per line, so a line at the limit goes to ``screen``), and the element count shows that no line holds
+    two values. Every line starting with ``{`` shows that each value is an object and no line is blank.
+    False means "look line by line" (``screen``), never that a line is bad.
+    """
+    if not lines:
+        return not data
+    if data[:1] != b"{" or data.count(b"\n{") != lines - 1:
+        return False  # a blank line, leading whitespace, or a line that is not an object
+    if len(data) > max_line_bytes and _may_hold_long_line(data, max_line_bytes):
+        return False
+    wrapped = bytearray(b"[")
+    wrapped += data
+    wrapped[-1] = 0x5D  # the last line's "\n" becomes the closing "]"
+    wrapped = wrapped.replace(b"\n", b",")
+    try:
+        document = parser.parse(wrapped, recursive=False)
+        count = len(document)
+        del document  # the parser may not be reused while a proxy lives
+    except (ValueError, RuntimeError, UnicodeDecodeError):
+        return False
+    return count == lines
+
+
+def _may_hold_long_line(data: bytes, limit: int) -> bool:
+    """True unless every line is surely at most ``limit`` bytes (a few ``find`` calls, not one per line).
+
+    A line longer than ``limit`` spans a whole aligned window of ``limit // 2`` bytes, so a stretch
+    whose every window holds a newline has no such line. Too many windows: let ``screen`` measure.
+    """
+    window = max(1, limit // 2)
+    if len(data) > 256 * window:
+        return True
+    return any(data.find(b"\n", start, start + window) == -1 for start in range(0, len(data), window))
 
 
 def _bad(number: int, offset: int, reason: str, line: bytes) -> BadLine:

@@ -34,6 +34,29 @@ def temp_name(final: Path) -> Path:
     return final.with_name(f".{final.name}.tmp")
 
 
+def dictionary_columns(schema: pa.Schema) -> list[str]:
+    """The Parquet paths of the string leaves: the only columns worth dictionary encoding.
+
+    As DuckDB and Polars do by default. Dictionary encoding high-cardinality numbers (ids, amounts,
+    coordinates) costs a third of the write and gives larger files: the writer fills a dictionary
+    page before it falls back to plain encoding.
+    """
+    paths: list[str] = []
+
+    def walk(arrow_type: pa.DataType, path: str) -> None:
+        if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+            paths.append(path)
+        elif pa.types.is_struct(arrow_type):
+            for child in arrow_type:
+                walk(child.type, f"{path}.{child.name}")
+        elif pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+            walk(arrow_type.value_type, f"{path}.list.element")  # the compliant nested names
+
+    for field in schema:
+        walk(field.type, field.name)
+    return paths
+
+
 def write_part(path: Path, table: pa.Table, *, compression: str, row_group_rows: int) -> int:
     """Write ``table`` to ``path`` atomically; returns the published file's size in bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -44,6 +67,7 @@ def write_part(path: Path, table: pa.Table, *, compression: str, row_group_rows:
             staging,
             compression=_COMPRESSION[compression],
             row_group_size=row_group_rows,
+            use_dictionary=dictionary_columns(table.schema),
             coerce_timestamps="us",
             allow_truncated_timestamps=False,
         )

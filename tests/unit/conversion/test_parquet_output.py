@@ -51,14 +51,24 @@ def test_a_failed_write_leaves_no_temp_and_no_final_file(tmp_path: Path, monkeyp
 
 
 def test_leftovers_of_an_earlier_attempt_are_removed(tmp_path: Path) -> None:
-    for name in ["part-m1-0.parquet", "part-m1-1.parquet", "part-m1-2.parquet", ".part-m1-3.parquet.tmp",
-                 "part-m10-0.parquet", "part-m2-0.parquet", "other.parquet"]:
+    for name in [
+        "part-m1-0.parquet",
+        "part-m1-1.parquet",
+        "part-m1-2.parquet",
+        ".part-m1-3.parquet.tmp",
+        "part-m10-0.parquet",
+        "part-m2-0.parquet",
+        "other.parquet",
+    ]:
         (tmp_path / name).write_bytes(b"x")
     keep = {tmp_path / "part-m1-0.parquet"}
     removed = remove_leftovers(tmp_path, "m1", keep)
     assert sorted(p.name for p in removed) == [".part-m1-3.parquet.tmp", "part-m1-1.parquet", "part-m1-2.parquet"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "other.parquet", "part-m1-0.parquet", "part-m10-0.parquet", "part-m2-0.parquet"
+        "other.parquet",
+        "part-m1-0.parquet",
+        "part-m10-0.parquet",
+        "part-m2-0.parquet",
     ]
     assert manifest_parts(tmp_path / "missing", "m1") == []
 
@@ -69,3 +79,30 @@ def test_quarantine_file_is_written_whole_or_removed(tmp_path: Path) -> None:
     assert quarantine.publish(path, [{"line": 1}, {"line": 2}]) == str(path)
     assert path.read_text() == '{"line":1}\n{"line":2}\n'
     assert quarantine.publish(path, []) is None and not path.exists()
+
+
+def test_only_string_columns_are_dictionary_encoded(tmp_path: Path) -> None:
+    table = pa.table(
+        {
+            "id": pa.array(range(1000), pa.int64()),
+            "amount": pa.array([i / 7 for i in range(1000)], pa.float64()),
+            "kind": pa.array(["a", "b"] * 500, pa.string()),
+            "user": pa.array([{"name": "x", "id": i} for i in range(1000)]),
+            "tags": pa.array([["t"]] * 1000, pa.list_(pa.string())),
+        }
+    )
+    path = tmp_path / "part.parquet"
+    write_part(path, table, compression="snappy", row_group_rows=1000)
+    group = pq.ParquetFile(path).metadata.row_group(0)
+    encoded = {
+        group.column(i).path_in_schema: "RLE_DICTIONARY" in group.column(i).encodings for i in range(group.num_columns)
+    }
+    assert encoded == {
+        "id": False,
+        "amount": False,
+        "kind": True,
+        "user.name": True,
+        "user.id": False,
+        "tags.list.element": True,
+    }
+    assert pq.read_table(path).equals(table)

@@ -1,0 +1,90 @@
+"""Assembling one output part: parsed chunks brought to the final schema, rescued values, lineage columns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+
+from ..config.settings import ConversionOptions
+from .conform import conform_table
+from .provenance import Provenance
+from .rescue import deep_merge, dumps_exact, merge_overlay
+from .rows import count_rescued
+from .schema import RESCUED_COLUMN, SOURCE_FILE_COLUMN, SOURCE_LINE_COLUMN
+from .stretches import Chunk
+
+Quarantiner = Callable[[int, str, bytes], None]  # (part row, reason, raw)
+
+
+def assemble_part(
+    chunks: list[Chunk],
+    final: pa.Schema,
+    options: ConversionOptions,
+    provenance: Provenance,
+    uris: list[str],
+    quarantine_row: Quarantiner,
+) -> tuple[pa.Table, set[int], int]:
+    """The part's table, the indices of the files it holds rows of, and how many values it rescued."""
+    tables = []
+    values_rescued = 0
+    written_files: set[int] = set()
+    uri_array = pa.array(uris, pa.string()) if options.lineage else None
+    for chunk in chunks:
+        arrays, overlays = conform_table(chunk.table, final)
+        for row, overlay in overlays.items():
+            merge_overlay(chunk.rescued.setdefault(row, {}), overlay)
+        rows = chunk.rows
+        keep_mask = None
+        if options.strict and chunk.rescued:
+            keep_mask = _strict_filter(chunk, final, arrays, quarantine_row)
+            rows = [r for r, keep in zip(chunk.rows, keep_mask, strict=True) if keep]
+        values_rescued += sum(count_rescued(overlay) for overlay in chunk.rescued.values())
+        columns = [*arrays, _rescued_array(chunk.table.num_rows, chunk.rescued)]
+        names = [*final.names, RESCUED_COLUMN]
+        if uri_array is not None:
+            files, lines = provenance.sources(chunk.rows)
+            columns += [uri_array.take(pa.array(files, pa.int32())), pa.array(lines, pa.int64())]
+            names += [SOURCE_FILE_COLUMN, SOURCE_LINE_COLUMN]
+        table = pa.Table.from_arrays(columns, names=names)
+        if keep_mask is not None:
+            table = table.filter(pa.array(keep_mask, pa.bool_()))
+        tables.append(table)
+        written_files |= provenance.files_of(rows)
+    if not tables:
+        return output_schema(final, options.lineage).empty_table(), set(), 0
+    return pa.concat_tables(tables), written_files, values_rescued  # every chunk already has the final types
+
+
+def _strict_filter(chunk: Chunk, final: pa.Schema, arrays: list[Any], quarantine_row: Quarantiner) -> list[bool]:
+    keep = [True] * chunk.table.num_rows
+    wanted = sorted(chunk.rescued)
+    partial = pa.Table.from_arrays(arrays, names=final.names).take(pa.array(wanted, pa.int64())).to_pylist()
+    for row, values in zip(wanted, partial, strict=True):
+        keep[row] = False
+        overlay = chunk.rescued[row]
+        record = deep_merge({k: v for k, v in values.items() if v is not None}, overlay)
+        fields = ", ".join(sorted(k for k in overlay if not k.startswith("_duplicate")))
+        reason = f"strict mode: value does not fit its column ({fields or 'duplicate keys'})"
+        quarantine_row(chunk.rows[row], reason, dumps_exact(record).encode())
+    chunk.rescued = {}
+    return keep
+
+
+def _rescued_array(rows: int, rescued: dict[int, dict[str, Any]]) -> pa.Array:
+    if not rescued:
+        return pa.nulls(rows, pa.string())
+    texts: list[str | None] = [None] * rows
+    for row, overlay in rescued.items():
+        texts[row] = dumps_exact(overlay)
+    return pa.array(texts, pa.string())
+
+
+def output_schema(final: pa.Schema, lineage: bool) -> pa.Schema:
+    """The schema of a written part: the dataset's columns, ``_rescued_data``, and the lineage columns."""
+    fields = list(final)
+    fields.append(pa.field(RESCUED_COLUMN, pa.string()))
+    if lineage:
+        fields += [pa.field(SOURCE_FILE_COLUMN, pa.string()), pa.field(SOURCE_LINE_COLUMN, pa.int64())]
+    return pa.schema(fields)

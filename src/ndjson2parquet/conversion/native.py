@@ -1,0 +1,124 @@
+"""The native JSON reader (``pyarrow.json``) on screened stretches: its options, and the checks on what it gives.
+
+Only screened text reaches it (see ``lines``): it would crash on a nesting bomb or a bare ``null``.
+A parse is refused (``None``: the caller halves the stretch or parses it in Python) when the reader
+fails (a type drifting within the stretch, duplicate keys), when its row count is not the line count,
+when it built an invalid array, or when a float column may hold integers a double rounded.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from .schema import strings_only, timestamps_to_strings
+
+FLOAT_EXACT_INT = 2**53
+SAMPLE_BYTES = 256 * 1024  # the sample parsed first to learn which fields look like timestamps
+
+
+def explicit_strings(fixed: pa.Schema | None, stored: pa.Schema | None) -> pa.Schema | None:
+    """The string leaves of the explicit and stored schemas: declared to the reader so dates stay strings."""
+    fields: dict[str, pa.Field] = {}
+    for schema in (fixed, stored):
+        for f in schema or []:
+            if f.name.lower() in {name.lower() for name in fields}:
+                continue
+            only = strings_only(f.type)
+            if only is not None:
+                fields[f.name] = pa.field(f.name, only)
+    return pa.schema(list(fields.values())) if fields else None
+
+
+def learn_string_fields(buffer: bytes, explicit: pa.Schema | None, block: int) -> pa.Schema | None:
+    """Parse a small sample first: date-like string fields it reveals are declared strings for the whole parse.
+
+    Without this, a manifest of a dataset with no stored schema yet would be parsed twice (once to
+    find that the reader guessed timestamps, once to undo the guess).
+    """
+    cut = buffer.find(b"\n", SAMPLE_BYTES) if len(buffer) > SAMPLE_BYTES else -1
+    if cut == -1 or cut + 1 >= len(buffer):
+        return explicit  # the sample would be the whole stretch: nothing to save
+    sample = read(buffer[: cut + 1], explicit, block)
+    if sample is None:
+        return explicit
+    forced = [(f.name, timestamps_to_strings(f.type)) for f in sample.schema]
+    forced_fields = [pa.field(name, t) for name, t in forced if t is not None]
+    if not forced_fields:
+        return explicit
+    return with_forced(explicit, forced_fields)
+
+
+def with_forced(explicit: pa.Schema | None, forced: list[pa.Field]) -> pa.Schema:
+    """The explicit schema plus fields forced to string (struct children merged, not replaced)."""
+    merged = {f.name: f.type for f in (explicit or [])}
+    for f in forced:
+        merged[f.name] = _union_explicit(merged[f.name], f.type) if f.name in merged else f.type
+    return pa.schema([pa.field(name, t) for name, t in merged.items()])
+
+
+def _union_explicit(old: pa.DataType, new: pa.DataType) -> pa.DataType:
+    if pa.types.is_struct(old) and pa.types.is_struct(new):
+        children = {f.name: f.type for f in old}
+        for f in new:
+            children[f.name] = _union_explicit(children[f.name], f.type) if f.name in children else f.type
+        return pa.struct([pa.field(name, t) for name, t in children.items()])
+    if pa.types.is_list(old) and pa.types.is_list(new):
+        return pa.list_(_union_explicit(old.value_type, new.value_type))
+    return new
+
+
+def native_parse(buffer: bytes, rows: int, explicit: pa.Schema | None, block: int) -> pa.Table | None:
+    """Parse ``rows`` screened lines (``buffer``, each ending with ``\\n``); None when refused (module doc)."""
+    if not rows:
+        return pa.table({})
+    table = read(buffer, explicit, block)
+    if table is None or table.num_rows != rows:
+        return None
+    forced = [(f.name, timestamps_to_strings(f.type)) for f in table.schema]
+    forced_fields = [pa.field(name, t) for name, t in forced if t is not None]
+    if forced_fields:
+        table = read(buffer, with_forced(explicit, forced_fields), block)
+        if table is None or table.num_rows != rows:
+            return None
+    try:
+        # The reader has been seen to build invalid lists (a list starting with null, arrow-rs corpus),
+        # and a full validation is cheap next to the parse.
+        table.validate(full=True)
+    except pa.ArrowInvalid:
+        return None
+    if any(_loses_integers(column) for column in table.columns):
+        return None
+    return table
+
+
+def read(buffer: bytes, explicit: pa.Schema | None, block: int) -> pa.Table | None:
+    """One call of the reader (large blocks; its own threads do not help it, so the engine runs two)."""
+    try:
+        return pj.read_json(
+            pa.BufferReader(buffer),
+            read_options=pj.ReadOptions(use_threads=False, block_size=min(block, max(len(buffer), 1 << 16))),
+            parse_options=pj.ParseOptions(
+                explicit_schema=explicit, newlines_in_values=False, unexpected_field_behavior="infer"
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError):
+        return None
+
+
+def _loses_integers(column: pa.ChunkedArray | pa.Array) -> bool:
+    """True when a float column holds integral values of 2**53 or more: maybe integers a double rounded."""
+    arrow_type = column.type
+    if pa.types.is_floating(arrow_type):
+        big = pc.greater_equal(pc.abs(column), FLOAT_EXACT_INT)
+        if not pc.any(big).as_py():
+            return False
+        return bool(pc.any(pc.and_(big, pc.equal(pc.floor(column), column))).as_py())
+    if pa.types.is_struct(arrow_type):
+        arrays = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+        return any(_loses_integers(child) for array in arrays for child in array.flatten())
+    if pa.types.is_list(arrow_type):
+        arrays = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+        return any(_loses_integers(array.flatten()) for array in arrays)
+    return False
