@@ -18,6 +18,9 @@ How a manifest goes through (and why it stays fast)
     5. The schema is decided over all stretches of the manifest with the stored schema (``schema``),
        each stretch is brought to it (``assemble``, ``conform``), misfits go to ``_rescued_data`` (or, in
        strict mode, their rows to quarantine), and each part is written under a temp name and renamed.
+       Outside strict mode a writer thread does this while stretches are still parsed, against the
+       schema the first chunk shows (``early_write``); the early parts are published when that was the
+       final schema, else deleted and written again from the kept chunks.
     6. Parts of an earlier attempt that this one did not write are deleted; the quarantine file is
        rewritten (or removed when there is nothing in it).
 """
@@ -38,6 +41,7 @@ from ..domain.errors import EngineError, InputError
 from ..domain.records import Ledger
 from . import quarantine
 from .assemble import assemble_part
+from .early_write import EarlyWriter
 from .engine import ConversionJob, ConversionResult, Engine, OutputFile
 from .inputs import Opener, open_input, read_local
 from .lines import BadLine, screen, screen_block
@@ -100,6 +104,7 @@ class _Run:
     sampled: bool = False
     fast: bool = True  # try the one-pass screen on the next stretch
     in_flight: deque[Future[list[Chunk]]] = field(default_factory=deque)
+    early: EarlyWriter | None = None  # writes the parts while stretches are parsed (not in strict mode)
     simdjson_parser: simdjson.Parser = field(default_factory=simdjson.Parser)
 
 
@@ -139,8 +144,31 @@ class ArrowEngine(Engine):
         block = max(MIN_BLOCK, options.max_line_bytes + 2)
         files = [_FileTally(uri=f.uri) for f in job.files]
         run = _Run(files=files, explicit=explicit_strings(fixed, stored), block=block)
-        with ThreadPoolExecutor(max_workers=PARSE_THREADS, thread_name_prefix="n2p-parse") as pool:
-            groups, bytes_in = self._read(job, run, pool)
+        if not options.strict:
+            folder = partition_dir(job.output_root, job.dataset, job.date)
+            uris = [f.uri for f in job.files]
+            run.early = EarlyWriter(folder, job.manifest_id, stored, fixed, options, uris)
+        try:
+            with ThreadPoolExecutor(max_workers=PARSE_THREADS, thread_name_prefix="n2p-parse") as pool:
+                groups, bytes_in = self._read(job, run, pool)
+            if run.early is not None:
+                run.early.stop()
+            return self._finish(job, run, groups, stored, fixed, bytes_in)
+        except BaseException:
+            if run.early is not None:
+                run.early.stop()  # a second stop only waits for a thread already done
+                run.early.discard()
+            raise
+
+    def _finish(
+        self,
+        job: ConversionJob,
+        run: _Run,
+        groups: list[_Group],
+        stored: pa.Schema | None,
+        fixed: pa.Schema | None,
+        bytes_in: int,
+    ) -> ConversionResult:
         parsed = [[chunk for future in g.parses for chunk in future.result()] for g in groups]
         finder = _OffsetFinder(job, self._open)
         for group, chunks in zip(groups, parsed, strict=True):
@@ -153,7 +181,7 @@ class ArrowEngine(Engine):
         """Read file after file, cutting them into stretches that are screened and parsed as they fill."""
         target = job.options.target_file_bytes
         groups: list[_Group] = []
-        group = _Group()
+        group = self._start_group(run)
         bytes_in = 0
         for index, input_file in enumerate(job.files):
             try:
@@ -180,14 +208,27 @@ class ArrowEngine(Engine):
                 position, line, offset = cut, line + lines, offset + len(piece)
                 if group.input_bytes >= target:
                     self._flush(group, pool, run, job, last=True)
-                    groups.append(group)
-                    group = _Group()
+                    self._end_group(run, groups, group)
+                    group = self._start_group(run)
                 elif group.pending_bytes >= STRETCH_BYTES:
                     self._flush(group, pool, run, job, last=False)
             del data
         self._flush(group, pool, run, job, last=True)
-        groups.append(group)
+        self._end_group(run, groups, group)
         return groups, bytes_in
+
+    @staticmethod
+    def _start_group(run: _Run) -> _Group:
+        group = _Group()
+        if run.early is not None:
+            run.early.start_group(group.provenance)
+        return group
+
+    @staticmethod
+    def _end_group(run: _Run, groups: list[_Group], group: _Group) -> None:
+        groups.append(group)
+        if run.early is not None:
+            run.early.end_group()
 
     def _flush(self, group: _Group, pool: ThreadPoolExecutor, run: _Run, job: ConversionJob, *, last: bool) -> None:
         """Screen the pending pieces and hand their rows to a parse thread (and, at the end, the exact rows)."""
@@ -243,6 +284,8 @@ class ArrowEngine(Engine):
         future = pool.submit(work, *args)
         run.in_flight.append(future)
         group.parses.append(future)
+        if run.early is not None:
+            run.early.parse(future)
 
     # --- publishing -------------------------------------------------------------------------
 
@@ -264,7 +307,16 @@ class ArrowEngine(Engine):
         outputs: list[OutputFile] = []
         folder = partition_dir(job.output_root, job.dataset, job.date)
         uris = [f.uri for f in run.files]
-        for group, chunks in zip(groups, parsed, strict=True):
+        early = run.early.publish(final) if run.early is not None else None
+        for part in early or []:
+            run.values_rescued += part.rescued
+            if part.path is None:
+                continue
+            outputs.append(OutputFile(path=str(part.path), rows=part.rows, bytes=part.path.stat().st_size))
+            for file_index in sorted(part.files):
+                run.files[file_index].outputs.append(str(part.path))
+        late = list(zip(groups, parsed, strict=True)) if early is None else []  # written afterwards
+        for group, chunks in late:
 
             def quarantine_row(row: int, reason: str, raw: bytes, group: _Group = group) -> None:
                 _quarantine_row(group, row, reason, raw, run, finder)

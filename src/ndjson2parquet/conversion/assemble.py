@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -30,26 +31,10 @@ def assemble_part(
     tables = []
     values_rescued = 0
     written_files: set[int] = set()
-    uri_array = pa.array(uris, pa.string()) if options.lineage else None
+    uri_array = lineage_uris(uris, options)
     for chunk in chunks:
-        arrays, overlays = conform_table(chunk.table, final)
-        for row, overlay in overlays.items():
-            merge_overlay(chunk.rescued.setdefault(row, {}), overlay)
-        rows = chunk.rows
-        keep_mask = None
-        if options.strict and chunk.rescued:
-            keep_mask = _strict_filter(chunk, final, arrays, quarantine_row)
-            rows = [r for r, keep in zip(chunk.rows, keep_mask, strict=True) if keep]
-        values_rescued += sum(count_rescued(overlay) for overlay in chunk.rescued.values())
-        columns = [*arrays, _rescued_array(chunk.table.num_rows, chunk.rescued)]
-        names = [*final.names, RESCUED_COLUMN]
-        if uri_array is not None:
-            files, lines = provenance.sources(chunk.rows)
-            columns += [uri_array.take(pa.array(files, pa.int32())), pa.array(lines, pa.int64())]
-            names += [SOURCE_FILE_COLUMN, SOURCE_LINE_COLUMN]
-        table = pa.Table.from_arrays(columns, names=names)
-        if keep_mask is not None:
-            table = table.filter(pa.array(keep_mask, pa.bool_()))
+        table, rows, rescued = assemble_chunk(chunk, final, options, provenance, uri_array, quarantine_row)
+        values_rescued += rescued
         tables.append(table)
         written_files |= provenance.files_of(rows)
     if not tables:
@@ -57,18 +42,61 @@ def assemble_part(
     return pa.concat_tables(tables), written_files, values_rescued  # every chunk already has the final types
 
 
-def _strict_filter(chunk: Chunk, final: pa.Schema, arrays: list[Any], quarantine_row: Quarantiner) -> list[bool]:
+def lineage_uris(uris: list[str], options: ConversionOptions) -> pa.Array | None:
+    """The file URIs as an array to take ``_source_file`` from (None without lineage)."""
+    return pa.array(uris, pa.string()) if options.lineage else None
+
+
+def assemble_chunk(
+    chunk: Chunk,
+    final: pa.Schema,
+    options: ConversionOptions,
+    provenance: Provenance,
+    uri_array: pa.Array | None,
+    quarantine_row: Quarantiner,
+) -> tuple[pa.Table, Sequence[int], int]:
+    """One chunk brought to ``final``: its table, the part rows it keeps, the values it rescued.
+
+    The chunk is left as it was (its overlays are copied before misfits are merged into them), so a
+    chunk can be assembled again against another schema.
+    """
+    arrays, overlays = conform_table(chunk.table, final)
+    rescued = dict(chunk.rescued)
+    for row, overlay in overlays.items():
+        target = copy.deepcopy(rescued[row]) if row in rescued else {}
+        rescued[row] = merge_overlay(target, overlay)
+    rows: Sequence[int] = chunk.rows
+    keep_mask = None
+    if options.strict and rescued:
+        keep_mask = _strict_filter(chunk, rescued, final, arrays, quarantine_row)
+        rows = [r for r, keep in zip(chunk.rows, keep_mask, strict=True) if keep]
+        rescued = {}
+    values_rescued = sum(count_rescued(overlay) for overlay in rescued.values())
+    columns = [*arrays, _rescued_array(chunk.table.num_rows, rescued)]
+    names = [*final.names, RESCUED_COLUMN]
+    if uri_array is not None:
+        files, lines = provenance.sources(chunk.rows)
+        columns += [uri_array.take(pa.array(files, pa.int32())), pa.array(lines, pa.int64())]
+        names += [SOURCE_FILE_COLUMN, SOURCE_LINE_COLUMN]
+    table = pa.Table.from_arrays(columns, names=names)
+    if keep_mask is not None:
+        table = table.filter(pa.array(keep_mask, pa.bool_()))
+    return table, rows, values_rescued
+
+
+def _strict_filter(
+    chunk: Chunk, rescued: dict[int, dict[str, Any]], final: pa.Schema, arrays: list[Any], quarantine_row: Quarantiner
+) -> list[bool]:
     keep = [True] * chunk.table.num_rows
-    wanted = sorted(chunk.rescued)
+    wanted = sorted(rescued)
     partial = pa.Table.from_arrays(arrays, names=final.names).take(pa.array(wanted, pa.int64())).to_pylist()
     for row, values in zip(wanted, partial, strict=True):
         keep[row] = False
-        overlay = chunk.rescued[row]
+        overlay = rescued[row]
         record = deep_merge({k: v for k, v in values.items() if v is not None}, overlay)
         fields = ", ".join(sorted(k for k in overlay if not k.startswith("_duplicate")))
         reason = f"strict mode: value does not fit its column ({fields or 'duplicate keys'})"
         quarantine_row(chunk.rows[row], reason, dumps_exact(record).encode())
-    chunk.rescued = {}
     return keep
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-_COMPRESSION = {"snappy": "snappy", "zstd": "zstd", "gzip": "gzip", "lz4": "lz4", "none": "none"}
+COMPRESSION = {"snappy": "snappy", "zstd": "zstd", "gzip": "gzip", "lz4": "lz4", "none": "none"}
 
 
 def partition_dir(root: str, dataset: str, date: str) -> Path:
@@ -65,7 +65,7 @@ def write_part(path: Path, table: pa.Table, *, compression: str, row_group_rows:
         pq.write_table(
             table,
             staging,
-            compression=_COMPRESSION[compression],
+            compression=COMPRESSION[compression],
             row_group_size=row_group_rows,
             use_dictionary=dictionary_columns(table.schema),
             coerce_timestamps="us",

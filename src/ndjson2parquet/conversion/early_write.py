@@ -1,0 +1,177 @@
+"""Writing parts while the stretches are still being parsed, against the schema the first chunk shows.
+
+The schema of a manifest is only known once every stretch is parsed, but on clean data the first
+chunk already shows it. A writer thread takes the parse futures in order, brings each chunk to the
+guessed schema (``assemble_chunk``, which leaves the chunk as it was) and writes full row groups to
+the part's temp file, so the Parquet encoding overlaps the parsing. At the end the engine compares
+the guess with the merged schema: equal, the temp files are published as they are (byte for byte
+what writing afterwards would give: same tables, same row groups); different, or anything failed,
+they are deleted and the parts are written afterwards from the kept chunks. Strict mode (which
+quarantines rows while assembling) never writes early.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..config.settings import ConversionOptions
+from .assemble import assemble_chunk, lineage_uris
+from .parquet_output import COMPRESSION, dictionary_columns, part_name, temp_name
+from .provenance import Provenance
+from .schema import merge_schema
+from .stretches import Chunk
+
+
+@dataclass(slots=True)
+class EarlyPart:
+    """One group's part as written early: rows, rescued values, the files it holds rows of."""
+
+    provenance: Provenance
+    path: Path | None = None
+    rows: int = 0
+    rescued: int = 0
+    files: set[int] = field(default_factory=set)
+    writer: pq.ParquetWriter | None = None
+    pending: list[pa.Table] = field(default_factory=list)
+    pending_rows: int = 0
+
+
+class EarlyWriter:
+    """The writer thread: fed groups and parse futures in order by the reading thread."""
+
+    def __init__(
+        self,
+        folder: Path,
+        manifest_id: str,
+        stored: pa.Schema | None,
+        fixed: pa.Schema | None,
+        options: ConversionOptions,
+        uris: list[str],
+    ) -> None:
+        self._folder = folder
+        self._manifest_id = manifest_id
+        self._stored = stored
+        self._fixed = fixed
+        self._options = options
+        self._uris = lineage_uris(uris, options)
+        self._queue: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="n2p-write", daemon=True)
+        self.guess: pa.Schema | None = None
+        self.parts: list[EarlyPart] = []
+        self.failed: BaseException | None = None
+        self._thread.start()
+
+    # --- the reading thread's side ------------------------------------------------------------
+
+    def start_group(self, provenance: Provenance) -> None:
+        self._queue.put(("group", provenance))
+
+    def parse(self, future: Future[list[Chunk]]) -> None:
+        self._queue.put(("parse", future))
+
+    def end_group(self) -> None:
+        self._queue.put(("end", None))
+
+    def stop(self) -> None:
+        """Wait for the thread to write everything it was given."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def publish(self, final: pa.Schema) -> list[EarlyPart] | None:
+        """Rename the temp files when the guess was the final schema; else delete them and say None."""
+        if self.failed is not None or self.guess is None or not final.equals(self.guess, check_metadata=True):
+            self.discard()
+            return None
+        for part in self.parts:
+            if part.path is not None:
+                os.replace(temp_name(part.path), part.path)
+        return self.parts
+
+    def discard(self) -> None:
+        for part in self.parts:
+            if part.writer is not None:
+                with contextlib.suppress(Exception):
+                    part.writer.close()
+                part.writer = None
+            if part.path is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    temp_name(part.path).unlink()
+
+    # --- the writer thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self.failed is not None:
+                continue
+            kind, value = item
+            try:
+                if kind == "group":
+                    self.parts.append(EarlyPart(value))
+                elif kind == "parse":
+                    for chunk in value.result():
+                        self._write(self.parts[-1], chunk)
+                else:
+                    self._close(self.parts[-1])
+            except BaseException as exc:  # the parts are then written afterwards
+                self.failed = exc
+
+    def _write(self, part: EarlyPart, chunk: Chunk) -> None:
+        if self.guess is None:
+            counts = {
+                n: chunk.table.num_rows - c.null_count
+                for n, c in zip(chunk.table.column_names, chunk.table.columns, strict=True)
+            }
+            self.guess = merge_schema(self._stored, self._fixed, [(chunk.table.schema, counts)])
+        table, rows, rescued = assemble_chunk(chunk, self.guess, self._options, part.provenance, self._uris, _never)
+        part.rescued += rescued
+        part.files |= part.provenance.files_of(rows)
+        if not table.num_rows:
+            return
+        part.rows += table.num_rows
+        part.pending.append(table)
+        part.pending_rows += table.num_rows
+        group_rows = self._options.row_group_rows
+        if part.pending_rows >= group_rows:
+            whole = pa.concat_tables(part.pending)
+            full = (whole.num_rows // group_rows) * group_rows
+            self._writer(part, whole.schema).write_table(whole.slice(0, full), row_group_size=group_rows)
+            rest = whole.slice(full)
+            part.pending, part.pending_rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
+
+    def _close(self, part: EarlyPart) -> None:
+        if part.pending:
+            whole = pa.concat_tables(part.pending)
+            self._writer(part, whole.schema).write_table(whole, row_group_size=self._options.row_group_rows)
+            part.pending, part.pending_rows = [], 0
+        if part.writer is not None:
+            part.writer.close()
+            part.writer = None
+
+    def _writer(self, part: EarlyPart, schema: pa.Schema) -> pq.ParquetWriter:
+        if part.writer is None:
+            index = sum(1 for p in self.parts if p.path is not None)
+            part.path = self._folder / part_name(self._manifest_id, index)
+            self._folder.mkdir(parents=True, exist_ok=True)
+            part.writer = pq.ParquetWriter(
+                temp_name(part.path),
+                schema,
+                compression=COMPRESSION[self._options.compression],
+                use_dictionary=dictionary_columns(schema),
+                coerce_timestamps="us",
+                allow_truncated_timestamps=False,
+            )
+        return part.writer
+
+
+def _never(row: int, reason: str, raw: bytes) -> None:
+    raise RuntimeError("a row quarantined while writing early (strict mode never writes early)")
