@@ -20,7 +20,7 @@ def _positive(name: str, value: float) -> None:
 class BatchPolicy:
     """When a manifest closes, per (dataset, date)."""
 
-    max_files: int = 1000
+    max_files: int = 10_000  # small files: fewer, larger manifests and Parquet parts
     target_bytes: int = 256 * MiB
     max_wait_s: float = 300.0  # the oldest pending file waited this long: flush what there is
     grace_period_s: float = 6 * 3600.0  # after the end of a day (UTC), late data may still come
