@@ -23,8 +23,9 @@ DATASET, DATE = "events", "2026-11-25"
 def generate(n: int, prefix: str) -> Iterator[FileRecord]:
     """n records, produced lazily so the generator itself holds no backlog in memory."""
     for i in range(n):
-        yield FileRecord.new(DATASET, DATE, ObjectInfo(f"s3://in/{prefix}/{i:08d}.ndjson", str(i), "v1", 1000, 1.0),
-                             1_000.0 + i)
+        yield FileRecord.new(
+            DATASET, DATE, ObjectInfo(f"s3://in/{prefix}/{i:08d}.ndjson", str(i), "v1", 1000, 1.0), 1_000.0 + i
+        )
 
 
 def peak_rss_mb() -> float:
@@ -65,8 +66,10 @@ def bench_backlog(folder: Path, n: int, max_files: int, manifests: int) -> None:
         claimed += len(manifest.file_ids) if manifest else 0
     elapsed = time.perf_counter() - started
     print(f"    first page of {max_files}: {first_page * 1000:.1f} ms")
-    print(f"    list + claim {manifests} manifests of {max_files} ({claimed:,} files): {elapsed:.2f}s"
-          f" = {elapsed / manifests * 1000:.1f} ms per manifest")
+    print(
+        f"    list + claim {manifests} manifests of {max_files} ({claimed:,} files): {elapsed:.2f}s"
+        f" = {elapsed / manifests * 1000:.1f} ms per manifest"
+    )
     started = time.perf_counter()
     status = store.date_status(DATASET, DATE)
     print(f"    date_status counts {status.files if status else None}: {(time.perf_counter() - started) * 1000:.0f} ms")

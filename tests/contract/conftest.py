@@ -76,7 +76,8 @@ def records(
 ) -> list[FileRecord]:
     """n PENDING records registered one second apart, oldest first."""
     return [
-        FileRecord.new(dataset, date, ObjectInfo(f"s3://in/{prefix}{i:06d}", f"{prefix}{i}", version, 100 + i, 1.0),
-                       start + i)
+        FileRecord.new(
+            dataset, date, ObjectInfo(f"s3://in/{prefix}{i:06d}", f"{prefix}{i}", version, 100 + i, 1.0), start + i
+        )
         for i in range(n)
     ]

@@ -70,8 +70,7 @@ def test_claim_moves_files_to_claimed_and_off_the_pending_list(store: StateStore
     manifest = store.claim(page.items, "max_files")
     assert manifest is not None and manifest.state == ManifestState.CREATED
     assert manifest.file_ids == tuple(r.file_id for r in page.items)
-    assert all(r.state == FileState.CLAIMED and r.manifest_id == manifest.manifest_id
-               for r in store.files_of(manifest))
+    assert all(r.state == FileState.CLAIMED and r.manifest_id == manifest.manifest_id for r in store.files_of(manifest))
     assert len(store.pending(DATASET, DATE, 100).items) == 6
     assert store.get_manifest(manifest.manifest_id) == manifest
 

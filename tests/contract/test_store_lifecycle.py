@@ -26,8 +26,10 @@ def claimed(store: StateStore, n: int = 3, **kw: Any) -> Manifest:
 
 
 def ledgers(manifest: Manifest, rejected: str | None = None) -> dict[str, Ledger]:
-    return {fid: Ledger(3, 1, 2, 0, ("out/part-0.parquet",), rejected if i == 0 else None)
-            for i, fid in enumerate(manifest.file_ids)}
+    return {
+        fid: Ledger(3, 1, 2, 0, ("out/part-0.parquet",), rejected if i == 0 else None)
+        for i, fid in enumerate(manifest.file_ids)
+    }
 
 
 def raw(store: StateStore, kind: str, key: str) -> dict[str, Any]:
@@ -67,16 +69,24 @@ def test_renew_and_succeed_need_the_lease_owner(store: StateStore) -> None:
 
 def test_succeed_settles_files_done_with_their_ledgers(store: StateStore) -> None:
     manifest = store.start(claimed(store).manifest_id, "w1", now=NOW)
-    done = store.succeed(manifest, "w1", ["out/part-0.parquet"], ledgers(manifest, rejected="corrupt gzip"),
-                         stats={"rows": 6, "nested": {"a": [1, 2]}}, now=NOW + 5)
+    done = store.succeed(
+        manifest,
+        "w1",
+        ["out/part-0.parquet"],
+        ledgers(manifest, rejected="corrupt gzip"),
+        stats={"rows": 6, "nested": {"a": [1, 2]}},
+        now=NOW + 5,
+    )
     assert (done.state, done.settled, done.lease_owner) == (ManifestState.SUCCEEDED, True, None)
     assert done.outputs == ("out/part-0.parquet",) and done.stats == {"rows": 6, "nested": {"a": [1, 2]}}
     assert store.get_manifest(manifest.manifest_id) == done
     files = {r.file_id: r for r in store.files_of(done)}
     first, *rest = manifest.file_ids
     assert files[first].state == FileState.REJECTED and files[first].ledger.rejection == "corrupt gzip"
-    assert all(files[f].state == FileState.DONE and files[f].ledger == Ledger(3, 1, 2, 0, ("out/part-0.parquet",))
-               for f in rest)
+    assert all(
+        files[f].state == FileState.DONE and files[f].ledger == Ledger(3, 1, 2, 0, ("out/part-0.parquet",))
+        for f in rest
+    )
     assert list(store.live_manifests()) == []
     counts = store.counts()
     assert counts["files"]["DONE"] == 2 and counts["files"]["REJECTED"] == 1 and counts["files"]["CLAIMED"] == 0
@@ -145,8 +155,11 @@ def test_files_fail_for_good_after_max_attempts_and_retry_brings_them_back(store
 def test_requeue_returns_a_running_manifest_to_created_under_the_same_id(store: StateStore) -> None:
     running = store.start(claimed(store).manifest_id, "dead-worker", now=NOW)
     requeued = store.requeue(running, now=NOW + 1_000)
-    assert (requeued.state, requeued.lease_owner, requeued.manifest_id) == (ManifestState.CREATED, None,
-                                                                            running.manifest_id)
+    assert (requeued.state, requeued.lease_owner, requeued.manifest_id) == (
+        ManifestState.CREATED,
+        None,
+        running.manifest_id,
+    )
     assert store.start(running.manifest_id, "w2", now=NOW + 1_001).runs == 2
     with pytest.raises(ConditionFailed):
         store.requeue(running)  # stale copy: the owner moved on
@@ -231,19 +244,21 @@ def interrupt_claim(store: StateStore, files: list, monkeypatch: pytest.MonkeyPa
         assert isinstance(store, SqliteStore)
         db = sqlite3.connect(store.path)
         ids = [f.file_id for f in files[:50]]
-        db.execute("INSERT INTO manifests VALUES ('m-claiming', ?, ?, 'CLAIMING', '[]', 0, ?, ?, 'big', 0, NULL, ?,"
-                   " 0, '[]', '{}', NULL, NULL)", (DATASET, DATE, NOW, NOW, NOW + 900))
-        db.executemany("UPDATE files SET state = 'CLAIMED', manifest_id = 'm-claiming' WHERE file_id = ?",
-                       [(i,) for i in ids])
+        db.execute(
+            "INSERT INTO manifests VALUES ('m-claiming', ?, ?, 'CLAIMING', '[]', 0, ?, ?, 'big', 0, NULL, ?,"
+            " 0, '[]', '{}', NULL, NULL)",
+            (DATASET, DATE, NOW, NOW, NOW + 900),
+        )
+        db.executemany(
+            "UPDATE files SET state = 'CLAIMED', manifest_id = 'm-claiming' WHERE file_id = ?", [(i,) for i in ids]
+        )
         db.commit()
         db.close()
     (claiming,) = [m for m in store.live_manifests() if m.state == ManifestState.CLAIMING]
     return claiming
 
 
-def test_abandoning_an_interrupted_claim_releases_its_files(
-    store: StateStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_abandoning_an_interrupted_claim_releases_its_files(store: StateStore, monkeypatch: pytest.MonkeyPatch) -> None:
     store.register(records(300))
     files = store.pending(DATASET, DATE, 300).items
     claiming = interrupt_claim(store, files, monkeypatch)
@@ -257,3 +272,49 @@ def test_abandoning_an_interrupted_claim_releases_its_files(
     assert counts["manifests"]["CLAIMING"] == 0
     assert list(store.live_manifests()) == []
     assert store.claim(files, "retry", now=NOW) is not None  # the files are claimable again
+
+
+def test_manifests_of_lists_one_dates_manifests_in_every_state_oldest_first(store: StateStore) -> None:
+    def claim_at(at: float, prefix: str, **kw: Any) -> Manifest:
+        store.register(records(3, prefix=prefix, **kw))
+        files = store.pending(kw.get("dataset", DATASET), kw.get("date", DATE), 3).items
+        manifest = store.claim(files, "test", now=at)
+        assert manifest is not None
+        return manifest
+
+    succeeded = store.start(claim_at(NOW + 1, "a").manifest_id, "w", now=NOW)
+    store.succeed(succeeded, "w", ["o"], ledgers(succeeded), now=NOW)
+    failed = store.start(claim_at(NOW + 2, "b").manifest_id, "w", now=NOW)
+    store.compensate(store.fail(failed, "w", "boom", now=NOW), now=NOW)
+    created = claim_at(NOW + 3, "c")
+    claim_at(NOW, "d", date="2026-11-26")  # another date
+    claim_at(NOW, "e", dataset="other")  # another dataset
+    listed = list(store.manifests_of(DATASET, DATE))
+    assert [m.manifest_id for m in listed] == [succeeded.manifest_id, failed.manifest_id, created.manifest_id]
+    assert [m.state for m in listed] == [ManifestState.SUCCEEDED, ManifestState.COMPENSATED, ManifestState.CREATED]
+    assert listed[0].file_ids == succeeded.file_ids and listed[0].outputs == ("o",)
+    assert list(store.manifests_of(DATASET, "1999-01-01")) == []
+
+
+def test_manifest_pages_are_bounded_and_resume_where_they_stopped(store_factory) -> None:  # type: ignore[no-untyped-def]
+    store = store_factory()
+    store.register(records(250))
+    made = []
+    for i in range(5):  # a big one (CLAIMING protocol on DynamoDB) among small ones
+        size = 120 if i == 2 else 10
+        manifest = store.claim(store.pending(DATASET, DATE, size).items, "m", now=NOW + i)
+        assert manifest is not None
+        made.append(manifest)
+    pages, cursor = [], None
+    while True:
+        page = store._query_manifests(DATASET, DATE, 2, cursor)
+        assert 1 <= len(page.items) <= 2
+        pages.append([m.manifest_id for m in page.items])
+        if page.cursor is None:
+            break
+        cursor = page.cursor
+    assert [mid for p in pages for mid in p] == [m.manifest_id for m in made]
+    assert len(pages) == 3
+    listed = list(store_factory(page_size=2).manifests_of(DATASET, DATE))  # 3 pages behind the iterator
+    assert listed == made
+    assert len(listed[2].file_ids) == 120

@@ -63,7 +63,9 @@ def test_status_prints_a_table_for_people(tmp_path: Path) -> None:
         (["nosuchcommand"], 2, "No such command"),
     ],
 )
-def test_bad_input_ends_with_one_line_and_a_non_zero_exit(tmp_path: Path, args: list[str], code: int, message: str) -> None:
+def test_bad_input_ends_with_one_line_and_a_non_zero_exit(
+    tmp_path: Path, args: list[str], code: int, message: str
+) -> None:
     (tmp_path / "garbage.db").write_text("this is not sqlite" * 100)
     result = CliRunner().invoke(cli, [a.format(tmp=tmp_path) for a in args])
     assert result.exit_code == code

@@ -25,9 +25,25 @@ def test_watch_converts_files_landing_while_it_runs_and_stops_on_sigterm(tmp_pat
     landing, lake = tmp_path / "in", tmp_path / "lake"
     landing.mkdir()
     watcher = subprocess.Popen(
-        [sys.executable, "-m", "ndjson2parquet", "watch", "--input", str(landing), "--output", str(lake),
-         "--poll", "0.2", "--max-wait", "0.5", "--max-files", "1000"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "ndjson2parquet",
+            "watch",
+            "--input",
+            str(landing),
+            "--output",
+            str(lake),
+            "--poll",
+            "0.2",
+            "--max-wait",
+            "0.5",
+            "--max-files",
+            "1000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         generate(landing / "first", files=5, records=200, days=1, seed=1)

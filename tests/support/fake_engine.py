@@ -44,8 +44,7 @@ class FakeEngine(Engine):
         pq.write_table(pa.Table.from_pylist(rows), tmp)
         os.replace(tmp, part)
         out = OutputFile(str(part), len(rows), part.stat().st_size)
-        return ConversionResult((out,), ledgers, None, rows_written=len(rows),
-                                bytes_in=sum(f.size for f in job.files))
+        return ConversionResult((out,), ledgers, None, rows_written=len(rows), bytes_in=sum(f.size for f in job.files))
 
     def remove_outputs(self, job: ConversionJob) -> None:
         self.removed.append(job.manifest_id)

@@ -49,11 +49,13 @@ def put(n: int) -> dict[str, Any]:
 
 
 def test_unprocessed_items_are_written_again_until_none_is_left() -> None:
-    client = FakeClient(batch_write_item=[
-        {"UnprocessedItems": {"t": [put(1), put(2)]}},
-        {"UnprocessedItems": {"t": [put(2)]}},
-        {"UnprocessedItems": {}},
-    ])
+    client = FakeClient(
+        batch_write_item=[
+            {"UnprocessedItems": {"t": [put(1), put(2)]}},
+            {"UnprocessedItems": {"t": [put(2)]}},
+            {"UnprocessedItems": {}},
+        ]
+    )
     store_with(client)._batch_write([put(0), put(1), put(2)])
     sent = [len(kw["RequestItems"]["t"]) for _, kw in client.calls]
     assert sent == [3, 2, 1]
@@ -68,16 +70,20 @@ def test_unprocessed_items_that_never_go_through_raise_throttled() -> None:
 
 def test_unprocessed_keys_of_a_batch_get_are_read_again() -> None:
     key = {"pk": {"S": "F#a"}, "sk": {"S": "F"}}
-    client = FakeClient(batch_get_item=[
-        {"Responses": {"t": []}, "UnprocessedKeys": {"t": {"Keys": [key], "ConsistentRead": True}}},
-        {"Responses": {"t": [{**key, "schema": {"S": "x"}}]}},
-    ])
+    client = FakeClient(
+        batch_get_item=[
+            {"Responses": {"t": []}, "UnprocessedKeys": {"t": {"Keys": [key], "ConsistentRead": True}}},
+            {"Responses": {"t": [{**key, "schema": {"S": "x"}}]}},
+        ]
+    )
     assert len(store_with(client)._batch_get([key])) == 1
     assert client.count("batch_get_item") == 2
 
 
-@pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "ThrottlingException",
-                                  "RequestLimitExceeded", "InternalServerError"])
+@pytest.mark.parametrize(
+    "code",
+    ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError"],
+)
 def test_throttling_is_retried_with_backoff(code: str) -> None:
     item = {"Item": {"version": {"N": "3"}, "schema": {"S": "{}"}}}
     client = FakeClient(get_item=[error(code), error(code), item])
@@ -100,8 +106,9 @@ def test_throttling_that_persists_is_wrapped_once_as_throttled() -> None:
 
 
 def test_a_conflicting_transaction_is_retried() -> None:
-    conflict = error("TransactionCanceledException",
-                     CancellationReasons=[{"Code": "TransactionConflict"}, {"Code": "None"}])
+    conflict = error(
+        "TransactionCanceledException", CancellationReasons=[{"Code": "TransactionConflict"}, {"Code": "None"}]
+    )
     client = FakeClient(transact_write_items=[conflict, {}])
     store_with(client)._transact([{"Put": {"Item": {}}}, {"Put": {"Item": {}}}])
     assert client.count("transact_write_items") == 2
@@ -126,5 +133,5 @@ def test_the_table_has_no_index_keyed_on_a_bare_status() -> None:
     spec = client.calls[0][1]
     assert spec["BillingMode"] == "PAY_PER_REQUEST"
     keys = {k["AttributeName"] for gsi in spec["GlobalSecondaryIndexes"] for k in gsi["KeySchema"]}
-    assert keys == {"wpk", "wsk", "lpk", "lsk"}  # sparse composite keys only: no "state" / "status"
+    assert keys == {"wpk", "wsk", "lpk", "lsk", "mdk", "msk"}  # sparse composite keys only: no "state" / "status"
     assert client.calls[1][1]["TimeToLiveSpecification"] == {"Enabled": True, "AttributeName": "expires_at"}

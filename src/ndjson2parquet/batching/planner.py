@@ -9,10 +9,12 @@ again and never puts a file into two manifests. Memory is bounded by `max_files`
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from ..backoff import Backoff
 from ..config.settings import BatchPolicy
 from ..domain import clock
 from ..domain.records import FileRecord, Manifest
@@ -46,9 +48,11 @@ class Candidate:
 class Planner:
     """Turns pending files into manifests according to a BatchPolicy."""
 
-    def __init__(self, store: StateStore, policy: BatchPolicy | None = None) -> None:
+    def __init__(self, store: StateStore, policy: BatchPolicy | None = None, backoff: Backoff | None = None) -> None:
         self.store = store
         self.policy = policy or BatchPolicy()
+        # without a pause, racing planners re-read the same oldest files in lockstep and keep colliding
+        self.backoff = backoff or Backoff(base=0.02, cap=1.0)
 
     def close_ready(self, *, drain: bool = False, now: float | None = None) -> Iterator[Manifest]:
         """Claim every manifest that is ready now; with `drain`, also every partial remainder."""
@@ -69,7 +73,8 @@ class Planner:
                 return
             manifest = self.store.claim(candidate.files, candidate.reason, now=at)
             if manifest is None:
-                lost += 1  # another planner took some of these files: list again
+                lost += 1  # another planner took some of these files: wait a jittered moment, list again
+                time.sleep(self.backoff.delay(lost))
                 continue
             lost = 0
             log.info(

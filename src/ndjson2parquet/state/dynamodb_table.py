@@ -6,7 +6,7 @@ One table, generic `pk`/`sk` keys. Item kinds (pk / sk):
 |---|---|---|---|
 | file | `F#<file_id>` | `F` | sparse `wpk`/`wsk` only while PENDING or FAILED |
 | uri index | `U#<uri>` | `<file_id>` | immutable; `files_by_uri` is a Query on it |
-| manifest | `M#<manifest_id>` | `M` | sparse `lpk`/`lsk` only while unsettled |
+| manifest | `M#<manifest_id>` | `M` | sparse `lpk`/`lsk` only while unsettled; `mdk`/`msk` always |
 | manifest file list | `M#<manifest_id>` | `C#<n>` | only for manifests too big to hold their ids inline |
 | date | `D#<dataset>` | `<date>` | seal and late count; `_query_dates` is a Query |
 | dataset | `DS` | `<dataset>` | the dataset registry |
@@ -14,9 +14,12 @@ One table, generic `pk`/`sk` keys. Item kinds (pk / sk):
 | global counter | `COUNT` | `<shard>` | `f_<STATE>` and `m_<STATE>` |
 | schema | `S#<dataset>` | `S` | `version`, `schema` |
 
-Two GSIs, both on sparse keys (finding §6.2: never a GSI on a bare, low-cardinality status):
-`waiting` on (`wpk` = `<STATE>#<dataset>#<date>#<shard>`, `wsk` = `<registered_at>#<file_id>`) and
-`live` on (`lpk` = `LIVE#<shard>`, `lsk` = `<created_at>#<manifest_id>`).
+Three GSIs, all on sparse keys (finding §6.2: never a GSI on a bare, low-cardinality status):
+`waiting` on (`wpk` = `<STATE>#<dataset>#<date>#<shard>`, `wsk` = `<registered_at>#<file_id>`),
+`live` on (`lpk` = `LIVE#<shard>`, `lsk` = `<created_at>#<manifest_id>`), and `by_date` on
+(`mdk` = `<dataset>#<date>`, `msk` = `<created_at>#<manifest_id>`), carried by manifest meta items
+only: every manifest of one date, in any state, for `verify` (one partition per day, a few hundred
+writes a day at most, so it is never hot).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 
 WAITING_INDEX = "waiting"
 LIVE_INDEX = "live"
+BY_DATE_INDEX = "by_date"
 TTL_ATTRIBUTE = "expires_at"
 
 AttributeValue = dict[str, Any]
@@ -34,7 +38,7 @@ Item = dict[str, AttributeValue]
 
 def create_table(client: Any, table_name: str, *, wait: bool = True) -> None:
     """Create the state table (on-demand billing, TTL on `expires_at`). Terraform mirrors this definition."""
-    string_keys = ("pk", "sk", "wpk", "wsk", "lpk", "lsk")
+    string_keys = ("pk", "sk", "wpk", "wsk", "lpk", "lsk", "mdk", "msk")
     client.create_table(
         TableName=table_name,
         BillingMode="PAY_PER_REQUEST",
@@ -47,7 +51,7 @@ def create_table(client: Any, table_name: str, *, wait: bool = True) -> None:
                 # ALL: a listing page needs whole records, and a second read per item would double its cost
                 "Projection": {"ProjectionType": "ALL"},
             }
-            for name, h, r in ((WAITING_INDEX, "wpk", "wsk"), (LIVE_INDEX, "lpk", "lsk"))
+            for name, h, r in ((WAITING_INDEX, "wpk", "wsk"), (LIVE_INDEX, "lpk", "lsk"), (BY_DATE_INDEX, "mdk", "msk"))
         ],
         SSESpecification={"Enabled": True},
     )

@@ -25,7 +25,10 @@ def run(data: bytes, max_line_bytes: int = 1 << 20, start: int = 0) -> ScreenedF
 def test_lines_rows_and_offsets() -> None:
     result = run(b'{"a":1}\n{"a":2}\n')
     assert (result.lines, result.rows, result.row_lines, result.row_offsets) == (
-        2, [b'{"a":1}', b'{"a":2}'], [1, 2], [0, 8]
+        2,
+        [b'{"a":1}', b'{"a":2}'],
+        [1, 2],
+        [0, 8],
     )
 
 

@@ -32,8 +32,13 @@ def test_json_round_trip_keeps_names_types_and_order() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ['{"fields": [{"name": "a", "type": "decimal"}]}', '{"fields": [{"name": "a"}]}', "[1]", "{not json",
-     '{"fields": [{"name": "a", "type": "int64"}, {"name": "A", "type": "string"}]}'],
+    [
+        '{"fields": [{"name": "a", "type": "decimal"}]}',
+        '{"fields": [{"name": "a"}]}',
+        "[1]",
+        "{not json",
+        '{"fields": [{"name": "a", "type": "int64"}, {"name": "A", "type": "string"}]}',
+    ],
 )
 def test_bad_schema_json_is_a_config_error(text: str) -> None:
     with pytest.raises(ConfigError):

@@ -13,8 +13,16 @@ from ndjson2parquet.ingest.sources import LocalSource, is_input_name
 
 @pytest.mark.parametrize(
     ("name", "accepted"),
-    [("a.ndjson", True), ("a.JSONL", True), ("a.json.gz", True), ("a.ndjson.zst", True), ("a.csv", False),
-     (".hidden.ndjson", False), ("_state.json", False), ("a.parquet", False)],
+    [
+        ("a.ndjson", True),
+        ("a.JSONL", True),
+        ("a.json.gz", True),
+        ("a.ndjson.zst", True),
+        ("a.csv", False),
+        (".hidden.ndjson", False),
+        ("_state.json", False),
+        ("a.parquet", False),
+    ],
 )
 def test_input_names(name: str, accepted: bool) -> None:
     assert is_input_name(name) is accepted

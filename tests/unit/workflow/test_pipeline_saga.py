@@ -129,8 +129,9 @@ def test_recovery_finishes_a_half_done_commit_or_compensation(tmp_path: Path, st
     (manifest,) = pipeline.planner.close_ready(drain=True)
     running = store.start(manifest.manifest_id, pipeline.owner)
     if stage == "succeeded_unsettled":
-        store._update_manifest(manifest.manifest_id, frozenset({ManifestState.RUNNING}), None,
-                               {"state": ManifestState.SUCCEEDED})
+        store._update_manifest(
+            manifest.manifest_id, frozenset({ManifestState.RUNNING}), None, {"state": ManifestState.SUCCEEDED}
+        )
         report = pipeline.recover()
         assert report.settled == [manifest.manifest_id]
         assert store.counts()["files"][FileState.DONE] == 1
