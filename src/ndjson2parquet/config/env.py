@@ -8,8 +8,6 @@ from collections.abc import Mapping
 LOG_LEVEL = "LOG_LEVEL"
 LOG_FORMAT = "NDJSON2PARQUET_LOG_FORMAT"
 STATE = "NDJSON2PARQUET_STATE"
-TABLE_NAME = "NDJSON2PARQUET_TABLE"
-AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
 
 
 def read(name: str, default: str | None = None, environ: Mapping[str, str] | None = None) -> str | None:

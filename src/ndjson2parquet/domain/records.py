@@ -84,10 +84,6 @@ class FileRecord:
             updated_at=now,
         )
 
-    def evolve(self, **changes: object) -> FileRecord:
-        """A copy with some fields changed."""
-        return replace(self, **changes)
-
 
 @dataclass(frozen=True, slots=True)
 class Manifest:
@@ -109,11 +105,6 @@ class Manifest:
     outputs: tuple[str, ...] = ()
     stats: dict[str, object] = field(default_factory=dict)
     error: str | None = None
-
-    @property
-    def live(self) -> bool:
-        """True while recovery may still have work to do on it."""
-        return not self.settled
 
     def evolve(self, **changes: object) -> Manifest:
         """A copy with some fields changed."""

@@ -46,9 +46,6 @@ MANIFEST_TRANSITIONS: dict[str, tuple[frozenset[ManifestState], ManifestState]] 
     "compensate": (frozenset({ManifestState.FAILED}), ManifestState.COMPENSATED),
 }
 
-FINISHED_FILE_STATES = frozenset({FileState.DONE, FileState.REJECTED})
-FINISHED_MANIFEST_STATES = frozenset({ManifestState.SUCCEEDED, ManifestState.COMPENSATED})
-
 
 def file_transition(name: str) -> tuple[frozenset[FileState], FileState]:
     """The (allowed source states, target state) of a named file transition."""
