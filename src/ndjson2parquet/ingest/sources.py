@@ -69,6 +69,7 @@ class LocalSource:
     def objects(self) -> Iterator[ObjectInfo]:
         """Every input file below the root, depth first, each directory listed lazily."""
         stack = [self.root]
+        prefix = len(str(self.root)) + 1  # keys by slicing: os.path.relpath costs 16 µs a file
         while stack:
             folder = stack.pop()
             try:
@@ -87,7 +88,7 @@ class LocalSource:
                             st = entry.stat()
                             yield ObjectInfo(
                                 uri=entry.path,
-                                key=os.path.relpath(entry.path, self.root).replace(os.sep, "/"),
+                                key=entry.path[prefix:].replace(os.sep, "/"),
                                 version=f"{st.st_size}-{st.st_mtime_ns}",
                                 size=st.st_size,
                                 modified_at=st.st_mtime,

@@ -16,7 +16,7 @@ from ..config.settings import ConversionOptions
 from ..conversion.engine import ConversionJob, ConversionResult, Engine, InputFile, OutputFile
 from ..domain import clock
 from ..domain.errors import ConditionFailed, PipelineError
-from ..domain.records import Manifest
+from ..domain.records import FileRecord, Manifest
 from ..state.base import StateStore
 from .lease import Heartbeat
 from .schema_sync import store_schema
@@ -67,9 +67,10 @@ class ManifestExecutor:
         self.store, self.engine, self.layout, self.options, self.owner = store, engine, layout, options, owner
         self.backoff = backoff or Backoff(base=0.5, cap=30.0, attempts=4)
 
-    def job_for(self, manifest: Manifest) -> ConversionJob:
+    def job_for(self, manifest: Manifest, records: list[FileRecord] | None = None) -> ConversionJob:
         """The conversion job of a manifest: its files, where to write, the dataset's schema."""
-        files = tuple(InputFile(r.file_id, r.uri, r.size) for r in self.store.files_of(manifest))
+        records = list(self.store.files_of(manifest)) if records is None else records
+        files = tuple(InputFile(r.file_id, r.uri, r.size) for r in records)
         stored = self.store.get_schema(manifest.dataset)
         return ConversionJob(
             manifest_id=manifest.manifest_id,
@@ -92,7 +93,8 @@ class ManifestExecutor:
         log.info("manifest started", extra={"manifest_id": manifest_id, "run": manifest.runs})
         with Heartbeat(self.store, manifest, self.owner, self.store.policy.lease_s / 3) as beat:
             try:
-                job = self.job_for(manifest)
+                records = list(self.store.files_of(manifest))
+                job = self.job_for(manifest, records)
                 result = self.backoff.call(lambda: self.engine.convert(job))
                 if beat.lost.is_set():
                     raise ConditionFailed("lease lost during conversion")
@@ -113,7 +115,7 @@ class ManifestExecutor:
                 log.error("manifest failed", extra={"manifest_id": manifest_id, "kind": kind, "error": repr(exc)})
                 self.fail_and_compensate(manifest, f"{type(exc).__name__}: {exc}")
                 return Outcome(manifest_id, "FAILED", error=str(exc), seconds=time.monotonic() - began)
-        return self._outcome(committed, result, time.monotonic() - began)
+        return self._outcome(committed, records, result, time.monotonic() - began)
 
     def fail_and_compensate(self, manifest: Manifest, error: str) -> Manifest:
         """FAILED, its outputs removed, its files released (or FAILED after max attempts)."""
@@ -128,9 +130,11 @@ class ManifestExecutor:
         self.engine.remove_outputs(self.job_for(manifest))
         return self.store.compensate(manifest)
 
-    def _outcome(self, manifest: Manifest, result: ConversionResult, seconds: float) -> Outcome:
+    def _outcome(
+        self, manifest: Manifest, records: list[FileRecord], result: ConversionResult, seconds: float
+    ) -> Outcome:
         committed_at = clock.now()
-        records = list(self.store.files_of(manifest))
+        ledgers = result.ledgers
         return Outcome(
             manifest_id=manifest.manifest_id,
             state=manifest.state.value,
@@ -139,9 +143,9 @@ class ManifestExecutor:
             rows_written=result.rows_written,
             rows_quarantined=result.rows_quarantined,
             values_rescued=result.values_rescued,
-            lines=sum(r.ledger.lines for r in records),
-            blank=sum(r.ledger.blank for r in records),
-            rejected=[(r.uri, r.ledger.rejection) for r in records if r.ledger.rejection],
+            lines=sum(ledgers[r.file_id].lines for r in records),
+            blank=sum(ledgers[r.file_id].blank for r in records),
+            rejected=[(r.uri, ledgers[r.file_id].rejection or "") for r in records if ledgers[r.file_id].rejection],
             outputs=list(result.outputs),
             seconds=seconds,
             latencies=[max(0.0, committed_at - r.arrived_at) for r in records],
