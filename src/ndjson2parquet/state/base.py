@@ -250,7 +250,7 @@ class StateStore(ABC):
             lease_expires_at=None,
             updated_at=at,
         )
-        return self.settle(committed, now=at)
+        return self.settle(committed, now=at, ledgers=ledgers)
 
     def fail(self, manifest: Manifest, owner: str | None, error: str, now: float | None = None) -> Manifest:
         """RUNNING (or never started) → FAILED. The caller removes its outputs, then calls `compensate`."""
@@ -286,21 +286,32 @@ class StateStore(ABC):
         self._apply(changes)
         return self._transition(manifest, "compensate", settled=True, updated_at=at, expires_at=self._ttl(at))
 
-    def settle(self, manifest: Manifest, now: float | None = None) -> Manifest:
-        """After SUCCEEDED: each CLAIMED file → DONE, or REJECTED when its ledger holds a rejection."""
+    def settle(
+        self, manifest: Manifest, now: float | None = None, ledgers: dict[str, Ledger] | None = None
+    ) -> Manifest:
+        """After SUCCEEDED: each CLAIMED file → DONE, or REJECTED when its ledger holds a rejection.
+
+        `ledgers`, when the caller has them (right after the commit), spare reading the files again;
+        recovery passes none and reads them from the store.
+        """
         if manifest.state != ManifestState.SUCCEEDED:
             raise InvalidTransition(f"settle needs a SUCCEEDED manifest, {manifest.manifest_id} is {manifest.state}")
         at = clock.now() if now is None else now
+        if ledgers is None:
+            ledgers = {
+                r.file_id: r.ledger
+                for r in self.files_of(manifest)
+                if r.state == FileState.CLAIMED and r.manifest_id == manifest.manifest_id
+            }
         changes = [
             FileChange(
-                record.file_id,
+                file_id,
                 FileState.CLAIMED,
                 manifest.manifest_id,
-                state=file_transition("reject" if record.ledger.rejection else "complete")[1],
+                state=file_transition("reject" if ledger.rejection else "complete")[1],
                 set_fields={"updated_at": at, "expires_at": self._ttl(at)},
             )
-            for record in self.files_of(manifest)
-            if record.state == FileState.CLAIMED and record.manifest_id == manifest.manifest_id
+            for file_id, ledger in ledgers.items()
         ]
         self._apply(changes)
         if manifest.settled:

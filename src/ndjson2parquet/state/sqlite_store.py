@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from ..backoff import Backoff
 from ..config.settings import StorePolicy
@@ -55,6 +56,7 @@ _FILE_COLUMNS = (
     " lines, blank, rows_written, rows_quarantined, outputs, rejection, error, updated_at"
 )
 _MANIFEST_JSON = {"file_ids", "outputs", "stats"}
+T = TypeVar("T")
 
 
 class SqliteStore(StateStore):
@@ -103,8 +105,10 @@ class SqliteStore(StateStore):
         else:
             db.execute("COMMIT")
 
-    def _retrying_write(self, fn):  # type: ignore[no-untyped-def]
-        def attempt():  # type: ignore[no-untyped-def]
+    def _retrying_write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run fn in one write transaction, retried with backoff while the database is busy."""
+
+        def attempt() -> T:
             with self._write() as db:
                 return fn(db)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -77,7 +78,7 @@ class Pipeline:
             if on_cycle is not None:
                 on_cycle(cycle)
             stop.wait(poll_s)
-        total.finished_at = cycle.finished_at if total.manifests else total.started_at
+        total.finished_at = time.time()
         return total
 
     # ------------------------------------------------------------------------------------------
@@ -113,7 +114,7 @@ class Pipeline:
     def _finish(self, report: RunReport) -> None:
         report.sealed_dates = [f"{d}/{day}" for d, day in seal_ready(self.store, self.options.batch)]
         report.failed_files = self.store.counts()["files"][FileState.FAILED.value]
-        report.finished_at = report.started_at + report.seconds
+        report.finished_at = time.time()
 
 
 class _Tracker:

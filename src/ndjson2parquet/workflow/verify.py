@@ -93,19 +93,19 @@ def _verify_manifest(
         expected = sum(f.ledger.rows_written for f in files)
         if total != expected:
             report.problems.append(f"manifest {manifest.manifest_id}: ledgers say {expected} rows, parts hold {total}")
-        for record in files if by_source is not None else ():
-            if by_source[record.uri] != record.ledger.rows_written:  # type: ignore[index]
-                report.problems.append(
-                    f"{record.uri}: ledger says {record.ledger.rows_written} rows, "
-                    f"Parquet holds {by_source[record.uri]}"  # type: ignore[index]
-                )
+        if by_source is not None:
+            _compare(files, by_source, "rows_written", "rows, Parquet holds", report)
     quarantined = _quarantined_rows(manifest, report)
-    for record in files if quarantined is not None else ():
-        if quarantined[record.uri] != record.ledger.rows_quarantined:  # type: ignore[index]
-            report.problems.append(
-                f"{record.uri}: ledger says {record.ledger.rows_quarantined} quarantined, "
-                f"quarantine file holds {quarantined[record.uri]}"  # type: ignore[index]
-            )
+    if quarantined is not None:
+        _compare(files, quarantined, "rows_quarantined", "quarantined, quarantine file holds", report)
+
+
+def _compare(files: list[FileRecord], found: Counter[str], field: str, wording: str, report: VerifyReport) -> None:
+    """Report each file whose ledger `field` differs from what was found in the outputs."""
+    for record in files:
+        expected = getattr(record.ledger, field)
+        if found[record.uri] != expected:
+            report.problems.append(f"{record.uri}: ledger says {expected} {wording} {found[record.uri]}")
 
 
 def _verify_file(record: FileRecord, report: VerifyReport, opener: Callable[[str], bytes]) -> None:
