@@ -10,7 +10,7 @@ import pytest
 from ndjson2parquet.domain.errors import ConditionFailed, InvalidTransition
 from ndjson2parquet.domain.records import Ledger, Manifest
 from ndjson2parquet.domain.states import FileState, ManifestState
-from ndjson2parquet.state.base import StateStore
+from ndjson2parquet.state.base import FileChange, StateStore
 from ndjson2parquet.state.dynamodb_store import DynamoDbStore
 from ndjson2parquet.state.sqlite_store import SqliteStore
 from tests.contract.conftest import DATASET, DATE, records
@@ -101,6 +101,27 @@ def test_settle_is_idempotent(store: StateStore) -> None:
     assert store.counts()["files"]["DONE"] == 3
     with pytest.raises(InvalidTransition):
         store.settle(claimed(store, prefix="z"))
+
+
+def test_succeed_commits_nothing_when_a_file_is_no_longer_claimed_by_the_manifest(store: StateStore) -> None:
+    manifest = store.start(claimed(store).manifest_id, "w1", now=NOW)
+    taken = manifest.file_ids[1]
+    release = FileChange(taken, FileState.CLAIMED, manifest.manifest_id, FileState.PENDING, {"manifest_id": None})
+    assert store._update_files([release]) == []
+    with pytest.raises(ConditionFailed):
+        store.succeed(manifest, "w1", ["o"], ledgers(manifest), now=NOW)
+    assert store.get_manifest(manifest.manifest_id).state == ManifestState.RUNNING
+    assert store.get_file(taken).state == FileState.PENDING and store.get_file(taken).ledger == Ledger()
+
+
+def test_file_updates_apply_where_their_condition_holds_and_name_the_rest(store: StateStore) -> None:
+    manifest = claimed(store, n=4)
+    first, second, *rest = manifest.file_ids
+    changes = [FileChange(fid, FileState.CLAIMED, manifest.manifest_id, set_fields={"error": "x"}) for fid in rest]
+    wrong_manifest = FileChange(first, FileState.CLAIMED, "another", set_fields={"error": "x"})
+    wrong_state = FileChange(second, FileState.PENDING, None, set_fields={"error": "x"})
+    assert sorted(store._update_files([wrong_manifest, *changes, wrong_state])) == sorted([first, second])
+    assert [store.get_file(fid).error for fid in manifest.file_ids] == [None, None, "x", "x"]
 
 
 def test_succeed_needs_a_ledger_for_every_file(store: StateStore) -> None:

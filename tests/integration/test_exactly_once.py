@@ -85,9 +85,9 @@ def test_sigkill_at_random_points_then_recover_and_run_gives_every_record_once(l
     kills = 0
     for i in range(40):  # until 20 runs were killed mid-way
         # new files keep landing, so every run has work to be killed in the middle of
-        generate(landing / f"wave{i}", files=200, records=40_000, days=2, seed=100 + i, gzip_ratio=0.25)
+        generate(landing / f"wave{i}", files=200, records=60_000, days=2, seed=100 + i, gzip_ratio=0.25)
         child = subprocess.Popen([*args, *CRASHY_BATCHES], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.15, 1.5))
+        time.sleep(rng.uniform(0.1, 0.9))
         if child.poll() is None:
             os.kill(child.pid, signal.SIGKILL)
             kills += 1

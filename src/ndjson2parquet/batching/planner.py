@@ -45,6 +45,14 @@ class Candidate:
     reason: str | None  # None: not ready yet
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A manifest just closed, with the records of its files (so its runner need not read them again)."""
+
+    manifest: Manifest
+    files: list[FileRecord]
+
+
 class Planner:
     """Turns pending files into manifests according to a BatchPolicy."""
 
@@ -54,16 +62,14 @@ class Planner:
         # without a pause, racing planners re-read the same oldest files in lockstep and keep colliding
         self.backoff = backoff or Backoff(base=0.02, cap=1.0)
 
-    def close_ready(self, *, drain: bool = False, now: float | None = None) -> Iterator[Manifest]:
+    def close_ready(self, *, drain: bool = False, now: float | None = None) -> Iterator[Claim]:
         """Claim every manifest that is ready now; with `drain`, also every partial remainder."""
         at = clock.now() if now is None else now
         for status in self.store.dates():
             if status.files.get("PENDING", 0):
                 yield from self.close_date(status.dataset, status.date, drain=drain, now=at)
 
-    def close_date(
-        self, dataset: str, date: str, *, drain: bool = False, now: float | None = None
-    ) -> Iterator[Manifest]:
+    def close_date(self, dataset: str, date: str, *, drain: bool = False, now: float | None = None) -> Iterator[Claim]:
         """Claim ready manifests of one (dataset, date) until what is left is not ready."""
         at = clock.now() if now is None else now
         lost = 0
@@ -86,7 +92,7 @@ class Planner:
                     "reason": manifest.reason,
                 },
             )
-            yield manifest
+            yield Claim(manifest, candidate.files)
 
     def candidate(self, dataset: str, date: str, *, drain: bool, now: float) -> Candidate:
         """The next manifest's files for (dataset, date), read page by page, and whether it may close."""

@@ -3,18 +3,21 @@
 How a manifest goes through (and why it stays fast)
     1. Each file is read and decompressed (``inputs``); one that cannot be read at all is rejected with
        its reason and the rest carry on.
-    2. Files are gathered, whole or cut at a line, into stretches of about ``STRETCH_BYTES``, and each
-       stretch is screened (``lines``), so the native reader only ever sees lines holding exactly one
-       valid JSON object. The fast path screens a whole stretch in one native pass (``screen_block``)
-       and builds nothing per line; when it says "look closer", the stretch is screened line by line
-       (``screen``): bad lines go to the quarantine file, blank lines are counted. After a stretch
-       that needed a closer look, the next one goes line by line at once, until one is clean again.
-    3. Screened stretches are parsed by ``pyarrow.json`` on two worker threads (the reader uses one
-       core per call), with string columns of the stored schema given explicitly so date-like strings
-       stay strings. Parts close past ``target_file_bytes`` of input.
-    4. When a parse fails (a type drifting within the stretch, duplicate keys) or would lose something
-       (an integer a double cannot hold), the stretch is halved and each half parsed again; a failing
-       stretch of at most ``SLOW_STRETCH`` lines is parsed exactly in Python (``stretches``).
+    2. Files are gathered, whole or cut at a line, into stretches of about ``STRETCH_BYTES`` (a big
+       file is a stretch of its own, never copied), and each stretch is triaged (``lines.triage``).
+       When every line starts with ``{`` and none could be too long or too deep, the stretch goes to
+       the native reader as it is: no line is parsed twice. Otherwise it is screened, whole by
+       simdjson in one native pass, or line by line (``screen``): bad lines go to the quarantine
+       file, blank lines are counted. After a stretch that needed a line-by-line look, the next one
+       goes line by line at once, until one is clean again.
+    3. Stretches are parsed by ``pyarrow.json`` on two worker threads (the reader uses one core per
+       call), with the types a small sample showed declared to the reader (date-like strings as
+       strings, see ``native.Declared``). Parts close past ``target_file_bytes`` of input.
+    4. When the reader refuses an unscreened stretch (a malformed line, NaN, two values on a line),
+       the worker screens it line by line and quarantines the bad lines' rows. When a parse fails
+       for a type drifting within the stretch or duplicate keys, or would lose something (an integer
+       a double cannot hold), the stretch is halved and each half parsed again; a failing stretch of
+       at most ``SLOW_STRETCH`` lines is parsed exactly in Python (``stretches``).
     5. The schema is decided over all stretches of the manifest with the stored schema (``schema``),
        each stretch is brought to it (``assemble``, ``conform``), misfits go to ``_rescued_data`` (or, in
        strict mode, their rows to quarantine), and each part is written under a temp name and renamed.
@@ -44,8 +47,8 @@ from .assemble import assemble_part
 from .early_write import EarlyWriter
 from .engine import ConversionJob, ConversionResult, Engine, OutputFile
 from .inputs import Opener, open_input, read_local
-from .lines import BadLine, screen, screen_block
-from .native import explicit_strings, learn_string_fields
+from .lines import Triage, bad_line, screen, triage
+from .native import Declared, explicit_strings, learn_declared
 from .parquet_output import part_name, partition_dir, remove_leftovers, write_part
 from .provenance import Provenance
 from .schema import load_schema_file, merge_schema, schema_from_json, schema_to_json
@@ -97,7 +100,7 @@ class _Run:
     """What one conversion accumulates."""
 
     files: list[_FileTally]
-    explicit: pa.Schema | None
+    declared: Declared
     block: int
     bad: list[dict[str, Any]] = field(default_factory=list)
     values_rescued: int = 0
@@ -143,7 +146,7 @@ class ArrowEngine(Engine):
         fixed = load_schema_file(options.schema_file) if options.schema_file else None
         block = max(MIN_BLOCK, options.max_line_bytes + 2)
         files = [_FileTally(uri=f.uri) for f in job.files]
-        run = _Run(files=files, explicit=explicit_strings(fixed, stored), block=block)
+        run = _Run(files=files, declared=Declared(explicit_strings(fixed, stored)), block=block)
         if not options.strict:
             folder = partition_dir(job.output_root, job.dataset, job.date)
             uris = [f.uri for f in job.files]
@@ -196,8 +199,12 @@ class ArrowEngine(Engine):
                 data += b"\n"  # a final unterminated line is a line
             position, line, offset = 0, 1, decoded.start_offset
             del decoded
+            if len(data) >= STRETCH_BYTES // 2 and group.pending:
+                self._flush(group, pool, run, job, last=False)  # a big file is a stretch of its own: no copy
             while position < len(data):
                 room = max(min(target - group.input_bytes, STRETCH_BYTES - group.pending_bytes), 1)
+                if position == 0 and len(data) <= min(room + STRETCH_BYTES // 2, target - group.input_bytes):
+                    room = len(data)  # rather a stretch 1.5 times the usual than a copy of the file
                 cut = len(data) if position + room >= len(data) else data.find(b"\n", position + room - 1) + 1
                 piece = data if position == 0 and cut == len(data) else data[position:cut]
                 lines = piece.count(b"\n")
@@ -238,7 +245,8 @@ class ArrowEngine(Engine):
             buffer = pieces[0].data if len(pieces) == 1 else b"".join(p.data for p in pieces)
             lines = sum(p.lines for p in pieces)
             max_line = job.options.max_line_bytes
-            if run.fast and screen_block(buffer, lines, max_line_bytes=max_line, parser=run.simdjson_parser):
+            verdict = triage(buffer, lines, max_line_bytes=max_line, parser=run.simdjson_parser) if run.fast else None
+            if verdict in (Triage.NATIVE, Triage.SCREENED):
                 for piece in pieces:
                     group.provenance.add_lines(piece.file, piece.first_line, piece.lines)
             else:
@@ -246,9 +254,11 @@ class ArrowEngine(Engine):
             rows = group.provenance.rows - base
             if rows:
                 if not run.sampled:
-                    run.explicit = learn_string_fields(buffer, run.explicit, run.block)
+                    run.declared = learn_declared(buffer, run.declared.strings, run.block)
                     run.sampled = True
-                self._submit(group, pool, run, parse_buffer, buffer, rows, base, run.explicit, run.block)
+                screened = verdict is not Triage.NATIVE
+                args = (buffer, rows, base, run.declared, run.block, screened)
+                self._submit(group, pool, run, parse_buffer, *args)
         if last and group.exact:
             base = group.provenance.rows
             for file, line, offset, _ in group.exact:
@@ -366,7 +376,7 @@ def _exact_parse(texts: list[bytes], rows: range) -> list[Chunk]:
 def _quarantine_row(group: _Group, row: int, reason: str, raw: bytes, run: _Run, finder: _OffsetFinder) -> None:
     file_index, line, offset = group.provenance.source(row, finder)
     run.files[file_index].quarantined += 1
-    run.bad.append(BadLine(line, offset, reason, raw).record(run.files[file_index].uri))
+    run.bad.append(bad_line(line, offset, reason, raw).record(run.files[file_index].uri))
 
 
 class _OffsetFinder:

@@ -12,6 +12,7 @@ order mark, or NUL bytes in its first bytes, which is how UTF-16 without a BOM l
 from __future__ import annotations
 
 import gzip
+import os
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,8 +46,19 @@ class DecodedInput:
 def read_local(uri: str) -> bytes:
     """Read a local file (a plain path or ``file://`` URI)."""
     path = uri[len("file://") :] if uri.startswith("file://") else uri
-    with open(path, "rb") as handle:  # not Path.read_bytes: its object costs count at 100,000 files
-        return handle.read()
+    # Bare descriptor calls: at 100,000 small files, a file object's own cost is a third of the read.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size + 1)  # one byte more: a file that grew meanwhile is read to its end
+        if len(data) <= size:
+            return data
+        parts = [data]
+        while more := os.read(fd, 1 << 24):
+            parts.append(more)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 def compression_of(head: bytes) -> str:

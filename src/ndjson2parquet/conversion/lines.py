@@ -12,11 +12,14 @@ Rules (what the README documents)
       longer than ``max_line_bytes`` (its raw text is truncated in the record, which says so), nesting
       deeper than ``MAX_DEPTH`` = 1024 levels (``"nesting too deep"``; the native reader would overflow
       its stack on a nesting bomb, so such a line never reaches it), a key that is not valid Unicode.
-    * Every line is screened by simdjson before the native reader sees it: a whole stretch at once
-      (``screen_block``, one native pass, nothing built per line) when it is clean, else line by line
-      (``screen``); a line simdjson refuses for a reason that valid JSON can have (integers beyond 64
-      bits, numbers overflowing a double, lone surrogates in strings) is parsed exactly by Python's
-      ``json`` instead.
+    * What the native reader is given is decided per stretch (``triage``). A stretch whose every line
+      starts with ``{``, with no line near ``max_line_bytes`` and none that could nest past
+      ``MAX_DEPTH``, goes to the reader as it is (``Triage.NATIVE``): the reader refuses everything
+      else that is not one object per line (see ``native``), and only then is the stretch screened.
+      A stretch that fails that shape check is screened by simdjson, whole (one native pass) or line
+      by line (``screen``); a line simdjson refuses for a reason that valid JSON can have (integers
+      beyond 64 bits, numbers overflowing a double, lone surrogates in strings) is parsed exactly by
+      Python's ``json`` instead.
     * Duplicate keys in one object: the last occurrence is the value (as in JavaScript and orjson); the
       earlier ones are kept in ``_rescued_data`` under ``"_duplicate_keys"`` as ``[[path, value], ...]``.
     * Integers beyond int64 are never rounded through a double: they are kept exactly, as JSON numbers,
@@ -179,6 +182,7 @@ def _starts_value(rest: str) -> bool:
 
 
 _OPENERS = re.compile(rb"[\[{]")
+_LINE_NOT_AN_OBJECT = re.compile(rb"\n[^{]")  # a regex finds it faster than bytes.count(b"\n{") counts
 
 
 def _depth_exceeds(line: bytes, limit: int) -> bool:
@@ -242,10 +246,10 @@ def screen(data: bytes, *, start_offset: int, max_line_bytes: int, first_line: i
             elif verdict is Verdict.EXACT:
                 result.exact.append((number, line_offset, line))
             else:
-                result.bad.append(_bad(number, line_offset, reason, line))
+                result.bad.append(bad_line(number, line_offset, reason, line))
             continue
         if not is_object:
-            result.bad.append(_bad(number, line_offset, "not an object", line))
+            result.bad.append(bad_line(number, line_offset, "not an object", line))
             continue
         rows.append(line)
         row_lines.append(number)
@@ -253,22 +257,40 @@ def screen(data: bytes, *, start_offset: int, max_line_bytes: int, first_line: i
     return result
 
 
-def screen_block(data: bytes, lines: int, *, max_line_bytes: int, parser: simdjson.Parser) -> bool:
-    """True when each of the ``lines`` lines of ``data`` is one JSON object that ``screen`` would pass as is.
+class Triage(Enum):
+    """How a stretch reaches the native reader."""
 
-    The fast path: one native pass over a whole stretch (``data`` ends with ``\\n``), no Python object
-    per line. The lines are made the elements of one JSON array (``\\n`` -> ``,``) and simdjson parses
-    it once: it succeeds only when every line is valid JSON within the depth limit (one level less than
-    per line, so a line at the limit goes to ``screen``), and the element count shows that no line holds
-    two values. Every line starting with ``{`` shows that each value is an object and no line is blank.
-    False means "look line by line" (``screen``), never that a line is bad.
+    NATIVE = "native"  # as it is: shaped like one object per line, the reader checks the rest
+    SCREENED = "screened"  # simdjson passed the whole stretch in one pass
+    LINES = "lines"  # screen line by line
+
+
+def triage(data: bytes, lines: int, *, max_line_bytes: int, parser: simdjson.Parser) -> Triage:
+    """Decide how the ``lines`` lines of ``data`` (ending with ``\\n``) reach the native reader.
+
+    ``NATIVE`` needs no parse: every line starts with ``{`` (no blank line, no bare ``null`` that
+    would crash the reader), no line may exceed ``max_line_bytes``, and no line holds enough brackets
+    to nest past ``MAX_DEPTH`` (the reader's stack overflow). A stretch with such a bracket-heavy
+    line is screened whole by simdjson, which measures the real depth.
     """
     if not lines:
-        return not data
-    if data[:1] != b"{" or data.count(b"\n{") != lines - 1:
+        return Triage.NATIVE if not data else Triage.LINES
+    if not _object_lines(data, max_line_bytes):
+        return Triage.LINES
+    if not _may_nest_too_deep(data):
+        return Triage.NATIVE
+    return Triage.SCREENED if _parses_whole(data, lines, parser) else Triage.LINES
+
+
+def _object_lines(data: bytes, max_line_bytes: int) -> bool:
+    """Every line starts with ``{`` and none may be longer than ``max_line_bytes`` (no parse)."""
+    if data[:1] != b"{" or _LINE_NOT_AN_OBJECT.search(data):
         return False  # a blank line, leading whitespace, or a line that is not an object
-    if len(data) > max_line_bytes and _may_hold_long_line(data, max_line_bytes):
-        return False
+    return not (len(data) > max_line_bytes and _may_hold_long_line(data, max_line_bytes))
+
+
+def _parses_whole(data: bytes, lines: int, parser: simdjson.Parser) -> bool:
+    """simdjson parses the lines as the elements of one array, and there are exactly ``lines`` of them."""
     wrapped = bytearray(b"[")
     wrapped += data
     wrapped[-1] = 0x5D  # the last line's "\n" becomes the closing "]"
@@ -294,7 +316,29 @@ def _may_hold_long_line(data: bytes, limit: int) -> bool:
     return any(data.find(b"\n", start, start + window) == -1 for start in range(0, len(data), window))
 
 
-def _bad(number: int, offset: int, reason: str, line: bytes) -> BadLine:
+def _may_nest_too_deep(data: bytes) -> bool:
+    """True when some line holds more than ``MAX_DEPTH`` brackets (only lines over ``MAX_DEPTH`` bytes can).
+
+    Such a line spans a whole aligned window of ``MAX_DEPTH // 2`` bytes: only the lines found that way
+    have their brackets counted, so a stretch of ordinary lines costs a few ``find`` calls per KiB.
+    """
+    window = MAX_DEPTH // 2
+    start = 0
+    while start < len(data):
+        if data.find(b"\n", start, start + window) != -1:
+            start += window
+            continue
+        line_start = data.rfind(b"\n", 0, start) + 1
+        line_end = data.find(b"\n", start)
+        line_end = len(data) if line_end == -1 else line_end
+        if data.count(b"{", line_start, line_end) + data.count(b"[", line_start, line_end) > MAX_DEPTH:
+            return True
+        start = line_end + 1
+    return False
+
+
+def bad_line(number: int, offset: int, reason: str, line: bytes) -> BadLine:
+    """A quarantined line, its raw text cut to ``RAW_LIMIT`` bytes (the record says so)."""
     if len(line) > RAW_LIMIT:
         return BadLine(number, offset, reason, line[:RAW_LIMIT], truncated=True)
     return BadLine(number, offset, reason, line)

@@ -1,18 +1,22 @@
 """The native JSON reader (``pyarrow.json``) on screened stretches: its options, and the checks on what it gives.
 
 Only screened text reaches it (see ``lines``): it would crash on a nesting bomb or a bare ``null``.
-A parse is refused (``None``: the caller halves the stretch or parses it in Python) when the reader
-fails (a type drifting within the stretch, duplicate keys), when its row count is not the line count,
-when it built an invalid array, or when a float column may hold integers a double rounded.
+A parse is refused (``None``: the caller screens the stretch, halves it or parses it in Python) when
+the reader fails (malformed JSON, a line that is not an object, a type drifting within the stretch,
+duplicate keys), when its row count is not the line count (two values on one line), when it built an
+invalid array, or when a float column holds what JSON has no number for (``NaN``/``Infinity``, which
+the reader accepts) or may hold integers a double rounded.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from .schema import strings_only, timestamps_to_strings
+from .schema import is_temporal, map_leaves, strings_only, timestamps_to_strings
 
 FLOAT_EXACT_INT = 2**53
 SAMPLE_BYTES = 256 * 1024  # the sample parsed first to learn which fields look like timestamps
@@ -31,23 +35,50 @@ def explicit_strings(fixed: pa.Schema | None, stored: pa.Schema | None) -> pa.Sc
     return pa.schema(list(fields.values())) if fields else None
 
 
-def learn_string_fields(buffer: bytes, explicit: pa.Schema | None, block: int) -> pa.Schema | None:
-    """Parse a small sample first: date-like string fields it reveals are declared strings for the whole parse.
+@dataclass(slots=True)
+class Declared:
+    """The schema declared to the reader: the types a sample showed, else the string leaves alone.
+
+    Declared types spare the reader its inference (a fifth of the parse). A stretch whose values do not
+    fit them (an integer column meeting ``1.5``) is read again with the string leaves alone, and from
+    then on the run declares only those: the reader's own inference widens as the data drifts.
+    """
+
+    strings: pa.Schema | None
+    full: pa.Schema | None = None
+    full_refused: bool = False  # set by a parse thread; a plain flag, a race only costs one more read
+
+    def schemas(self) -> list[pa.Schema | None]:
+        """The schemas to try, in order."""
+        if self.full is None or self.full_refused:
+            return [self.strings]
+        return [self.full, self.strings]
+
+
+def learn_declared(buffer: bytes, explicit: pa.Schema | None, block: int) -> Declared:
+    """Parse a small sample first: its types are declared for the whole parse, date-like strings as strings.
 
     Without this, a manifest of a dataset with no stored schema yet would be parsed twice (once to
-    find that the reader guessed timestamps, once to undo the guess).
+    find that the reader guessed timestamps, once to undo the guess), and every stretch would pay
+    for the reader's type inference.
     """
     cut = buffer.find(b"\n", SAMPLE_BYTES) if len(buffer) > SAMPLE_BYTES else -1
     if cut == -1 or cut + 1 >= len(buffer):
-        return explicit  # the sample would be the whole stretch: nothing to save
+        return Declared(explicit)  # the sample would be the whole stretch: nothing to save
     sample = read(buffer[: cut + 1], explicit, block)
     if sample is None:
-        return explicit
+        return Declared(explicit)
     forced = [(f.name, timestamps_to_strings(f.type)) for f in sample.schema]
     forced_fields = [pa.field(name, t) for name, t in forced if t is not None]
-    if not forced_fields:
-        return explicit
-    return with_forced(explicit, forced_fields)
+    strings = with_forced(explicit, forced_fields) if forced_fields else explicit
+    settled = [(f.name, _declarable(f.type)) for f in sample.schema]
+    full = with_forced(pa.schema([pa.field(name, t) for name, t in settled if t is not None]), list(strings or []))
+    return Declared(strings, full if len(full) else None)
+
+
+def _declarable(arrow_type: pa.DataType) -> pa.DataType | None:
+    """A sample's type as declared: timestamps as strings, null leaves left to inference."""
+    return map_leaves(arrow_type, lambda t: None if pa.types.is_null(t) else pa.string() if is_temporal(t) else t)
 
 
 def with_forced(explicit: pa.Schema | None, forced: list[pa.Field]) -> pa.Schema:
@@ -69,11 +100,16 @@ def _union_explicit(old: pa.DataType, new: pa.DataType) -> pa.DataType:
     return new
 
 
-def native_parse(buffer: bytes, rows: int, explicit: pa.Schema | None, block: int) -> pa.Table | None:
-    """Parse ``rows`` screened lines (``buffer``, each ending with ``\\n``); None when refused (module doc)."""
+def native_parse(buffer: bytes, rows: int, declared: Declared, block: int) -> pa.Table | None:
+    """Parse ``rows`` lines (``buffer``, each ending with ``\\n``); None when refused (module doc)."""
     if not rows:
         return pa.table({})
-    table = read(buffer, explicit, block)
+    table, explicit = None, None
+    for explicit in declared.schemas():
+        table = read(buffer, explicit, block)
+        if table is not None:
+            declared.full_refused = declared.full_refused or explicit is not declared.full
+            break
     if table is None or table.num_rows != rows:
         return None
     forced = [(f.name, timestamps_to_strings(f.type)) for f in table.schema]
@@ -88,7 +124,7 @@ def native_parse(buffer: bytes, rows: int, explicit: pa.Schema | None, block: in
         table.validate(full=True)
     except pa.ArrowInvalid:
         return None
-    if any(_loses_integers(column) for column in table.columns):
+    if any(_suspect_floats(column) for column in table.columns):
         return None
     return table
 
@@ -107,18 +143,21 @@ def read(buffer: bytes, explicit: pa.Schema | None, block: int) -> pa.Table | No
         return None
 
 
-def _loses_integers(column: pa.ChunkedArray | pa.Array) -> bool:
-    """True when a float column holds integral values of 2**53 or more: maybe integers a double rounded."""
+def _suspect_floats(column: pa.ChunkedArray | pa.Array) -> bool:
+    """True when a float column holds NaN or infinity (not JSON) or integral values of 2**53 or more
+    (maybe integers a double rounded)."""
     arrow_type = column.type
     if pa.types.is_floating(arrow_type):
+        if pc.any(pc.invert(pc.is_finite(column))).as_py():
+            return True
         big = pc.greater_equal(pc.abs(column), FLOAT_EXACT_INT)
         if not pc.any(big).as_py():
             return False
         return bool(pc.any(pc.and_(big, pc.equal(pc.floor(column), column))).as_py())
     if pa.types.is_struct(arrow_type):
         arrays = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-        return any(_loses_integers(child) for array in arrays for child in array.flatten())
+        return any(_suspect_floats(child) for array in arrays for child in array.flatten())
     if pa.types.is_list(arrow_type):
         arrays = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-        return any(_loses_integers(array.flatten()) for array in arrays)
+        return any(_suspect_floats(array.flatten()) for array in arrays)
     return False

@@ -38,7 +38,7 @@ Rules (what the README documents)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import pyarrow as pa
 
@@ -286,6 +286,23 @@ def merge_schema(
     return pa.schema(fields)
 
 
+def map_leaves(arrow_type: pa.DataType, leaf: Callable[[pa.DataType], pa.DataType | None]) -> pa.DataType | None:
+    """``arrow_type`` with each leaf replaced by ``leaf(it)``; a leaf mapped to None is dropped, and so are
+    the structs and lists it leaves empty."""
+    if pa.types.is_struct(arrow_type):
+        kept = [pa.field(f.name, t) for f in arrow_type if (t := map_leaves(f.type, leaf)) is not None]
+        return pa.struct(kept) if kept else None
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        item = map_leaves(arrow_type.value_type, leaf)
+        return pa.list_(item) if item is not None else None
+    return leaf(arrow_type)
+
+
+def is_temporal(arrow_type: pa.DataType) -> bool:
+    """A type the native reader may guess for a date-like string."""
+    return pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type) or pa.types.is_time(arrow_type)
+
+
 def strings_only(arrow_type: pa.DataType) -> pa.DataType | None:
     """The part of a type made of its string leaves (structs and lists kept around them), or None.
 
@@ -293,28 +310,9 @@ def strings_only(arrow_type: pa.DataType) -> pa.DataType | None:
     into timestamps, and leaves every other field to inference (so a drifting type never fails a parse
     for lack of a guess).
     """
-    kind = kind_of(arrow_type)
-    if kind == "string":
-        return pa.string()
-    if kind == "struct":
-        children = [(f.name, strings_only(f.type)) for f in arrow_type]
-        kept = [pa.field(name, t) for name, t in children if t is not None]
-        return pa.struct(kept) if kept else None
-    if kind == "list":
-        item = strings_only(arrow_type.value_type)
-        return pa.list_(item) if item is not None else None
-    return None
+    return map_leaves(arrow_type, lambda t: pa.string() if kind_of(t) == "string" else None)
 
 
 def timestamps_to_strings(arrow_type: pa.DataType) -> pa.DataType | None:
     """An explicit type forcing every timestamp leaf of ``arrow_type`` to string, or None when none."""
-    if pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type) or pa.types.is_time(arrow_type):
-        return pa.string()
-    if pa.types.is_struct(arrow_type):
-        children = [(f.name, timestamps_to_strings(f.type)) for f in arrow_type]
-        kept = [pa.field(name, t) for name, t in children if t is not None]
-        return pa.struct(kept) if kept else None
-    if pa.types.is_list(arrow_type):
-        item = timestamps_to_strings(arrow_type.value_type)
-        return pa.list_(item) if item is not None else None
-    return None
+    return map_leaves(arrow_type, lambda t: pa.string() if is_temporal(t) else None)

@@ -12,8 +12,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from .lines import LineRejected, parse_exact
-from .native import native_parse
+from .lines import LineRejected, parse_exact, screen
+from .native import Declared, native_parse
 from .rows import infer_fields, records_to_table, split_records
 
 SLOW_STRETCH = 512  # a failing stretch this short is parsed in Python rather than halved again
@@ -29,34 +29,72 @@ class Chunk:
     rejected: list[tuple[int, str, bytes]] = field(default_factory=list)  # (part row, reason, raw)
 
 
-def parse_buffer(buffer: bytes, rows: int, base: int, explicit: pa.Schema | None, block: int) -> list[Chunk]:
-    """Parse ``rows`` screened lines (part rows ``base ..``); split into lines only when the native parse refuses."""
-    table = native_parse(buffer, rows, explicit, block)
+def parse_buffer(
+    buffer: bytes, rows: int, base: int, declared: Declared, block: int, screened: bool = True
+) -> list[Chunk]:
+    """Parse ``rows`` lines (part rows ``base ..``); split into lines only when the native parse refuses.
+
+    An unscreened stretch (``Triage.NATIVE``) that the reader refuses is screened here, line by line:
+    its bad lines come back as rejects of their rows, the rest is parsed as a screened stretch would be.
+    """
+    table = native_parse(buffer, rows, declared, block)
     if table is not None:
         return [Chunk(table, range(base, base + rows))]
+    if not screened:
+        return _screen_then_parse(buffer, base, declared, block)
     lines = buffer.split(b"\n")
     lines.pop()  # after the last terminator
     if b"\r" in buffer:
-        lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+        lines = [_without_cr(line) for line in lines]
     chunks: list[Chunk] = []
-    _parse_lines(lines, base, 0, len(lines), explicit, block, chunks)
+    _parse_lines(lines, range(base, base + len(lines)), 0, len(lines), declared, block, chunks)
     return chunks
 
 
+def _screen_then_parse(buffer: bytes, base: int, declared: Declared, block: int) -> list[Chunk]:
+    """The reader refused an unscreened stretch: sort its lines, then parse the good ones.
+
+    No line of such a stretch is blank (each starts with ``{``), so line ``n`` is part row ``base + n - 1``.
+    """
+    screened = screen(buffer, start_offset=0, max_line_bytes=len(buffer))
+    chunks: list[Chunk] = []
+    if screened.bad:
+        texts = buffer.split(b"\n")
+        rejected = [(base + bad.line - 1, bad.reason, _without_cr(texts[bad.line - 1])) for bad in screened.bad]
+        chunks.append(Chunk(pa.table({}), [], rejected=rejected))
+    if screened.rows:
+        ids = [base + line - 1 for line in screened.row_lines]
+        _parse_lines(screened.rows, ids, 0, len(ids), declared, block, chunks)
+    if screened.exact:
+        exact = [(base + line - 1, text) for line, _, text in screened.exact]
+        chunks.append(exact_chunk([text for _, text in exact], [row for row, _ in exact]))
+    return chunks
+
+
+def _without_cr(line: bytes) -> bytes:
+    return line[:-1] if line.endswith(b"\r") else line
+
+
 def _parse_lines(
-    lines: list[bytes], base: int, lo: int, hi: int, explicit: pa.Schema | None, block: int, chunks: list[Chunk]
+    lines: list[bytes],
+    ids: Sequence[int],
+    lo: int,
+    hi: int,
+    declared: Declared,
+    block: int,
+    chunks: list[Chunk],
 ) -> None:
     stretch = lines[lo:hi]
-    table = native_parse(b"\n".join(stretch) + b"\n", hi - lo, explicit, block) if stretch else pa.table({})
+    table = native_parse(b"\n".join(stretch) + b"\n", hi - lo, declared, block) if stretch else pa.table({})
     if table is not None:
-        chunks.append(Chunk(table, range(base + lo, base + hi)))
+        chunks.append(Chunk(table, ids[lo:hi]))
         return
     if hi - lo <= SLOW_STRETCH:
-        chunks.append(exact_chunk(stretch, range(base + lo, base + hi)))
+        chunks.append(exact_chunk(stretch, ids[lo:hi]))
         return
     middle = (lo + hi) // 2
-    _parse_lines(lines, base, lo, middle, explicit, block, chunks)
-    _parse_lines(lines, base, middle, hi, explicit, block, chunks)
+    _parse_lines(lines, ids, lo, middle, declared, block, chunks)
+    _parse_lines(lines, ids, middle, hi, declared, block, chunks)
 
 
 def exact_chunk(texts: list[bytes], rows: Sequence[int]) -> Chunk:

@@ -42,9 +42,18 @@ def to_records(objects: Iterable[ObjectInfo], partitioner: Partitioner, now: flo
         yield FileRecord.new(partitioner.dataset_of(obj.key), partitioner.date_of(obj.key, obj.modified_at), obj, now)
 
 
-def ingest(source: Source, store: StateStore, partitioner: Partitioner, now: float | None = None) -> IngestReport:
-    """List a landing zone and register every object; already registered versions change nothing."""
-    report = IngestReport()
+def ingest(
+    source: Source,
+    store: StateStore,
+    partitioner: Partitioner,
+    now: float | None = None,
+    report: IngestReport | None = None,
+) -> IngestReport:
+    """List a landing zone and register every object; already registered versions change nothing.
+
+    ``report``, when given, is filled as the listing goes (``listed`` grows while it runs).
+    """
+    report = IngestReport() if report is None else report
     at = clock.now() if now is None else now
 
     def counted(objects: Iterable[ObjectInfo]) -> Iterator[ObjectInfo]:

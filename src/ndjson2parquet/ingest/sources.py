@@ -17,14 +17,14 @@ from ..domain.records import ObjectInfo
 
 INPUT_SUFFIXES = (".ndjson", ".jsonl", ".json")
 COMPRESSION_SUFFIXES = ("", ".gz", ".zst")
+_INPUT_ENDINGS = tuple(s + c for s in INPUT_SUFFIXES for c in COMPRESSION_SUFFIXES)
 
 
 def is_input_name(name: str) -> bool:
     """True for `x.ndjson`, `x.jsonl`, `x.json`, each optionally `.gz` / `.zst`; never hidden or `_` names."""
     if name.startswith((".", "_")):
         return False
-    lower = name.lower()
-    return any(lower.endswith(s + c) for s in INPUT_SUFFIXES for c in COMPRESSION_SUFFIXES)
+    return name.lower().endswith(_INPUT_ENDINGS)
 
 
 class Source(Protocol):

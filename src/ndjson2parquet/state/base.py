@@ -234,23 +234,7 @@ class StateStore(ABC):
         if missing:
             raise InvalidTransition(f"no ledger for {len(missing)} file(s) of {manifest.manifest_id}")
         at = clock.now() if now is None else now
-        self._apply(
-            [
-                FileChange(fid, FileState.CLAIMED, manifest.manifest_id, set_fields={"ledger": ledgers[fid]})
-                for fid in manifest.file_ids
-            ]
-        )
-        committed = self._transition(
-            manifest,
-            "succeed",
-            expect_owner=owner,
-            outputs=tuple(outputs),
-            stats=dict(stats or {}),
-            lease_owner=None,
-            lease_expires_at=None,
-            updated_at=at,
-        )
-        return self.settle(committed, now=at, ledgers=ledgers)
+        return self._commit(manifest, owner, ledgers, at, outputs=tuple(outputs), stats=dict(stats or {}))
 
     def fail(self, manifest: Manifest, owner: str | None, error: str, now: float | None = None) -> Manifest:
         """RUNNING (or never started) → FAILED. The caller removes its outputs, then calls `compensate`."""
@@ -297,23 +281,7 @@ class StateStore(ABC):
         if manifest.state != ManifestState.SUCCEEDED:
             raise InvalidTransition(f"settle needs a SUCCEEDED manifest, {manifest.manifest_id} is {manifest.state}")
         at = clock.now() if now is None else now
-        if ledgers is None:
-            ledgers = {
-                r.file_id: r.ledger
-                for r in self.files_of(manifest)
-                if r.state == FileState.CLAIMED and r.manifest_id == manifest.manifest_id
-            }
-        changes = [
-            FileChange(
-                file_id,
-                FileState.CLAIMED,
-                manifest.manifest_id,
-                state=file_transition("reject" if ledger.rejection else "complete")[1],
-                set_fields={"updated_at": at, "expires_at": self._ttl(at)},
-            )
-            for file_id, ledger in ledgers.items()
-        ]
-        self._apply(changes)
+        self._settle_files(manifest, ledgers, at)
         if manifest.settled:
             return manifest
         return self._update_manifest(
@@ -384,6 +352,53 @@ class StateStore(ABC):
         if manifest.state not in sources:
             raise ConditionFailed(f"{manifest.manifest_id}: cannot {name} from {manifest.state}")
         return self._update_manifest(manifest.manifest_id, sources, expect_owner, {"state": target, **changes})
+
+    def _commit(
+        self, manifest: Manifest, owner: str, ledgers: dict[str, Ledger], at: float, **changes: object
+    ) -> Manifest:
+        """Ledgers first, then the manifest (the commit point), then the files: each step conditional and
+        idempotent, so a crash anywhere leaves what recovery finishes. A backend with transactions
+        over any number of rows overrides this with one transaction doing all three.
+        """
+        self._apply(
+            [
+                FileChange(fid, FileState.CLAIMED, manifest.manifest_id, set_fields={"ledger": ledgers[fid]})
+                for fid in manifest.file_ids
+            ]
+        )
+        committed = self._transition(
+            manifest,
+            "succeed",
+            expect_owner=owner,
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=at,
+            **changes,
+        )
+        return self.settle(committed, now=at, ledgers=ledgers)
+
+    def _settle_files(self, manifest: Manifest, ledgers: dict[str, Ledger] | None, at: float) -> None:
+        """Move each file the SUCCEEDED manifest still holds to DONE, or REJECTED when its ledger says so.
+
+        ``ledgers`` None: read them from the store.
+        """
+        if ledgers is None:
+            ledgers = {
+                r.file_id: r.ledger
+                for r in self.files_of(manifest)
+                if r.state == FileState.CLAIMED and r.manifest_id == manifest.manifest_id
+            }
+        changes = [
+            FileChange(
+                file_id,
+                FileState.CLAIMED,
+                manifest.manifest_id,
+                state=file_transition("reject" if ledger.rejection else "complete")[1],
+                set_fields={"updated_at": at, "expires_at": self._ttl(at)},
+            )
+            for file_id, ledger in ledgers.items()
+        ]
+        self._apply(changes)
 
     def _apply(self, changes: list[FileChange]) -> None:
         """Apply file changes; a change that lost its condition must already be in its target state."""

@@ -18,7 +18,7 @@ from ..backoff import Backoff
 from ..config.settings import StorePolicy
 from ..domain.errors import ConditionFailed, ConfigError, StoreUnavailable
 from ..domain.records import DateStatus, FileRecord, Ledger, Manifest, Page
-from ..domain.states import FileState, ManifestState
+from ..domain.states import FileState, ManifestState, file_transition, manifest_transition
 from .base import FileChange, StateStore
 
 _SCHEMA = """
@@ -31,8 +31,10 @@ CREATE TABLE IF NOT EXISTS files (
     outputs TEXT NOT NULL DEFAULT '[]', rejection TEXT, error TEXT,
     updated_at REAL NOT NULL, expires_at INTEGER
 );
-CREATE INDEX IF NOT EXISTS files_pending ON files (dataset, date, registered_at, file_id) WHERE state = 'PENDING';
-CREATE INDEX IF NOT EXISTS files_failed ON files (dataset, date, registered_at, file_id) WHERE state = 'FAILED';
+DROP INDEX IF EXISTS files_pending;
+DROP INDEX IF EXISTS files_failed;
+CREATE INDEX IF NOT EXISTS files_pending_fifo ON files (dataset, date, registered_at) WHERE state = 'PENDING';
+CREATE INDEX IF NOT EXISTS files_failed_fifo ON files (dataset, date, registered_at) WHERE state = 'FAILED';
 CREATE INDEX IF NOT EXISTS files_by_uri ON files (uri);
 CREATE INDEX IF NOT EXISTS files_by_date ON files (dataset, date, state);
 CREATE TABLE IF NOT EXISTS manifests (
@@ -57,6 +59,8 @@ _FILE_COLUMNS = (
 )
 _MANIFEST_JSON = {"file_ids", "outputs", "stats"}
 T = TypeVar("T")
+_FILE_STATES = {state.value: state for state in FileState}
+_NO_LEDGER = Ledger()
 
 
 class SqliteStore(StateStore):
@@ -69,7 +73,10 @@ class SqliteStore(StateStore):
         self.path = Path(path)
         if not self.path.parent.is_dir():
             raise ConfigError(f"state folder does not exist: {self.path.parent}")
-        self._local = threading.local()
+        # One connection per store, shared by its threads under a lock: a connection per thread would
+        # see its page cache emptied by every other thread's commit (WAL), and re-read the pages.
+        self._lock = threading.RLock()
+        self._connection: sqlite3.Connection | None = None
         try:
             self._db().executescript(_SCHEMA)  # executescript commits on its own: no _write() here
         except sqlite3.DatabaseError as exc:
@@ -77,33 +84,35 @@ class SqliteStore(StateStore):
 
     # ----------------------------------------------------------------- connection handling
     def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
+        if self._connection is None:
             try:
                 db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.execute("PRAGMA foreign_keys=OFF")
+                db.execute("PRAGMA cache_size=-131072")  # 128 MiB: a million files' rows and indexes stay hot
+                db.execute("PRAGMA mmap_size=1073741824")  # pages read from the mapped file, not copied in
             except sqlite3.DatabaseError as exc:
                 raise ConfigError(f"cannot open state file {self.path}: {exc}") from exc
-            self._local.db = db
-        return db
+            self._connection = db
+        return self._connection
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One IMMEDIATE transaction: the write lock is taken up front, so concurrent writers queue."""
-        db = self._db()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"state store busy: {exc}") from exc
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        else:
-            db.execute("COMMIT")
+        with self._lock:
+            db = self._db()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailable(f"state store busy: {exc}") from exc
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            else:
+                db.execute("COMMIT")
 
     def _retrying_write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run fn in one write transaction, retried with backoff while the database is busy."""
@@ -115,16 +124,17 @@ class SqliteStore(StateStore):
         return self.backoff.call(attempt)
 
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
-        try:
-            return self._db().execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"state store read failed: {exc}") from exc
+        with self._lock:
+            try:
+                return self._db().execute(sql, params).fetchall()
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailable(f"state store read failed: {exc}") from exc
 
     def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
 
     # ----------------------------------------------------------------- files
     def _insert_files(self, records: Sequence[FileRecord]) -> list[FileRecord]:
@@ -191,29 +201,46 @@ class SqliteStore(StateStore):
     def _query_waiting(
         self, state: FileState, dataset: str, date: str, limit: int, cursor: str | None
     ) -> Page[FileRecord]:
-        # the state is an enum value inlined as a literal: SQLite only uses a partial index when
-        # it can prove the WHERE clause from the query text itself
+        # The state is an enum value inlined as a literal: SQLite only uses a partial index when it
+        # can prove the WHERE clause from the query text itself. Ties of registered_at go in rowid
+        # (listing) order, so a manifest's rows are neighbours in the table: its claim and commit
+        # touch few pages, and its files are read in folder order.
         params: list[object] = [dataset, date]
         after = ""
         if cursor:
-            ts, fid = cursor.split("|", 1)
-            after = " AND (registered_at, file_id) > (?, ?)"
-            params += [float(ts), fid]
+            ts, rowid = cursor.split("|", 1)
+            after = " AND (registered_at, rowid) > (?, ?)"
+            params += [float(ts), int(rowid)]
         rows = self._read(
-            f"SELECT {_FILE_COLUMNS} FROM files INDEXED BY files_{FileState(state).value.lower()}"
+            f"SELECT {_FILE_COLUMNS}, rowid FROM files INDEXED BY files_{FileState(state).value.lower()}_fifo"
             f" WHERE state = '{FileState(state).value}' AND dataset = ? AND date = ?{after}"
-            " ORDER BY registered_at, file_id LIMIT ?",
+            " ORDER BY registered_at, rowid LIMIT ?",
             [*params, limit + 1],
         )
         items = [_file(r) for r in rows[:limit]]
         more = len(rows) > limit
-        return Page(items, f"{items[-1].registered_at!r}|{items[-1].file_id}" if more else None)
+        return Page(items, f"{items[-1].registered_at!r}|{rows[limit - 1][-1]}" if more else None)
 
     def _update_files(self, changes: Sequence[FileChange]) -> list[str]:
-        # Inside the write transaction nobody else can change a row, so reading the current states
-        # first tells exactly which conditions hold; those changes then go through one executemany
-        # per shape (same columns set), so a manifest's 10,000 updates cost milliseconds.
-        def write(db: sqlite3.Connection) -> list[str]:
+        # Optimistic first: the conditions go into the WHERE clause, one executemany per shape (same
+        # columns set), and when every row changed nothing was lost. Otherwise that transaction is
+        # rolled back and the careful way reads the current states first to name the lost ones.
+        dumped: dict[tuple[str, ...], str] = {}  # most files of a manifest share their outputs
+        shaped = [(change, *_file_sets(change, dumped)) for change in changes]
+
+        def optimistic(db: sqlite3.Connection) -> list[str]:
+            groups: dict[str, list[list[object]]] = {}
+            for change, sets, params in shaped:
+                condition = [change.file_id, change.expect_state.value, change.expect_manifest]
+                groups.setdefault(sets, []).append([*params, *condition])
+            before = db.total_changes
+            for sets, rows in groups.items():
+                db.executemany(f"UPDATE files SET {sets} WHERE file_id = ? AND state = ? AND manifest_id IS ?", rows)
+            if db.total_changes - before != len(shaped):
+                raise _SomeLost
+            return []
+
+        def careful(db: sqlite3.Connection) -> list[str]:
             current = {}
             ids = [c.file_id for c in changes]
             for start in range(0, len(ids), 500):
@@ -222,17 +249,19 @@ class SqliteStore(StateStore):
                 sql = f"SELECT file_id, state, manifest_id FROM files WHERE file_id IN ({marks})"
                 current.update({fid: (state, mid) for fid, state, mid in db.execute(sql, chunk)})
             lost, groups = [], {}
-            for change in changes:
+            for change, sets, params in shaped:
                 if current.get(change.file_id) != (change.expect_state.value, change.expect_manifest):
                     lost.append(change.file_id)
                     continue
-                sets, params = _file_sets(change)
                 groups.setdefault(sets, []).append([*params, change.file_id])
             for sets, rows in groups.items():
                 db.executemany(f"UPDATE files SET {sets} WHERE file_id = ?", rows)
             return lost
 
-        return self._retrying_write(write)
+        try:
+            return self._retrying_write(optimistic)
+        except _SomeLost:
+            return self._retrying_write(careful)
 
     # ----------------------------------------------------------------- manifests
     def _create_manifest(self, manifest: Manifest) -> None:
@@ -296,21 +325,47 @@ class SqliteStore(StateStore):
         expect_owner: str | None,
         changes: dict[str, object],
     ) -> Manifest:
-        sets, params = [], []
-        for name, value in changes.items():
-            sets.append(f"{name} = ?")
-            params.append(_manifest_value(name, value))
-        states = sorted(s.value for s in expect_states)
-        where = f"manifest_id = ? AND state IN ({','.join('?' * len(states))})"
-        params += [manifest_id, *states]
-        if expect_owner is not None:
-            where += " AND lease_owner = ?"
-            params.append(expect_owner)
+        return self._retrying_write(
+            lambda db: _conditional_manifest_update(db, manifest_id, expect_states, expect_owner, changes)
+        )
+
+    def _commit(
+        self, manifest: Manifest, owner: str, ledgers: dict[str, Ledger], at: float, **changes: object
+    ) -> Manifest:
+        # One transaction: the manifest's SUCCEEDED (settled at once) and each file's ledger and final
+        # state. All or nothing, so no half-committed manifest is ever left for recovery to settle.
+        sources, target = manifest_transition("succeed")
+        if manifest.state not in sources:
+            raise ConditionFailed(f"{manifest.manifest_id}: cannot succeed from {manifest.state}")
+        manifest_changes = {
+            "state": target,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "settled": True,
+            "updated_at": at,
+            "expires_at": self._ttl(at),
+            **changes,
+        }
+        dumped: dict[tuple[str, ...], str] = {}
+        claimed, expires = FileState.CLAIMED.value, self._ttl(at)
+        rows = []
+        for file_id in manifest.file_ids:
+            ledger = ledgers[file_id]
+            state = file_transition("reject" if ledger.rejection else "complete")[1].value
+            outputs = dumped.get(ledger.outputs) or dumped.setdefault(ledger.outputs, json.dumps(ledger.outputs))
+            rows.append((*_ledger_values(ledger, outputs), state, at, expires, file_id, claimed, manifest.manifest_id))
 
         def write(db: sqlite3.Connection) -> Manifest:
-            if not db.execute(f"UPDATE manifests SET {', '.join(sets)} WHERE {where}", params).rowcount:
-                raise ConditionFailed(f"manifest {manifest_id} is not in {states} held by {expect_owner}")
-            return _manifest(db.execute("SELECT * FROM manifests WHERE manifest_id = ?", (manifest_id,)).fetchone())
+            committed = _conditional_manifest_update(db, manifest.manifest_id, sources, owner, manifest_changes)
+            before = db.total_changes
+            db.executemany(
+                f"UPDATE files SET {_LEDGER_SETS}, state = ?, updated_at = ?, expires_at = ?"
+                " WHERE file_id = ? AND state = ? AND manifest_id = ?",
+                rows,
+            )
+            if db.total_changes - before != len(rows):
+                raise ConditionFailed(f"{manifest.manifest_id}: not all of its files are still CLAIMED by it")
+            return committed
 
         return self._retrying_write(write)
 
@@ -423,6 +478,7 @@ def _file(row: Sequence[object]) -> FileRecord:
         rejection,
         error,
         updated_at,
+        *_,  # a query may add the rowid
     ) = row
     return FileRecord(
         file_id=file_id,
@@ -433,16 +489,52 @@ def _file(row: Sequence[object]) -> FileRecord:
         date=date,  # type: ignore[arg-type]
         arrived_at=arrived_at,
         registered_at=registered_at,
-        state=FileState(state),  # type: ignore[arg-type]
+        state=_FILE_STATES[state],  # type: ignore[index]
         manifest_id=manifest_id,
         attempts=attempts,  # type: ignore[arg-type]
-        ledger=Ledger(lines, blank, rows_written, rows_quarantined, tuple(json.loads(outputs)), rejection),  # type: ignore[arg-type]
+        ledger=_NO_LEDGER
+        if outputs == "[]" and rejection is None and not (lines or blank or rows_written or rows_quarantined)
+        else Ledger(lines, blank, rows_written, rows_quarantined, tuple(json.loads(outputs)), rejection),  # type: ignore[arg-type]
         error=error,
         updated_at=updated_at,  # type: ignore[arg-type]
     )
 
 
-def _file_sets(change: FileChange) -> tuple[str, list[object]]:
+def _conditional_manifest_update(
+    db: sqlite3.Connection,
+    manifest_id: str,
+    expect_states: frozenset[ManifestState],
+    expect_owner: str | None,
+    changes: dict[str, object],
+) -> Manifest:
+    """Apply ``changes`` if the manifest is in ``expect_states`` (held by ``expect_owner``); the new row."""
+    sets, params = [], []
+    for name, value in changes.items():
+        sets.append(f"{name} = ?")
+        params.append(_manifest_value(name, value))
+    states = sorted(s.value for s in expect_states)
+    where = f"manifest_id = ? AND state IN ({','.join('?' * len(states))})"
+    params += [manifest_id, *states]
+    if expect_owner is not None:
+        where += " AND lease_owner = ?"
+        params.append(expect_owner)
+    if not db.execute(f"UPDATE manifests SET {', '.join(sets)} WHERE {where}", params).rowcount:
+        raise ConditionFailed(f"manifest {manifest_id} is not in {states} held by {expect_owner}")
+    return _manifest(db.execute("SELECT * FROM manifests WHERE manifest_id = ?", (manifest_id,)).fetchone())
+
+
+_LEDGER_SETS = "lines = ?, blank = ?, rows_written = ?, rows_quarantined = ?, outputs = ?, rejection = ?"
+
+
+def _ledger_values(ledger: Ledger, outputs_json: str) -> tuple[object, ...]:
+    return (ledger.lines, ledger.blank, ledger.rows_written, ledger.rows_quarantined, outputs_json, ledger.rejection)
+
+
+class _SomeLost(Exception):
+    """An optimistic batch of file updates met a failed condition: roll it back, go carefully."""
+
+
+def _file_sets(change: FileChange, dumped: dict[tuple[str, ...], str]) -> tuple[str, list[object]]:
     sets, params = [], []
     if change.state is not None:
         sets.append("state = ?")
@@ -450,15 +542,9 @@ def _file_sets(change: FileChange) -> tuple[str, list[object]]:
     for name, value in change.set_fields.items():
         if name == "ledger":
             assert isinstance(value, Ledger)
-            sets.append("lines = ?, blank = ?, rows_written = ?, rows_quarantined = ?, outputs = ?, rejection = ?")
-            params += [
-                value.lines,
-                value.blank,
-                value.rows_written,
-                value.rows_quarantined,
-                json.dumps(value.outputs),
-                value.rejection,
-            ]
+            sets.append(_LEDGER_SETS)
+            outputs = dumped.get(value.outputs) or dumped.setdefault(value.outputs, json.dumps(value.outputs))
+            params += _ledger_values(value, outputs)
         else:
             sets.append(f"{name} = ?")
             params.append(value)

@@ -83,8 +83,11 @@ class ManifestExecutor:
             schema_json=stored[1] if stored else None,
         )
 
-    def execute(self, manifest_id: str) -> Outcome:
-        """Start the manifest under our lease and see it to SUCCEEDED or compensated."""
+    def execute(self, manifest_id: str, records: list[FileRecord] | None = None) -> Outcome:
+        """Start the manifest under our lease and see it to SUCCEEDED or compensated.
+
+        ``records``: its files, when the caller has just claimed them (else they are read).
+        """
         began = time.monotonic()
         try:
             manifest = self.store.start(manifest_id, self.owner)
@@ -93,7 +96,8 @@ class ManifestExecutor:
         log.info("manifest started", extra={"manifest_id": manifest_id, "run": manifest.runs})
         with Heartbeat(self.store, manifest, self.owner, self.store.policy.lease_s / 3) as beat:
             try:
-                records = list(self.store.files_of(manifest))
+                if records is None or {r.file_id for r in records} != set(manifest.file_ids):
+                    records = list(self.store.files_of(manifest))
                 job = self.job_for(manifest, records)
                 result = self.backoff.call(lambda: self.engine.convert(job))
                 if beat.lost.is_set():

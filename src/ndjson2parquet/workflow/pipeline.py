@@ -7,13 +7,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..batching.planner import Planner
 from ..config.settings import RunOptions
 from ..conversion.engine import Engine
 from ..domain.states import FileState
-from ..ingest.registration import ingest
+from ..ingest.registration import IngestReport, ingest
 from ..ingest.sources import Source
 from ..state.base import StateStore
 from .executor import Layout, ManifestExecutor, Outcome
@@ -53,8 +53,9 @@ class Pipeline:
         report = RunReport()
         recovered = self.recover()
         report.recovery = recovered.as_dict()
-        report.ingest = ingest(source, self.store, self.options.partitioner).as_dict()
-        self._drain(recovered.runnable, report, on_progress, drain=True)
+        listing = _Listing(source, self.store, self.options)  # a daemon: an error below leaves it to die with us
+        self._drain(recovered.runnable, report, on_progress, drain=True, listing=listing)
+        report.ingest = listing.result().as_dict()
         self._finish(report)
         return report
 
@@ -90,31 +91,89 @@ class Pipeline:
         *,
         drain: bool,
         stop: threading.Event | None = None,
+        listing: _Listing | None = None,
     ) -> None:
-        """Run manifests until none is ready: failed ones release files, which are planned again."""
-        counts = self.store.counts()["files"]
-        tracker = _Tracker(report, on_progress, counts[FileState.PENDING.value] + counts[FileState.CLAIMED.value])
-        backlog = list(runnable)
+        """Run manifests until none is ready and none runs: failed ones release files, planned again.
+
+        While ``listing`` still registers files, only full manifests close (the remainders wait for
+        the end of the listing), and the planner looks again each time a manifest's worth was listed.
+        """
+        backlog = self._backlog()
+        tracker = _Tracker(report, on_progress, backlog)
+        listing_done = listing is None
         with ThreadPoolExecutor(self.options.workers, thread_name_prefix="worker") as pool:
+            in_flight = {pool.submit(self.executor.execute, manifest_id) for manifest_id in runnable}
             while not (stop and stop.is_set()):
-                in_flight = {pool.submit(self.executor.execute, manifest_id) for manifest_id in backlog}
-                backlog = []
+                listed = listing.listed if listing is not None else 0
+                if not listing_done and listing is not None and listing.done():
+                    listing_done = True
+                    tracker.set_total(tracker.progress.files_done + self._backlog())  # now exact
                 planned = 0
-                for manifest in self.planner.close_ready(drain=drain):
+                for claim in self.planner.close_ready(drain=drain and listing_done):
                     planned += 1
-                    in_flight.add(pool.submit(self.executor.execute, manifest.manifest_id))
+                    in_flight.add(pool.submit(self.executor.execute, claim.manifest.manifest_id, claim.files))
                     while len(in_flight) >= 2 * self.options.workers:  # a bounded queue: flat memory
                         in_flight = tracker.collect(in_flight, FIRST_COMPLETED)
                     if stop and stop.is_set():
                         break
-                tracker.collect(in_flight, ALL_COMPLETED)
-                if not planned:
+                if planned:
+                    continue
+                if listing is not None and not listing_done:
+                    tracker.set_total(max(tracker.progress.files_total, backlog + listing.listed))
+                    listing.wait_for(listed + self.options.batch.max_files + self.store.write_chunk)
+                    continue
+                if not in_flight:
                     return
+                in_flight = tracker.collect(in_flight, ALL_COMPLETED)
+
+    def _backlog(self) -> int:
+        counts = self.store.counts()["files"]
+        return counts[FileState.PENDING.value] + counts[FileState.CLAIMED.value]
 
     def _finish(self, report: RunReport) -> None:
         report.sealed_dates = [f"{d}/{day}" for d, day in seal_ready(self.store, self.options.batch)]
         report.failed_files = self.store.counts()["files"][FileState.FAILED.value]
         report.finished_at = time.time()
+
+
+class _Listing:
+    """An ingest pass on a thread of its own: conversion starts while the landing zone is still listed."""
+
+    def __init__(self, source: Source, store: StateStore, options: RunOptions) -> None:
+        self._report = IngestReport()
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(source, store, options), name="ingest", daemon=True)
+        self._thread.start()
+
+    def _run(self, source: Source, store: StateStore, options: RunOptions) -> None:
+        try:
+            ingest(source, store, options.partitioner, report=self._report)
+        except BaseException as exc:  # re-raised on the caller's thread by result()
+            self._error = exc
+        finally:
+            self._done.set()
+
+    @property
+    def listed(self) -> int:
+        """Objects listed so far."""
+        return self._report.listed
+
+    def done(self) -> bool:
+        """True once every object is listed and registered (or the listing failed)."""
+        return self._done.is_set()
+
+    def wait_for(self, listed: int, poll_s: float = 0.05) -> None:
+        """Return once ``listed`` objects are listed, or the listing is over."""
+        while self._report.listed < listed and not self._done.wait(poll_s):
+            pass
+
+    def result(self) -> IngestReport:
+        """The finished ingest; its error, if it failed."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._report
 
 
 class _Tracker:
@@ -123,6 +182,12 @@ class _Tracker:
     def __init__(self, report: RunReport, on_progress: Callable[[Progress], None] | None, files_total: int) -> None:
         self.report, self.on_progress = report, on_progress
         self.progress = Progress(files_total, 0, 0, 0)
+
+    def set_total(self, files_total: int) -> None:
+        """The number of files to convert, as far as it is known yet."""
+        self.progress = replace(self.progress, files_total=files_total)
+        if self.on_progress is not None:
+            self.on_progress(self.progress)
 
     def collect(self, futures: set[Future[Outcome]], return_when: str) -> set[Future[Outcome]]:
         """Wait as asked, record what finished, return what is still running."""

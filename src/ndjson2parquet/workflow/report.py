@@ -8,19 +8,28 @@ import os
 import resource
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .executor import Outcome
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0–100) by the nearest-rank method; 0.0 for no values."""
-    if not values:
+def percentile(ordered: list[float], q: float) -> float:
+    """The q-th percentile (0–100) of sorted values by the nearest-rank method; 0.0 for no values."""
+    if not ordered:
         return 0.0
-    ordered = sorted(values)
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return ordered[rank - 1]
+
+
+def latency_summary(latencies: list[float]) -> dict[str, float]:
+    """p50, p95 and max of per-file latencies, in seconds (one sort)."""
+    ordered = sorted(latencies)
+    return {
+        "p50": round(percentile(ordered, 50), 3),
+        "p95": round(percentile(ordered, 95), 3),
+        "max": round(ordered[-1] if ordered else 0.0, 3),
+    }
 
 
 def peak_rss_mb() -> float:
@@ -77,7 +86,8 @@ class RunReport:
 
     def as_dict(self) -> dict[str, object]:
         """The JSON report."""
-        data = {k: v for k, v in asdict(self).items() if k != "latencies"}
+        data = asdict(replace(self, latencies=[]))  # not a deep copy of one float per file
+        del data["latencies"]
         seconds = max(self.seconds, 1e-9)
         data.update(
             seconds=round(self.seconds, 3),
@@ -87,11 +97,7 @@ class RunReport:
                 "mb_in_per_s": round(self.bytes_in / seconds / 1e6, 2),
                 "files_per_s": round(self.files / seconds, 1),
             },
-            latency_s={
-                "p50": round(percentile(self.latencies, 50), 3),
-                "p95": round(percentile(self.latencies, 95), 3),
-                "max": round(max(self.latencies, default=0.0), 3),
-            },
+            latency_s=latency_summary(self.latencies),
             peak_rss_mb=round(peak_rss_mb(), 1),
             ledger={  # over every file this run converted: lines = blank + rows_written + rows_quarantined
                 "lines": self.lines,

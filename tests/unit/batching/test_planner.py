@@ -30,14 +30,15 @@ def store(tmp_path: Path) -> SqliteStore:
 
 def test_closes_at_max_files_and_keeps_a_young_remainder_open(store: SqliteStore) -> None:
     _register(store, 25)
-    closed = list(Planner(store, BatchPolicy(max_files=10, max_wait_s=60)).close_ready(now=NOON + 1))
+    closed = [c.manifest for c in Planner(store, BatchPolicy(max_files=10, max_wait_s=60)).close_ready(now=NOON + 1)]
     assert [len(m.file_ids) for m in closed] == [10, 10]
     assert {m.reason for m in closed} == {"max_files"}
 
 
 def test_closes_at_target_bytes(store: SqliteStore) -> None:
     _register(store, 10, size=400)
-    closed = list(Planner(store, BatchPolicy(max_files=100, target_bytes=1000, max_wait_s=60)).close_ready(now=NOON))
+    policy = BatchPolicy(max_files=100, target_bytes=1000, max_wait_s=60)
+    closed = [c.manifest for c in Planner(store, policy).close_ready(now=NOON)]
     assert [len(m.file_ids) for m in closed] == [3, 3, 3]
     assert all(m.reason == "target_bytes" and m.bytes >= 1000 for m in closed)
 
@@ -46,7 +47,8 @@ def test_closes_the_remainder_when_its_oldest_file_waited_max_wait(store: Sqlite
     _register(store, 5)
     planner = Planner(store, BatchPolicy(max_files=10, max_wait_s=60))
     assert list(planner.close_ready(now=NOON + 59)) == []
-    (manifest,) = planner.close_ready(now=NOON + 60)
+    (claim,) = planner.close_ready(now=NOON + 60)
+    manifest = claim.manifest
     assert manifest.reason == "max_wait" and len(manifest.file_ids) == 5
 
 
@@ -54,14 +56,14 @@ def test_flushes_a_date_past_its_grace_period(store: SqliteStore) -> None:
     _register(store, 3)
     planner = Planner(store, BatchPolicy(max_files=10, max_wait_s=10**9, grace_period_s=3600))
     assert list(planner.close_ready(now=end_of_day(DATE) + 3599)) == []
-    (manifest,) = planner.close_ready(now=end_of_day(DATE) + 3600)
-    assert manifest.reason == "seal"
+    (claim,) = planner.close_ready(now=end_of_day(DATE) + 3600)
+    assert claim.manifest.reason == "seal"
 
 
 def test_drain_closes_every_remainder(store: SqliteStore) -> None:
     _register(store, 3)
-    (manifest,) = Planner(store, BatchPolicy(max_wait_s=10**9)).close_ready(drain=True, now=NOON)
-    assert manifest.reason == "drain"
+    (claim,) = Planner(store, BatchPolicy(max_wait_s=10**9)).close_ready(drain=True, now=NOON)
+    assert claim.manifest.reason == "drain"
 
 
 def test_concurrent_planners_put_every_file_in_exactly_one_manifest(tmp_path: Path) -> None:
@@ -70,7 +72,7 @@ def test_concurrent_planners_put_every_file_in_exactly_one_manifest(tmp_path: Pa
 
     def plan() -> None:
         planner = Planner(SqliteStore(tmp_path / "state.db"), BatchPolicy(max_files=37))
-        results.append([f for m in planner.close_ready(drain=True, now=NOON) for f in m.file_ids])
+        results.append([f for c in planner.close_ready(drain=True, now=NOON) for f in c.manifest.file_ids])
 
     threads = [threading.Thread(target=plan) for _ in range(6)]
     for t in threads:

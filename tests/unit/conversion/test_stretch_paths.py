@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pyarrow.parquet as pq
 import pytest
+import simdjson
 
 from ndjson2parquet.config.settings import ConversionOptions
 from ndjson2parquet.conversion import arrow_engine
@@ -92,3 +94,52 @@ def test_a_row_of_the_fast_path_quarantined_after_its_parse_has_its_offset(tmp_p
     [entry] = quarantined(result.quarantine_path)
     assert (entry["line"], entry["offset"]) == (38, 3 + sum(len(line) + 2 for line in lines[:37]))
     assert json.loads(entry["raw"]) == {"id": 37, "v": "text"}
+
+
+REFUSED_BY_THE_READER = {  # every line starts with "{": the stretch reaches the reader unscreened
+    3: b'{"id":3,"v":',  # truncated
+    7: b'{"id":7,"v":NaN}',  # the reader takes NaN; JSON has no such number
+    11: b'{"id":11,"v":-Infinity}',
+    15: b'{"id":15}{"id":16}',  # two values on one line
+    19: b'{"id":19}\r{"id":20}',  # a bare CR is not a line break
+    23: b'{"id":23,"v":18446744073709551616}',  # valid: beyond 64 bits, kept exactly
+    27: b'{"id":27,"v":1,"v":2}',  # valid: duplicate keys
+    31: b'{"id":31,"v":"\\ud800"}',  # valid: a lone surrogate in a string
+    35: b'{"id":35,"v":"\xff"}',  # invalid UTF-8
+}
+
+
+@pytest.mark.parametrize("stretch", [150, 1 << 20])
+def test_lines_the_reader_refuses_are_sorted_as_line_by_line_screening_sorts_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stretch: int
+) -> None:
+    monkeypatch.setattr(arrow_engine, "STRETCH_BYTES", stretch)
+    lines = [REFUSED_BY_THE_READER.get(i, orjson.dumps({"id": i, "v": i})) for i in range(40)]
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b"\r\n".join(lines) + b"\r\n")
+
+    def convert(folder: str) -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]]]:
+        job = job_for([path], tmp_path / folder, lineage=True)
+        result = ArrowEngine().convert(job)
+        rows = [row for o in result.outputs for row in pq.read_table(o.path).to_pylist()]
+        return result.ledgers["f0"], rows, quarantined(result.quarantine_path)
+
+    native = convert("native")
+    verdict = arrow_engine.triage(path.read_bytes(), 40, max_line_bytes=1 << 20, parser=simdjson.Parser())
+    assert verdict is arrow_engine.Triage.NATIVE
+    monkeypatch.setattr(arrow_engine, "triage", lambda *args, **kwargs: arrow_engine.Triage.LINES)
+    screened = convert("screened")
+
+    ledger, rows, bad = native
+    assert ledger == replace(screened[0], outputs=ledger.outputs) and ledger.balanced
+    assert (ledger.lines, ledger.blank, ledger.rows_quarantined) == (40, 0, 6)
+    assert sorted(bad, key=lambda r: r["line"]) == sorted(screened[2], key=lambda r: r["line"])
+    assert [r["line"] for r in sorted(bad, key=lambda r: r["line"])] == [4, 8, 12, 16, 20, 36]
+    offsets = {r["line"]: r["offset"] for r in bad}
+    assert all(offsets[n + 1] == sum(len(line) + 2 for line in lines[:n]) for n in (3, 7, 11, 15, 19, 35))
+    key = lambda row: row["_source_line"]  # noqa: E731
+    assert sorted(rows, key=key) == sorted(screened[1], key=key)
+    by_line = {row["_source_line"]: row for row in rows}
+    assert json.loads(by_line[24]["_rescued_data"]) == {"v": 18446744073709551616}
+    assert by_line[28]["v"] == 2  # the last occurrence of a duplicate key
+    assert json.loads(by_line[32]["_rescued_data"]) == {"v": "\ud800"}  # Parquet strings are UTF-8

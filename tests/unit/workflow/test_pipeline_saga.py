@@ -108,7 +108,7 @@ def test_recovery_requeues_a_manifest_whose_owner_process_is_dead(tmp_path: Path
     from ndjson2parquet.ingest.registration import ingest
 
     ingest(LocalSource(tmp_path / "in"), store, pipeline.options.partitioner, now=time.time())
-    manifests = list(pipeline.planner.close_ready(drain=True))
+    manifests = [c.manifest for c in pipeline.planner.close_ready(drain=True)]
     dead_owner = f"{os.uname().nodename}:999999:1"  # no such pid
     store.start(manifests[0].manifest_id, dead_owner)
     report = pipeline.recover()
@@ -126,7 +126,8 @@ def test_recovery_finishes_a_half_done_commit_or_compensation(tmp_path: Path, st
     from ndjson2parquet.ingest.registration import ingest
 
     ingest(LocalSource(tmp_path / "in"), store, pipeline.options.partitioner)
-    (manifest,) = pipeline.planner.close_ready(drain=True)
+    (claim,) = pipeline.planner.close_ready(drain=True)
+    manifest = claim.manifest
     running = store.start(manifest.manifest_id, pipeline.owner)
     if stage == "succeeded_unsettled":
         store._update_manifest(

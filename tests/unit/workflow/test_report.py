@@ -7,13 +7,15 @@ from pathlib import Path
 
 from ndjson2parquet.conversion.engine import OutputFile
 from ndjson2parquet.workflow.executor import Outcome
-from ndjson2parquet.workflow.report import RunReport, percentile
+from ndjson2parquet.workflow.report import RunReport, latency_summary, percentile
 
 
 def test_percentile_is_nearest_rank() -> None:
     values = [float(v) for v in range(1, 101)]
     assert (percentile(values, 50), percentile(values, 95), percentile(values, 100)) == (50.0, 95.0, 100.0)
     assert percentile([], 50) == 0.0
+    assert latency_summary([3.0, 1.0, 2.0]) == {"p50": 2.0, "p95": 3.0, "max": 3.0}
+    assert latency_summary([]) == {"p50": 0.0, "p95": 0.0, "max": 0.0}
 
 
 def test_report_adds_outcomes_and_writes_json(tmp_path: Path) -> None:
