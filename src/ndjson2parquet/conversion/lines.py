@@ -317,12 +317,14 @@ def _may_hold_long_line(data: bytes, limit: int) -> bool:
 
 
 def _may_nest_too_deep(data: bytes) -> bool:
-    """True when some line holds more than ``MAX_DEPTH`` brackets (only lines over ``MAX_DEPTH`` bytes can).
+    """True when some line long enough to nest past ``MAX_DEPTH`` holds more than ``MAX_DEPTH`` brackets.
 
-    Such a line spans a whole aligned window of ``MAX_DEPTH // 2`` bytes: only the lines found that way
-    have their brackets counted, so a stretch of ordinary lines costs a few ``find`` calls per KiB.
+    Nesting past ``MAX_DEPTH`` takes as many openers and as many closers: over ``2 * MAX_DEPTH`` bytes,
+    so such a line spans a whole aligned window of ``MAX_DEPTH`` bytes, and only the lines found that
+    way have their brackets counted (a few ``find`` calls per KiB). A shorter line cannot be valid
+    JSON that deep; the reader refuses it (it copes with 3,000 levels, it crashes far beyond).
     """
-    window = MAX_DEPTH // 2
+    window = MAX_DEPTH
     start = 0
     while start < len(data):
         if data.find(b"\n", start, start + window) != -1:

@@ -143,3 +143,14 @@ def test_lines_the_reader_refuses_are_sorted_as_line_by_line_screening_sorts_the
     assert json.loads(by_line[24]["_rescued_data"]) == {"v": 18446744073709551616}
     assert by_line[28]["v"] == 2  # the last occurrence of a duplicate key
     assert json.loads(by_line[32]["_rescued_data"]) == {"v": "\ud800"}  # Parquet strings are UTF-8
+
+
+def test_a_short_line_nesting_past_the_limit_reaches_the_reader_and_is_quarantined(tmp_path: Path) -> None:
+    bomb = b'{"a":' + b"[" * 1500  # too short to be valid JSON that deep: the window check lets it pass
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b'{"id":1}\n' + bomb + b"\n" + b'{"id":3}\n')
+    assert arrow_engine.triage(path.read_bytes(), 3, max_line_bytes=1 << 20, parser=simdjson.Parser()).value == "native"
+    result = ArrowEngine().convert(job_for([path], tmp_path))
+    [entry] = quarantined(result.quarantine_path)
+    assert (entry["line"], entry["offset"]) == (2, 9) and entry["reason"].startswith("nesting too deep")
+    assert result.rows_written == 2
