@@ -88,6 +88,9 @@ def test_succeed_settles_files_done_with_their_ledgers(store: StateStore) -> Non
         for f in rest
     )
     assert list(store.live_manifests()) == []
+    assert [(r.file_id, r.ledger.rejection) for r in store.rejected(DATASET, DATE, 10).items] == [
+        (first, "corrupt gzip")
+    ]
     counts = store.counts()
     assert counts["files"]["DONE"] == 2 and counts["files"]["REJECTED"] == 1 and counts["files"]["CLAIMED"] == 0
     assert counts["manifests"]["SUCCEEDED"] == 1 and counts["manifests"]["CREATED"] == 0

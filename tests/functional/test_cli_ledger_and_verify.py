@@ -38,6 +38,17 @@ def test_run_report_shows_the_ledger_and_the_rejected_file(tmp_path: Path) -> No
     assert "gzip" in report["rejected_files"][0]["reason"]
 
 
+def test_status_lists_the_rejected_file_with_its_reason(tmp_path: Path) -> None:
+    lake, day = _lake(tmp_path)
+    state = str(lake / "_state" / "state.db")
+    snapshot = json.loads(invoke("status", "--state", state, "--json").output)
+    assert snapshot["files"]["REJECTED"] == 1
+    (rejected,) = snapshot["rejected"]
+    assert rejected["uri"] == str(day / "broken.ndjson.gz") and "gzip" in rejected["reason"]
+    text = invoke("status", "--state", state).output
+    assert f"REJECTED (set aside whole): {day / 'broken.ndjson.gz'}: {rejected['reason']}\n" in text
+
+
 def test_ledger_says_where_each_line_of_a_file_went(tmp_path: Path) -> None:
     lake, day = _lake(tmp_path)
     state = str(lake / "_state" / "state.db")

@@ -11,13 +11,13 @@ from ..domain.records import FileRecord
 from ..domain.states import FileState
 from ..state.base import StateStore
 
-#: how many dead-letter files `status` lists per date
-FAILED_LISTED = 20
+#: how many dead-letter (FAILED) and set-aside (REJECTED) files `status` lists per date
+LISTED_PER_DATE = 20
 
 
 def status_snapshot(store: StateStore) -> dict[str, Any]:
-    """{"files": {STATE: n}, "manifests": {STATE: n}, "dates": [...], "failed": [...]}."""
-    dates, failed = [], []
+    """{"files": {STATE: n}, "manifests": {STATE: n}, "dates": [...], "failed": [...], "rejected": [...]}."""
+    dates, failed, rejected = [], [], []
     for status in store.dates():
         dates.append(
             {
@@ -30,9 +30,12 @@ def status_snapshot(store: StateStore) -> dict[str, Any]:
             }
         )
         if status.files.get(FileState.FAILED.value):
-            page = store.failed(status.dataset, status.date, FAILED_LISTED)
+            page = store.failed(status.dataset, status.date, LISTED_PER_DATE)
             failed += [{"uri": r.uri, "attempts": r.attempts, "error": r.error} for r in page.items]
-    return {**store.counts(), "dates": dates, "failed": failed}
+        if status.files.get(FileState.REJECTED.value):
+            page = store.rejected(status.dataset, status.date, LISTED_PER_DATE)
+            rejected += [{"uri": r.uri, "reason": r.ledger.rejection} for r in page.items]
+    return {**store.counts(), "dates": dates, "failed": failed, "rejected": rejected}
 
 
 def print_status(snapshot: dict[str, Any], console: Console | None = None) -> None:
@@ -55,7 +58,13 @@ def print_status(snapshot: dict[str, Any], console: Console | None = None) -> No
             table.add_row(d["dataset"], d["date"], *(str(d["files"][s.value]) for s in FileState), sealed)
         out.print(table)
     for f in snapshot["failed"]:
-        out.print(f"FAILED after {f['attempts']} attempt(s): {f['uri']}: {f['error']}")
+        out.print(f"FAILED after {f['attempts']} attempt(s): {f['uri']}: {f['error']}", soft_wrap=True)
+    for f in snapshot["rejected"]:
+        out.print(f"REJECTED (set aside whole): {f['uri']}: {f['reason']}", soft_wrap=True)
+    shown = {FileState.FAILED.value: len(snapshot["failed"]), FileState.REJECTED.value: len(snapshot["rejected"])}
+    for state, listed in shown.items():
+        if snapshot["files"][state] > listed:
+            out.print(f"… {snapshot['files'][state] - listed} more {state} file(s) ({LISTED_PER_DATE} listed per date)")
 
 
 def ledger_entry(record: FileRecord) -> dict[str, Any]:

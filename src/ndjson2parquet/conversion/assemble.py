@@ -13,7 +13,7 @@ from .conform import conform_table
 from .provenance import Provenance
 from .rescue import deep_merge, dumps_exact, merge_overlay
 from .rows import count_rescued
-from .schema import RESCUED_COLUMN, SOURCE_FILE_COLUMN, SOURCE_LINE_COLUMN
+from .schema import RESCUED_COLUMN, SOURCE_FILE_COLUMN, SOURCE_LINE_COLUMN, untyped_fields, written_schema
 from .stretches import Chunk
 
 Quarantiner = Callable[[int, str, bytes], None]  # (part row, reason, raw)
@@ -60,6 +60,8 @@ def assemble_chunk(
     The chunk is left as it was (its overlays are copied before misfits are merged into them), so a
     chunk can be assembled again against another schema.
     """
+    untyped = untyped_fields(final) if options.strict else {}
+    final = written_schema(final)
     arrays, overlays = conform_table(chunk.table, final)
     rescued = dict(chunk.rescued)
     for row, overlay in overlays.items():
@@ -68,9 +70,11 @@ def assemble_chunk(
     rows: Sequence[int] = chunk.rows
     keep_mask = None
     if options.strict and rescued:
-        keep_mask = _strict_filter(chunk, rescued, final, arrays, quarantine_row)
+        misfits = {row: rest for row, overlay in rescued.items() if (rest := _without(overlay, untyped))}
+        keep_mask = _strict_filter(chunk, misfits, rescued, final, arrays, quarantine_row)
         rows = [r for r, keep in zip(chunk.rows, keep_mask, strict=True) if keep]
-        rescued = {}
+        # what is left (values of fields with no type yet, such as []) is kept, never a misfit
+        rescued = {row: overlay for row, overlay in rescued.items() if row not in misfits}
     values_rescued = sum(count_rescued(overlay) for overlay in rescued.values())
     columns = [*arrays, _rescued_array(chunk.table.num_rows, rescued)]
     names = [*final.names, RESCUED_COLUMN]
@@ -84,17 +88,37 @@ def assemble_chunk(
     return table, rows, values_rescued
 
 
+def _without(overlay: dict[str, Any], untyped: dict[str, Any]) -> dict[str, Any]:
+    """The overlay without the values of untyped fields (``untyped_fields``): the real misfits."""
+    rest = {}
+    for name, value in overlay.items():
+        sub = untyped.get(name)
+        if sub is True:
+            continue
+        if isinstance(sub, dict) and isinstance(value, dict):
+            value = _without(value, sub)
+            if not value:
+                continue
+        rest[name] = value
+    return rest
+
+
 def _strict_filter(
-    chunk: Chunk, rescued: dict[int, dict[str, Any]], final: pa.Schema, arrays: list[Any], quarantine_row: Quarantiner
+    chunk: Chunk,
+    misfits: dict[int, dict[str, Any]],
+    rescued: dict[int, dict[str, Any]],
+    final: pa.Schema,
+    arrays: list[Any],
+    quarantine_row: Quarantiner,
 ) -> list[bool]:
+    """Quarantine each row holding a misfit (its whole record, rescued values included); the keep mask."""
     keep = [True] * chunk.table.num_rows
-    wanted = sorted(rescued)
+    wanted = sorted(misfits)
     partial = pa.Table.from_arrays(arrays, names=final.names).take(pa.array(wanted, pa.int64())).to_pylist()
     for row, values in zip(wanted, partial, strict=True):
         keep[row] = False
-        overlay = rescued[row]
-        record = deep_merge({k: v for k, v in values.items() if v is not None}, overlay)
-        fields = ", ".join(sorted(k for k in overlay if not k.startswith("_duplicate")))
+        record = deep_merge({k: v for k, v in values.items() if v is not None}, rescued[row])
+        fields = ", ".join(sorted(k for k in misfits[row] if not k.startswith("_duplicate")))
         reason = f"strict mode: value does not fit its column ({fields or 'duplicate keys'})"
         quarantine_row(chunk.rows[row], reason, dumps_exact(record).encode())
     return keep
@@ -111,7 +135,7 @@ def _rescued_array(rows: int, rescued: dict[int, dict[str, Any]]) -> pa.Array:
 
 def output_schema(final: pa.Schema, lineage: bool) -> pa.Schema:
     """The schema of a written part: the dataset's columns, ``_rescued_data``, and the lineage columns."""
-    fields = list(final)
+    fields = list(written_schema(final))
     fields.append(pa.field(RESCUED_COLUMN, pa.string()))
     if lineage:
         fields += [pa.field(SOURCE_FILE_COLUMN, pa.string()), pa.field(SOURCE_LINE_COLUMN, pa.int64())]

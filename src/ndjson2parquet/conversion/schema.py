@@ -31,14 +31,18 @@ Rules (what the README documents)
       spelling go to ``_rescued_data`` under their own spelling (lossless).
     * Reserved names ``_rescued_data``, ``_source_file``, ``_source_line`` (case-insensitive) are never
       data columns: input keys with these names are rescued.
-    * ``null`` columns (nothing but nulls so far) are written as Parquet columns of the null type and
-      take a real type as soon as one is seen.
+    * ``null`` columns (nothing but nulls so far) stay in the stored schema, untyped, and take a real
+      type as soon as one is seen; until then they are left out of the Parquet files (``written_schema``:
+      many readers, Athena among them, cannot read Parquet's null type), and so are untyped fields
+      inside structs and lists of untyped items. A value under such a field that is not null (``[]``,
+      ``{}``) is kept in ``_rescued_data``: nothing is lost.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import pyarrow as pa
 
@@ -296,6 +300,26 @@ def map_leaves(arrow_type: pa.DataType, leaf: Callable[[pa.DataType], pa.DataTyp
         item = map_leaves(arrow_type.value_type, leaf)
         return pa.list_(item) if item is not None else None
     return leaf(arrow_type)
+
+
+def written_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` as a Parquet part holds it: without its untyped (null) columns and nested fields."""
+    fields = [(f.name, map_leaves(f.type, lambda t: None if pa.types.is_null(t) else t)) for f in schema]
+    return pa.schema([pa.field(name, t) for name, t in fields if t is not None])
+
+
+def untyped_fields(schema: pa.Schema) -> dict[str, Any]:
+    """The fields ``written_schema`` leaves out, as a tree: ``{"a": True, "s": {"b": True}}``."""
+
+    def walk(arrow_type: pa.DataType) -> Any:
+        if map_leaves(arrow_type, lambda t: None if pa.types.is_null(t) else t) is None:
+            return True
+        if pa.types.is_struct(arrow_type):
+            nested = {f.name: sub for f in arrow_type if (sub := walk(f.type))}
+            return nested or None
+        return None
+
+    return {f.name: sub for f in schema if (sub := walk(f.type))}
 
 
 def is_temporal(arrow_type: pa.DataType) -> bool:

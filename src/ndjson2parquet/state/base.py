@@ -86,6 +86,10 @@ class StateStore(ABC):
         """FAILED files (the dead-letter list) of one (dataset, date)."""
         return self._query_waiting(FileState.FAILED, dataset, date, self._bounded(limit), cursor)
 
+    def rejected(self, dataset: str, date: str, limit: int, cursor: str | None = None) -> Page[FileRecord]:
+        """REJECTED files (set aside whole; the reason is in each ledger) of one (dataset, date)."""
+        return self._query_waiting(FileState.REJECTED, dataset, date, self._bounded(limit), cursor)
+
     def dates(self, dataset: str | None = None) -> Iterator[DateStatus]:
         """Every known (dataset, date) with its counts, page by page."""
         cursor: str | None = None

@@ -16,7 +16,8 @@ from ..domain.states import FileState, ManifestState
 from .dynamodb_requests import key
 from .dynamodb_table import Item, av, encode_item
 
-WAITING = (FileState.PENDING, FileState.FAILED)  # the states that carry the sparse waiting key
+#: the states that carry the sparse waiting key: waiting for a run, or for a person (dead letters, rejections)
+WAITING = (FileState.PENDING, FileState.FAILED, FileState.REJECTED)
 MANIFEST_FIELDS = frozenset(Manifest.__dataclass_fields__)
 
 
@@ -37,7 +38,7 @@ def file_key(file_id: str) -> Item:
 
 
 def waiting_key(state: FileState, file_id: str, dataset: str, date: str, at: float, shards: int) -> dict[str, str]:
-    """The sparse, sharded `waiting` GSI key of a PENDING or FAILED file."""
+    """The sparse, sharded `waiting` GSI key of a PENDING, FAILED or REJECTED file."""
     return {"wpk": f"{state.value}#{dataset}#{date}#{shard_of(file_id, shards)}", "wsk": sort_key(at, file_id)}
 
 

@@ -4,7 +4,7 @@ One table, generic `pk`/`sk` keys. Item kinds (pk / sk):
 
 | item | pk | sk | notes |
 |---|---|---|---|
-| file | `F#<file_id>` | `F` | sparse `wpk`/`wsk` only while PENDING or FAILED |
+| file | `F#<file_id>` | `F` | sparse `wpk`/`wsk` only while PENDING, FAILED or REJECTED |
 | uri index | `U#<uri>` | `<file_id>` | immutable; `files_by_uri` is a Query on it |
 | manifest | `M#<manifest_id>` | `M` | sparse `lpk`/`lsk` only while unsettled; `mdk`/`msk` always |
 | manifest file list | `M#<manifest_id>` | `C#<n>` | only for manifests too big to hold their ids inline |

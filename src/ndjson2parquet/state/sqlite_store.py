@@ -1,7 +1,7 @@
 """SQLite state store: the embedded default. One file, WAL, safe across threads and processes.
 
-Partial indexes play the part of DynamoDB's sparse keys: only PENDING (or FAILED) files are in the
-waiting indexes and only unsettled manifests in the live index, so hot queries stay small.
+Partial indexes play the part of DynamoDB's sparse keys: only PENDING (or FAILED, or REJECTED) files are
+in the waiting indexes and only unsettled manifests in the live index, so hot queries stay small.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ DROP INDEX IF EXISTS files_pending;
 DROP INDEX IF EXISTS files_failed;
 CREATE INDEX IF NOT EXISTS files_pending_fifo ON files (dataset, date, registered_at) WHERE state = 'PENDING';
 CREATE INDEX IF NOT EXISTS files_failed_fifo ON files (dataset, date, registered_at) WHERE state = 'FAILED';
+CREATE INDEX IF NOT EXISTS files_rejected_fifo ON files (dataset, date, registered_at) WHERE state = 'REJECTED';
 CREATE INDEX IF NOT EXISTS files_by_uri ON files (uri);
 CREATE INDEX IF NOT EXISTS files_by_date ON files (dataset, date, state);
 CREATE TABLE IF NOT EXISTS manifests (

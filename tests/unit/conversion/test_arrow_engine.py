@@ -180,3 +180,31 @@ def test_compression_option_is_used(tmp_path: Path, compression: str) -> None:
     result = ArrowEngine().convert(make_job([path], tmp_path, compression=compression))
     codec = pq.ParquetFile(result.outputs[0].path).metadata.row_group(0).column(0).compression
     assert codec.replace("LZ4_RAW", "LZ4") == ("UNCOMPRESSED" if compression == "none" else compression.upper())
+
+
+UNTYPED = {"id": 1, "nothing": None, "tags": [], "meta": {"x": None}, "user": {"id": 7, "gone": None}}
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_fields_with_no_type_yet_are_left_out_of_the_parquet_file_and_lose_nothing(
+    tmp_path: Path, strict: bool
+) -> None:
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(orjson.dumps(UNTYPED) + b"\n" + orjson.dumps({**UNTYPED, "id": 2, "tags": None}) + b"\n")
+    result = ArrowEngine().convert(make_job([path], tmp_path, strict=strict))
+    assert result.rows_written == 2 and result.rows_quarantined == 0
+    (part,) = result.outputs
+    schema = pq.read_schema(part.path)
+    assert schema.names == ["id", "user", "_rescued_data"]  # Parquet's null type: many readers cannot read it
+    assert [f.name for f in schema.field("user").type] == ["id"]
+    first, second = rows_of(result)
+    assert json.loads(first["_rescued_data"]) == {"tags": [], "meta": {"x": None}}
+    assert json.loads(second["_rescued_data"]) == {"meta": {"x": None}}
+    stored = {f["name"]: f["type"] for f in json.loads(result.schema_json)["fields"]}
+    assert stored["nothing"] == "null" and stored["tags"] == {"list": "null"}  # typed by a later manifest
+
+    later = tmp_path / "later.ndjson"
+    later.write_bytes(orjson.dumps({"id": 3, "nothing": 5, "tags": ["a"]}) + b"\n")
+    again = ArrowEngine().convert(make_job([later], tmp_path, manifest="m2", schema=result.schema_json))
+    (row,) = rows_of(again)
+    assert (row["nothing"], row["tags"], row["_rescued_data"]) == (5, ["a"], None)
