@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import simdjson
 
 MAX_DEPTH = 1024  # simdjson's own limit; the native reader copes with 2,000 and crashes on 100,000
@@ -182,7 +184,7 @@ def _starts_value(rest: str) -> bool:
 
 
 _OPENERS = re.compile(rb"[\[{]")
-_LINE_NOT_AN_OBJECT = re.compile(rb"\n[^{]")  # a regex finds it faster than bytes.count(b"\n{") counts
+_LINE_NOT_AN_OBJECT = "\n[^{]"  # RE2 (Arrow's) scans a stretch for it six times faster than Python's re
 
 
 def _depth_exceeds(line: bytes, limit: int) -> bool:
@@ -284,7 +286,7 @@ def triage(data: bytes, lines: int, *, max_line_bytes: int, parser: simdjson.Par
 
 def _object_lines(data: bytes, max_line_bytes: int) -> bool:
     """Every line starts with ``{`` and none may be longer than ``max_line_bytes`` (no parse)."""
-    if data[:1] != b"{" or _LINE_NOT_AN_OBJECT.search(data):
+    if data[:1] != b"{" or _has_line_not_an_object(data):
         return False  # a blank line, leading whitespace, or a line that is not an object
     return not (len(data) > max_line_bytes and _may_hold_long_line(data, max_line_bytes))
 
@@ -314,6 +316,13 @@ def _may_hold_long_line(data: bytes, limit: int) -> bool:
     if len(data) > 256 * window:
         return True
     return any(data.find(b"\n", start, start + window) == -1 for start in range(0, len(data), window))
+
+
+def _has_line_not_an_object(data: bytes) -> bool:
+    """True when a line after the first starts with anything but ``{`` (the buffer is wrapped, not copied)."""
+    offsets = pa.array([0, len(data)], pa.int64()).buffers()[1]
+    whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+    return bool(pc.match_substring_regex(whole, _LINE_NOT_AN_OBJECT)[0].as_py())
 
 
 def _may_nest_too_deep(data: bytes) -> bool:

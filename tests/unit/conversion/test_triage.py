@@ -24,8 +24,8 @@ def test_object_shaped_lines_go_to_the_reader_unscreened() -> None:
 
 @pytest.mark.parametrize(
     "line",
-    [b"", b"   ", b' {"a":1}', b"null", b"[1,2]", b'"text"', b"\xef\xbb\xbf{}"],
-    ids=["blank", "whitespace", "indented", "null", "array", "string", "bom"],
+    [b"", b"   ", b' {"a":1}', b"null", b"[1,2]", b'"text"', b"\xef\xbb\xbf{}", b"\xff{}", b"\x00{}"],
+    ids=["blank", "whitespace", "indented", "null", "array", "string", "bom", "invalid-utf8", "nul"],
 )
 def test_a_line_not_starting_with_a_brace_is_screened_line_by_line(line: bytes) -> None:
     assert triaged(CLEAN + line + b"\n" + CLEAN) is Triage.LINES
