@@ -27,6 +27,17 @@ def test_a_new_version_of_the_same_uri_is_a_new_record(store: StateStore) -> Non
     assert store.get_file(versions[1].file_id).version == "v2"
 
 
+def test_a_batch_of_known_and_new_files_registers_only_the_new_ones(store: StateStore) -> None:
+    batch = records(10)
+    assert store.register(batch[:5]).new == 5
+    mixed = store.register(batch)
+    assert (mixed.new, mixed.seen) == (5, 5)
+    fresh = store.register(records(5, prefix="later"))
+    assert (fresh.new, fresh.seen) == (5, 0)
+    assert store.counts()["files"]["PENDING"] == 15
+    assert store.date_status(DATASET, DATE).files == {"PENDING": 15}  # type: ignore[union-attr]
+
+
 def test_duplicates_inside_one_registration_count_once(store: StateStore) -> None:
     batch = records(2)
     result = store.register([batch[0], batch[1], batch[0]])
