@@ -92,8 +92,7 @@ class SqliteStore(StateStore):
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.execute("PRAGMA foreign_keys=OFF")
-                db.execute("PRAGMA cache_size=-131072")  # 128 MiB: a million files' rows and indexes stay hot
-                db.execute("PRAGMA mmap_size=1073741824")  # pages read from the mapped file, not copied in
+                db.execute("PRAGMA cache_size=-32768")  # 32 MiB (default 2): a manifest's rows stay hot
                 db.execute("PRAGMA wal_autocheckpoint=16384")  # 64 MiB of WAL between checkpoints, not 4 MiB
             except sqlite3.DatabaseError as exc:
                 raise ConfigError(f"cannot open state file {self.path}: {exc}") from exc
