@@ -232,7 +232,8 @@ class StateStore(ABC):
     ) -> Manifest:
         """Commit a converted manifest: ledgers first, then the manifest (the commit point), then files.
 
-        A crash after the commit point leaves a SUCCEEDED, unsettled manifest that `settle` finishes.
+        A crash after the commit point leaves a SUCCEEDED, unsettled manifest that `settle` finishes;
+        a backend that can do all three in one transaction does (see `_commit`).
         """
         missing = set(manifest.file_ids) - set(ledgers)
         if missing:
@@ -285,7 +286,23 @@ class StateStore(ABC):
         if manifest.state != ManifestState.SUCCEEDED:
             raise InvalidTransition(f"settle needs a SUCCEEDED manifest, {manifest.manifest_id} is {manifest.state}")
         at = clock.now() if now is None else now
-        self._settle_files(manifest, ledgers, at)
+        if ledgers is None:
+            ledgers = {
+                r.file_id: r.ledger
+                for r in self.files_of(manifest)
+                if r.state == FileState.CLAIMED and r.manifest_id == manifest.manifest_id
+            }
+        changes = [
+            FileChange(
+                file_id,
+                FileState.CLAIMED,
+                manifest.manifest_id,
+                state=file_transition("reject" if ledger.rejection else "complete")[1],
+                set_fields={"updated_at": at, "expires_at": self._ttl(at)},
+            )
+            for file_id, ledger in ledgers.items()
+        ]
+        self._apply(changes)
         if manifest.settled:
             return manifest
         return self._update_manifest(
@@ -380,29 +397,6 @@ class StateStore(ABC):
             **changes,
         )
         return self.settle(committed, now=at, ledgers=ledgers)
-
-    def _settle_files(self, manifest: Manifest, ledgers: dict[str, Ledger] | None, at: float) -> None:
-        """Move each file the SUCCEEDED manifest still holds to DONE, or REJECTED when its ledger says so.
-
-        ``ledgers`` None: read them from the store.
-        """
-        if ledgers is None:
-            ledgers = {
-                r.file_id: r.ledger
-                for r in self.files_of(manifest)
-                if r.state == FileState.CLAIMED and r.manifest_id == manifest.manifest_id
-            }
-        changes = [
-            FileChange(
-                file_id,
-                FileState.CLAIMED,
-                manifest.manifest_id,
-                state=file_transition("reject" if ledger.rejection else "complete")[1],
-                set_fields={"updated_at": at, "expires_at": self._ttl(at)},
-            )
-            for file_id, ledger in ledgers.items()
-        ]
-        self._apply(changes)
 
     def _apply(self, changes: list[FileChange]) -> None:
         """Apply file changes; a change that lost its condition must already be in its target state."""

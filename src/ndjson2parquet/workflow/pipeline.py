@@ -119,6 +119,7 @@ class Pipeline:
                 if planned:
                     continue
                 if listing is not None and not listing_done:
+                    in_flight = tracker.harvest(in_flight)
                     tracker.set_total(max(tracker.progress.files_total, backlog + listing.listed))
                     listing.wait_for(listed + self.options.batch.max_files + self.store.write_chunk)
                     continue
@@ -188,6 +189,12 @@ class _Tracker:
         self.progress = replace(self.progress, files_total=files_total)
         if self.on_progress is not None:
             self.on_progress(self.progress)
+
+    def harvest(self, futures: set[Future[Outcome]]) -> set[Future[Outcome]]:
+        """Record what has finished, without waiting; return the rest."""
+        finished = {f for f in futures if f.done()}
+        self.collect(finished, ALL_COMPLETED)
+        return futures - finished
 
     def collect(self, futures: set[Future[Outcome]], return_when: str) -> set[Future[Outcome]]:
         """Wait as asked, record what finished, return what is still running."""

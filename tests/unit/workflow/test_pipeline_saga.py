@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -11,6 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from ndjson2parquet.config.settings import BatchPolicy, RunOptions, StorePolicy
+from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult
+from ndjson2parquet.domain.records import ObjectInfo
 from ndjson2parquet.domain.states import FileState, ManifestState
 from ndjson2parquet.ingest.sources import LocalSource
 from ndjson2parquet.state.sqlite_store import SqliteStore
@@ -142,3 +146,40 @@ def test_recovery_finishes_a_half_done_commit_or_compensation(tmp_path: Path, st
         assert report.compensated == [manifest.manifest_id]
         assert store.counts()["files"][FileState.PENDING] == 1
     assert not list(store.live_manifests())
+
+
+class _GatedSource:
+    """A landing zone whose listing stops half way until a manifest has been converted (or 10 s pass)."""
+
+    def __init__(self, inner: LocalSource, converted: threading.Event, after: int) -> None:
+        self.inner, self.converted, self.after = inner, converted, after
+        self.converted_while_listing = False
+
+    def describe(self) -> str:
+        return self.inner.describe()
+
+    def objects(self) -> Iterator[ObjectInfo]:
+        for index, obj in enumerate(self.inner.objects()):
+            if index == self.after:
+                self.converted_while_listing = self.converted.wait(10)
+            yield obj
+
+
+def test_run_converts_full_manifests_while_the_landing_zone_is_still_listed(tmp_path: Path) -> None:
+    records = _landing(tmp_path / "in", files=8)
+    converted = threading.Event()
+
+    class SignallingEngine(FakeEngine):
+        def convert(self, job: ConversionJob) -> ConversionResult:
+            result = super().convert(job)
+            converted.set()
+            return result
+
+    pipeline = _pipeline(tmp_path, SignallingEngine())
+    pipeline.store.write_chunk = 2  # registered in pairs, so a manifest's worth is known early
+    source = _GatedSource(LocalSource(tmp_path / "in"), converted, after=6)
+    report = pipeline.run(source)
+    assert source.converted_while_listing
+    assert sorted(_rows(tmp_path / "lake"), key=orjson.dumps) == sorted(records, key=orjson.dumps)
+    assert report.files == 8 and report.ingest["new"] == 8
+    assert pipeline.store.counts()["files"][FileState.DONE] == 8
