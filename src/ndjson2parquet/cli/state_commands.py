@@ -45,9 +45,14 @@ def ingest_command(
 
 @click.command("status")
 @state_option()
-@click.option("--json", "as_json", is_flag=True, help='Print {"files": …, "manifests": …, "dates": […]}.')
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print {"files": …, "manifests": …, "dates": […], "failed": […], "rejected": […]}.',
+)
 def status_command(state: str, as_json: bool) -> None:
-    """Files and manifests per state, and every date with its counts and seal."""
+    """Files and manifests per state, every date with its counts and seal, FAILED and REJECTED files listed."""
     store = existing_store(state)
     try:
         snapshot = render.status_snapshot(store)
