@@ -7,10 +7,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from typing import TYPE_CHECKING
 
 from ..workflow.pipeline import Progress as PipelineProgress
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,9 @@ class _ConsoleHandler(logging.Handler):
 def bar(enabled: bool = True) -> Iterator[Callable[[PipelineProgress], None]]:
     """A progress callback for Pipeline.run."""
     if enabled and sys.stderr.isatty():
+        # imported here: off a terminal (CI, cron, a benchmark) the bar's library is never loaded
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
         with Progress(
             BarColumn(bar_width=16),
             MofNCompleteColumn(),

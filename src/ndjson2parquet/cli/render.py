@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from ..domain.records import FileRecord
 from ..domain.states import FileState
 from ..state.base import StateStore
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 #: how many dead-letter (FAILED) and set-aside (REJECTED) files `status` lists per date
 LISTED_PER_DATE = 20
@@ -40,6 +40,9 @@ def status_snapshot(store: StateStore) -> dict[str, Any]:
 
 def print_status(snapshot: dict[str, Any], console: Console | None = None) -> None:
     """The status snapshot as tables."""
+    from rich.console import Console  # only the commands that draw tables load it
+    from rich.table import Table
+
     out = console or Console()
     totals = Table(title="files and manifests", show_edge=False)
     totals.add_column("")
@@ -92,6 +95,8 @@ def ledger_entry(record: FileRecord) -> dict[str, Any]:
 
 def print_ledger(uri: str, versions: list[dict[str, Any]], console: Console | None = None) -> None:
     """Each version of a file and where its lines went."""
+    from rich.console import Console
+
     out = console or Console()
     out.print(uri)
     for v in versions:
