@@ -52,7 +52,7 @@ from .native import Declared, explicit_strings, learn_declared
 from .parquet_output import part_name, partition_dir, remove_leftovers, write_part
 from .provenance import Provenance
 from .schema import load_schema_file, merge_schema, schema_from_json, schema_to_json
-from .stretches import Chunk, exact_chunk, parse_buffer
+from .stretches import Chunk, line_runs, parse_buffer, parse_runs
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,6 @@ class _Group:
     pending_bytes: int = 0
     input_bytes: int = 0
     parses: list[Future[list[Chunk]]] = field(default_factory=list)
-    exact: list[tuple[int, int, int, bytes]] = field(default_factory=list)  # (file, line, offset, text)
 
 
 @dataclass(slots=True)
@@ -200,7 +199,7 @@ class ArrowEngine(Engine):
             position, line, offset = 0, 1, decoded.start_offset
             del decoded
             if len(data) >= STRETCH_BYTES // 2 and group.pending:
-                self._flush(group, pool, run, job, last=False)  # a big file is a stretch of its own: no copy
+                self._flush(group, pool, run, job)  # a big file is a stretch of its own: no copy
             while position < len(data):
                 room = max(min(target - group.input_bytes, STRETCH_BYTES - group.pending_bytes), 1)
                 if position == 0 and len(data) <= min(room + STRETCH_BYTES // 2, target - group.input_bytes):
@@ -214,13 +213,13 @@ class ArrowEngine(Engine):
                 run.files[index].lines += lines
                 position, line, offset = cut, line + lines, offset + len(piece)
                 if group.input_bytes >= target:
-                    self._flush(group, pool, run, job, last=True)
+                    self._flush(group, pool, run, job)
                     self._end_group(run, groups, group)
                     group = self._start_group(run)
                 elif group.pending_bytes >= STRETCH_BYTES:
-                    self._flush(group, pool, run, job, last=False)
+                    self._flush(group, pool, run, job)
             del data
-        self._flush(group, pool, run, job, last=True)
+        self._flush(group, pool, run, job)
         self._end_group(run, groups, group)
         return groups, bytes_in
 
@@ -237,40 +236,43 @@ class ArrowEngine(Engine):
         if run.early is not None:
             run.early.end_group()
 
-    def _flush(self, group: _Group, pool: ThreadPoolExecutor, run: _Run, job: ConversionJob, *, last: bool) -> None:
-        """Screen the pending pieces and hand their rows to a parse thread (and, at the end, the exact rows)."""
+    def _flush(self, group: _Group, pool: ThreadPoolExecutor, run: _Run, job: ConversionJob) -> None:
+        """Screen the pending pieces as their triage says and hand their rows to a parse thread."""
         pieces, group.pending, group.pending_bytes = group.pending, [], 0
-        base = group.provenance.rows
-        if pieces:
-            buffer = pieces[0].data if len(pieces) == 1 else b"".join(p.data for p in pieces)
-            lines = sum(p.lines for p in pieces)
-            max_line = job.options.max_line_bytes
-            verdict = triage(buffer, lines, max_line_bytes=max_line, parser=run.simdjson_parser) if run.fast else None
-            if verdict in (Triage.NATIVE, Triage.SCREENED):
-                for piece in pieces:
-                    group.provenance.add_lines(piece.file, piece.first_line, piece.lines)
-            else:
-                buffer = self._screen_lines(group, pieces, run, max_line)
-            rows = group.provenance.rows - base
-            if rows:
-                if not run.sampled:
-                    run.declared = learn_declared(buffer, run.declared.strings, run.block)
-                    run.sampled = True
-                screened = verdict is not Triage.NATIVE
-                args = (buffer, rows, base, run.declared, run.block, screened)
-                self._submit(group, pool, run, parse_buffer, *args)
-        if last and group.exact:
+        if not pieces:
+            return
+        buffer = pieces[0].data if len(pieces) == 1 else b"".join(p.data for p in pieces)
+        lines = sum(p.lines for p in pieces)
+        max_line = job.options.max_line_bytes
+        verdict = triage(buffer, lines, max_line_bytes=max_line, parser=run.simdjson_parser) if run.fast else None
+        if verdict in (Triage.NATIVE, Triage.SCREENED):
             base = group.provenance.rows
-            for file, line, offset, _ in group.exact:
-                group.provenance.add_listed(file, [line], [offset])
-            texts = [text for _, _, _, text in group.exact]
-            self._submit(group, pool, run, _exact_parse, texts, range(base, base + len(texts)))
-            group.exact = []
+            for piece in pieces:
+                group.provenance.add_lines(piece.file, piece.first_line, piece.lines)
+            self._sample(run, buffer)
+            screened = verdict is not Triage.NATIVE
+            args = (buffer, lines, base, run.declared, run.block, screened)
+            self._submit(group, pool, run, parse_buffer, *args)
+            return
+        runs = self._screen_lines(group, pieces, run, max_line)
+        if runs:
+            native = next((texts for exact, texts, _ in runs if not exact), [])
+            self._sample(run, b"\n".join(native[: max(1, len(native) // 8)]) + b"\n")
+            self._submit(group, pool, run, parse_runs, runs, run.declared, run.block)
 
-    def _screen_lines(self, group: _Group, pieces: list[_Piece], run: _Run, max_line: int) -> bytes:
-        """The slow path: screen each piece line by line; returns the rows for the native reader."""
+    @staticmethod
+    def _sample(run: _Run, buffer: bytes) -> None:
+        """Learn the types to declare to the reader from the manifest's first rows (once)."""
+        if not run.sampled:
+            run.declared = learn_declared(buffer, run.declared.strings, run.block)
+            run.sampled = True
+
+    def _screen_lines(
+        self, group: _Group, pieces: list[_Piece], run: _Run, max_line: int
+    ) -> list[tuple[bool, list[bytes], range]]:
+        """The slow path: screen each piece line by line; the runs of rows and exact lines, in line order."""
         clean = True
-        buffers = []
+        runs: list[tuple[bool, list[bytes], range]] = []
         for piece in pieces:
             tally = run.files[piece.file]
             screened = screen(
@@ -279,13 +281,17 @@ class ArrowEngine(Engine):
             tally.blank += screened.blank
             tally.quarantined += len(screened.bad)
             run.bad.extend(bad.record(tally.uri) for bad in screened.bad)
-            group.exact.extend((piece.file, line, offset, text) for line, offset, text in screened.exact)
-            if screened.rows:
-                group.provenance.add_listed(piece.file, screened.row_lines, screened.row_offsets)
-                buffers.append(b"\n".join(screened.rows) + b"\n")
+            for exact, texts, lines, offsets in line_runs(screened):
+                start = group.provenance.rows
+                group.provenance.add_listed(piece.file, lines, offsets)
+                if runs and not exact and not runs[-1][0]:  # rows of consecutive pieces: one native parse
+                    runs[-1][1].extend(texts)
+                    runs[-1] = (False, runs[-1][1], range(runs[-1][2].start, group.provenance.rows))
+                else:
+                    runs.append((exact, texts, range(start, group.provenance.rows)))
             clean = clean and not (screened.bad or screened.exact or screened.blank)
         run.fast = clean
-        return b"".join(buffers)
+        return runs
 
     def _submit(self, group: _Group, pool: ThreadPoolExecutor, run: _Run, work: Any, *args: Any) -> None:
         """Queue a parse, first waiting while too many are ahead (memory stays bounded whatever the input)."""
@@ -367,10 +373,6 @@ class ArrowEngine(Engine):
             bytes_in=bytes_in,
             quarantine_path=quarantine_written,
         )
-
-
-def _exact_parse(texts: list[bytes], rows: range) -> list[Chunk]:
-    return [exact_chunk(texts, rows)]
 
 
 def _quarantine_row(group: _Group, row: int, reason: str, raw: bytes, run: _Run, finder: _OffsetFinder) -> None:

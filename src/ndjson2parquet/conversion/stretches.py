@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from .lines import LineRejected, parse_exact, screen
+from .lines import LineRejected, ScreenedFile, parse_exact, screen
 from .native import Declared, native_parse
 from .rows import infer_fields, records_to_table, split_records
 
@@ -52,7 +52,7 @@ def parse_buffer(
 
 
 def _screen_then_parse(buffer: bytes, base: int, declared: Declared, block: int) -> list[Chunk]:
-    """The reader refused an unscreened stretch: sort its lines, then parse the good ones.
+    """The reader refused an unscreened stretch: sort its lines, then parse the good ones in line order.
 
     No line of such a stretch is blank (each starts with ``{``), so line ``n`` is part row ``base + n - 1``.
     """
@@ -62,12 +62,38 @@ def _screen_then_parse(buffer: bytes, base: int, declared: Declared, block: int)
         texts = buffer.split(b"\n")
         rejected = [(base + bad.line - 1, bad.reason, _without_cr(texts[bad.line - 1])) for bad in screened.bad]
         chunks.append(Chunk(pa.table({}), [], rejected=rejected))
-    if screened.rows:
-        ids = [base + line - 1 for line in screened.row_lines]
-        _parse_lines(screened.rows, ids, 0, len(ids), declared, block, chunks)
-    if screened.exact:
-        exact = [(base + line - 1, text) for line, _, text in screened.exact]
-        chunks.append(exact_chunk([text for _, text in exact], [row for row, _ in exact]))
+    runs = [(exact, texts, [base + n - 1 for n in lines]) for exact, texts, lines, _ in line_runs(screened)]
+    return chunks + parse_runs(runs, declared, block)
+
+
+def line_runs(screened: ScreenedFile) -> list[tuple[bool, list[bytes], list[int], list[int]]]:
+    """The rows and exact lines of a screened stretch in line order, in runs of one kind.
+
+    Each run is (exact, texts, line numbers, offsets): the native reader takes the runs of rows, Python
+    the (rare) runs of exact lines, and the output keeps the input's order.
+    """
+    if not screened.exact:
+        return [(False, screened.rows, screened.row_lines, screened.row_offsets)] if screened.rows else []
+    rows = zip(screened.row_lines, [False] * len(screened.rows), screened.row_offsets, screened.rows, strict=True)
+    exact = ((line, True, offset, text) for line, offset, text in screened.exact)
+    runs: list[tuple[bool, list[bytes], list[int], list[int]]] = []
+    for line, is_exact, offset, text in sorted([*rows, *exact], key=lambda item: item[0]):
+        if not runs or runs[-1][0] != is_exact:
+            runs.append((is_exact, [], [], []))
+        runs[-1][1].append(text)
+        runs[-1][2].append(line)
+        runs[-1][3].append(offset)
+    return runs
+
+
+def parse_runs(runs: Sequence[tuple[bool, list[bytes], Sequence[int]]], declared: Declared, block: int) -> list[Chunk]:
+    """Parse screened lines run by run, in order: rows natively (halving on refusal), exact lines in Python."""
+    chunks: list[Chunk] = []
+    for exact, texts, ids in runs:
+        if exact:
+            chunks.append(exact_chunk(texts, ids))
+        else:
+            _parse_lines(texts, ids, 0, len(texts), declared, block, chunks)
     return chunks
 
 

@@ -154,3 +154,20 @@ def test_a_short_line_nesting_past_the_limit_reaches_the_reader_and_is_quarantin
     [entry] = quarantined(result.quarantine_path)
     assert (entry["line"], entry["offset"]) == (2, 9) and entry["reason"].startswith("nesting too deep")
     assert result.rows_written == 2
+
+
+@pytest.mark.parametrize("first_line", [b"not json", b'{"id":0,"v":'], ids=["screened-first", "reader-first"])
+@pytest.mark.parametrize("strict", [False, True])
+def test_rows_keep_the_input_order_whichever_path_parsed_them(tmp_path: Path, first_line: bytes, strict: bool) -> None:
+    lines = [orjson.dumps({"id": i, "v": i}) for i in range(60)]
+    lines[0] = first_line  # bad: the stretch is screened on the main thread, or by the parse thread it reached
+    lines[10] = b'{"id":10,"v":18446744073709551616}'  # these three take the exact (Python) path
+    lines[25] = b'{"id":25,"v":"\\ud800"}'
+    lines[40] = b'{"id":40,"v":1,"v":40}'
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    result = ArrowEngine().convert(job_for([path], tmp_path, lineage=True, strict=strict))
+    rows = [row for o in result.outputs for row in pq.read_table(o.path).to_pylist()]
+    kept = [row["_source_line"] for row in rows]
+    assert kept == sorted(kept) and kept[0] == 2
+    assert [row["id"] for row in rows] == [line - 1 for line in kept]
