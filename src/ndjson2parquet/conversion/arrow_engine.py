@@ -256,9 +256,11 @@ class ArrowEngine(Engine):
             return
         runs = self._screen_lines(group, pieces, run, max_line)
         if runs:
-            native = next((texts for exact, texts, _ in runs if not exact), [])
-            self._sample(run, b"\n".join(native[: max(1, len(native) // 8)]) + b"\n")
-            self._submit(group, pool, run, parse_runs, runs, run.declared, run.block)
+            # each run of rows becomes one buffer here: joined on a parse thread it measured slower (the
+            # join holds the GIL against this thread's screening, and the parse threads are the busy ones)
+            payloads = [(exact, texts if exact else b"\n".join(texts) + b"\n", ids) for exact, texts, ids in runs]
+            self._sample(run, next((payload for exact, payload, _ in payloads if not exact), b""))
+            self._submit(group, pool, run, parse_runs, payloads, run.declared, run.block)
 
     @staticmethod
     def _sample(run: _Run, buffer: bytes) -> None:

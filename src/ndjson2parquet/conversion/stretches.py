@@ -37,17 +37,25 @@ def parse_buffer(
     An unscreened stretch (``Triage.NATIVE``) that the reader refuses is screened here, line by line:
     its bad lines come back as rejects of their rows, the rest is parsed as a screened stretch would be.
     """
-    table = native_parse(buffer, rows, declared, block)
-    if table is not None:
-        return [Chunk(table, range(base, base + rows))]
     if not screened:
+        table = native_parse(buffer, rows, declared, block)
+        if table is not None:
+            return [Chunk(table, range(base, base + rows))]
         return _screen_then_parse(buffer, base, declared, block)
+    return _parse_screened(buffer, range(base, base + rows), declared, block)
+
+
+def _parse_screened(buffer: bytes, ids: Sequence[int], declared: Declared, block: int) -> list[Chunk]:
+    """Screened lines (part rows ``ids``) natively at once; split into lines only when the reader refuses."""
+    table = native_parse(buffer, len(ids), declared, block)
+    if table is not None:
+        return [Chunk(table, ids)]
     lines = buffer.split(b"\n")
     lines.pop()  # after the last terminator
     if b"\r" in buffer:
         lines = [_without_cr(line) for line in lines]
     chunks: list[Chunk] = []
-    _parse_lines(lines, range(base, base + len(lines)), 0, len(lines), declared, block, chunks)
+    _parse_lines(lines, ids, 0, len(lines), declared, block, chunks)
     return chunks
 
 
@@ -62,8 +70,13 @@ def _screen_then_parse(buffer: bytes, base: int, declared: Declared, block: int)
         texts = buffer.split(b"\n")
         rejected = [(base + bad.line - 1, bad.reason, _without_cr(texts[bad.line - 1])) for bad in screened.bad]
         chunks.append(Chunk(pa.table({}), [], rejected=rejected))
-    runs = [(exact, texts, [base + n - 1 for n in lines]) for exact, texts, lines, _ in line_runs(screened)]
-    return chunks + parse_runs(runs, declared, block)
+    for exact, texts, lines, _ in line_runs(screened):
+        ids = [base + n - 1 for n in lines]
+        if exact:
+            chunks.append(exact_chunk(texts, ids))
+        else:
+            _parse_lines(texts, ids, 0, len(texts), declared, block, chunks)
+    return chunks
 
 
 def line_runs(screened: ScreenedFile) -> list[tuple[bool, list[bytes], list[int], list[int]]]:
@@ -86,14 +99,12 @@ def line_runs(screened: ScreenedFile) -> list[tuple[bool, list[bytes], list[int]
     return runs
 
 
-def parse_runs(runs: Sequence[tuple[bool, list[bytes], Sequence[int]]], declared: Declared, block: int) -> list[Chunk]:
-    """Parse screened lines run by run, in order: rows natively (halving on refusal), exact lines in Python."""
+def parse_runs(runs: Sequence[tuple[bool, Any, Sequence[int]]], declared: Declared, block: int) -> list[Chunk]:
+    """Parse screened lines run by run, in order (``line_runs``): a run of rows is one buffer for the
+    native reader (halved on refusal), a run of exact lines a list of texts for Python."""
     chunks: list[Chunk] = []
-    for exact, texts, ids in runs:
-        if exact:
-            chunks.append(exact_chunk(texts, ids))
-        else:
-            _parse_lines(texts, ids, 0, len(texts), declared, block, chunks)
+    for exact, payload, ids in runs:
+        chunks += [exact_chunk(payload, ids)] if exact else _parse_screened(payload, ids, declared, block)
     return chunks
 
 
