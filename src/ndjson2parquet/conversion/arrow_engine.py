@@ -52,7 +52,7 @@ from .native import Declared, explicit_strings, learn_declared
 from .parquet_output import part_name, partition_dir, remove_leftovers, write_part
 from .provenance import Provenance
 from .schema import load_schema_file, merge_schema, schema_from_json, schema_to_json
-from .stretches import Chunk, line_runs, parse_buffer, parse_runs
+from .stretches import Chunk, line_runs, parse_buffer, parse_runs, with_buffers
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +258,7 @@ class ArrowEngine(Engine):
         if runs:
             # each run of rows becomes one buffer here: joined on a parse thread it measured slower (the
             # join holds the GIL against this thread's screening, and the parse threads are the busy ones)
-            payloads = [(exact, texts if exact else b"\n".join(texts) + b"\n", ids) for exact, texts, ids in runs]
+            payloads = with_buffers(runs)
             self._sample(run, next((payload for exact, payload, _ in payloads if not exact), b""))
             self._submit(group, pool, run, parse_runs, payloads, run.declared, run.block)
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -315,7 +316,22 @@ def _may_hold_long_line(data: bytes, limit: int) -> bool:
     window = max(1, limit // 2)
     if len(data) > 256 * window:
         return True
-    return any(data.find(b"\n", start, start + window) == -1 for start in range(0, len(data), window))
+    return next(_lines_spanning_a_window(data, window), None) is not None
+
+
+def _lines_spanning_a_window(data: bytes, window: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line that spans a whole aligned window of ``window`` bytes: every line longer
+    than ``2 * window - 1`` bytes, and some shorter ones; found with a ``find`` per window, not per line."""
+    start = 0
+    while start < len(data):
+        if data.find(b"\n", start, start + window) != -1:
+            start += window
+            continue
+        line_start = data.rfind(b"\n", 0, start) + 1
+        line_end = data.find(b"\n", start)
+        line_end = len(data) if line_end == -1 else line_end
+        yield line_start, line_end
+        start = line_end + 1
 
 
 def _has_line_not_an_object(data: bytes) -> bool:
@@ -333,19 +349,10 @@ def _may_nest_too_deep(data: bytes) -> bool:
     way have their brackets counted (a few ``find`` calls per KiB). A shorter line cannot be valid
     JSON that deep; the reader refuses it (it copes with 3,000 levels, it crashes far beyond).
     """
-    window = MAX_DEPTH
-    start = 0
-    while start < len(data):
-        if data.find(b"\n", start, start + window) != -1:
-            start += window
-            continue
-        line_start = data.rfind(b"\n", 0, start) + 1
-        line_end = data.find(b"\n", start)
-        line_end = len(data) if line_end == -1 else line_end
-        if data.count(b"{", line_start, line_end) + data.count(b"[", line_start, line_end) > MAX_DEPTH:
-            return True
-        start = line_end + 1
-    return False
+    return any(
+        data.count(b"{", start, end) + data.count(b"[", start, end) > MAX_DEPTH
+        for start, end in _lines_spanning_a_window(data, MAX_DEPTH)
+    )
 
 
 def bad_line(number: int, offset: int, reason: str, line: bytes) -> BadLine:

@@ -302,17 +302,21 @@ def map_leaves(arrow_type: pa.DataType, leaf: Callable[[pa.DataType], pa.DataTyp
     return leaf(arrow_type)
 
 
+def typed_part(arrow_type: pa.DataType) -> pa.DataType | None:
+    """``arrow_type`` without its untyped (null) leaves, or None when nothing typed is left."""
+    return map_leaves(arrow_type, lambda t: None if pa.types.is_null(t) else t)
+
+
 def written_schema(schema: pa.Schema) -> pa.Schema:
     """``schema`` as a Parquet part holds it: without its untyped (null) columns and nested fields."""
-    fields = [(f.name, map_leaves(f.type, lambda t: None if pa.types.is_null(t) else t)) for f in schema]
-    return pa.schema([pa.field(name, t) for name, t in fields if t is not None])
+    return pa.schema([pa.field(f.name, t) for f in schema if (t := typed_part(f.type)) is not None])
 
 
 def untyped_fields(schema: pa.Schema) -> dict[str, Any]:
     """The fields ``written_schema`` leaves out, as a tree: ``{"a": True, "s": {"b": True}}``."""
 
     def walk(arrow_type: pa.DataType) -> Any:
-        if map_leaves(arrow_type, lambda t: None if pa.types.is_null(t) else t) is None:
+        if typed_part(arrow_type) is None:
             return True
         if pa.types.is_struct(arrow_type):
             nested = {f.name: sub for f in arrow_type if (sub := walk(f.type))}

@@ -70,13 +70,8 @@ def _screen_then_parse(buffer: bytes, base: int, declared: Declared, block: int)
         texts = buffer.split(b"\n")
         rejected = [(base + bad.line - 1, bad.reason, _without_cr(texts[bad.line - 1])) for bad in screened.bad]
         chunks.append(Chunk(pa.table({}), [], rejected=rejected))
-    for exact, texts, lines, _ in line_runs(screened):
-        ids = [base + n - 1 for n in lines]
-        if exact:
-            chunks.append(exact_chunk(texts, ids))
-        else:
-            _parse_lines(texts, ids, 0, len(texts), declared, block, chunks)
-    return chunks
+    runs = [(exact, texts, [base + n - 1 for n in lines]) for exact, texts, lines, _ in line_runs(screened)]
+    return chunks + parse_runs(with_buffers(runs), declared, block)
 
 
 def line_runs(screened: ScreenedFile) -> list[tuple[bool, list[bytes], list[int], list[int]]]:
@@ -97,6 +92,11 @@ def line_runs(screened: ScreenedFile) -> list[tuple[bool, list[bytes], list[int]
         runs[-1][2].append(line)
         runs[-1][3].append(offset)
     return runs
+
+
+def with_buffers(runs: Sequence[tuple[bool, list[bytes], Sequence[int]]]) -> list[tuple[bool, Any, Sequence[int]]]:
+    """Each run of rows joined into one buffer for the native reader; runs of exact lines stay texts."""
+    return [(exact, texts if exact else b"\n".join(texts) + b"\n", ids) for exact, texts, ids in runs]
 
 
 def parse_runs(runs: Sequence[tuple[bool, Any, Sequence[int]]], declared: Declared, block: int) -> list[Chunk]:
