@@ -369,10 +369,16 @@ class StateStore(ABC):
     def _transition(
         self, manifest: Manifest, name: str, expect_owner: str | None = None, **changes: object
     ) -> Manifest:
+        sources, target = self._allowed(manifest, name)
+        return self._update_manifest(manifest.manifest_id, sources, expect_owner, {"state": target, **changes})
+
+    @staticmethod
+    def _allowed(manifest: Manifest, name: str) -> tuple[frozenset[ManifestState], ManifestState]:
+        """The named transition's source states and target, or ConditionFailed if it cannot apply now."""
         sources, target = manifest_transition(name)
         if manifest.state not in sources:
             raise ConditionFailed(f"{manifest.manifest_id}: cannot {name} from {manifest.state}")
-        return self._update_manifest(manifest.manifest_id, sources, expect_owner, {"state": target, **changes})
+        return sources, target
 
     def _commit(
         self, manifest: Manifest, owner: str, ledgers: dict[str, Ledger], at: float, **changes: object

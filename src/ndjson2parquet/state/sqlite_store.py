@@ -18,7 +18,7 @@ from ..backoff import Backoff
 from ..config.settings import StorePolicy
 from ..domain.errors import ConditionFailed, ConfigError, StoreUnavailable
 from ..domain.records import DateStatus, FileRecord, Ledger, Manifest, Page
-from ..domain.states import FileState, ManifestState, file_transition, manifest_transition
+from ..domain.states import FileState, ManifestState, file_transition
 from .base import FileChange, StateStore
 
 _SCHEMA = """
@@ -340,26 +340,24 @@ class SqliteStore(StateStore):
     ) -> Manifest:
         # One transaction: the manifest's SUCCEEDED (settled at once) and each file's ledger and final
         # state. All or nothing, so no half-committed manifest is ever left for recovery to settle.
-        sources, target = manifest_transition("succeed")
-        if manifest.state not in sources:
-            raise ConditionFailed(f"{manifest.manifest_id}: cannot succeed from {manifest.state}")
+        sources, target = self._allowed(manifest, "succeed")
+        expires = self._ttl(at)
         manifest_changes = {
             "state": target,
             "lease_owner": None,
             "lease_expires_at": None,
             "settled": True,
             "updated_at": at,
-            "expires_at": self._ttl(at),
+            "expires_at": expires,
             **changes,
         }
         dumped: dict[tuple[str, ...], str] = {}
-        claimed, expires = FileState.CLAIMED.value, self._ttl(at)
+        claimed = FileState.CLAIMED.value
         rows = []
         for file_id in manifest.file_ids:
             ledger = ledgers[file_id]
             state = file_transition("reject" if ledger.rejection else "complete")[1].value
-            outputs = dumped.get(ledger.outputs) or dumped.setdefault(ledger.outputs, json.dumps(ledger.outputs))
-            rows.append((*_ledger_values(ledger, outputs), state, at, expires, file_id, claimed, manifest.manifest_id))
+            rows.append((*_ledger_values(ledger, dumped), state, at, expires, file_id, claimed, manifest.manifest_id))
 
         def write(db: sqlite3.Connection) -> Manifest:
             committed = _conditional_manifest_update(db, manifest.manifest_id, sources, owner, manifest_changes)
@@ -532,8 +530,10 @@ def _conditional_manifest_update(
 _LEDGER_SETS = "lines = ?, blank = ?, rows_written = ?, rows_quarantined = ?, outputs = ?, rejection = ?"
 
 
-def _ledger_values(ledger: Ledger, outputs_json: str) -> tuple[object, ...]:
-    return (ledger.lines, ledger.blank, ledger.rows_written, ledger.rows_quarantined, outputs_json, ledger.rejection)
+def _ledger_values(ledger: Ledger, dumped: dict[tuple[str, ...], str]) -> tuple[object, ...]:
+    """The values of ``_LEDGER_SETS``; ``dumped`` caches the outputs' JSON (a manifest's files share it)."""
+    outputs = dumped.get(ledger.outputs) or dumped.setdefault(ledger.outputs, json.dumps(ledger.outputs))
+    return (ledger.lines, ledger.blank, ledger.rows_written, ledger.rows_quarantined, outputs, ledger.rejection)
 
 
 _INSERT_FILE = (
@@ -560,8 +560,7 @@ def _file_sets(change: FileChange, dumped: dict[tuple[str, ...], str]) -> tuple[
         if name == "ledger":
             assert isinstance(value, Ledger)
             sets.append(_LEDGER_SETS)
-            outputs = dumped.get(value.outputs) or dumped.setdefault(value.outputs, json.dumps(value.outputs))
-            params += _ledger_values(value, outputs)
+            params += _ledger_values(value, dumped)
         else:
             sets.append(f"{name} = ?")
             params.append(value)
