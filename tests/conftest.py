@@ -1,4 +1,4 @@
-"""Shared test settings: where the corpora written by others live."""
+"""Shared test settings: where the corpora written by others live (tests/data/corpora, see its SOURCES.md)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-CORPORA = REPO.parent / "shared" / "corpora"
+from tests.support.corpora import CORPORA, require_corpora
 
 
 @pytest.fixture(scope="session")
 def corpora() -> Path:
-    """The read-only folder of third-party test files (../shared/corpora)."""
-    if not CORPORA.is_dir():
-        pytest.fail(f"test corpora missing: {CORPORA}")
+    """The folder of third-party test files kept in the repository; a missing one fails, never skips."""
+    require_corpora()
     return CORPORA

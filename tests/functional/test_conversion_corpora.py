@@ -1,4 +1,4 @@
-"""The engine over every file of ../shared/corpora (written by others), read back and compared.
+"""The engine over every file of tests/data/corpora (written by others), read back and compared.
 
 Each corpus file is one manifest of its own. JSONTestSuite texts are also run as ONE line each: a
 ``y_`` text that is a JSON object must become a row; ``y_`` texts that are arrays or scalars are valid
@@ -23,9 +23,9 @@ from ndjson2parquet.conversion.arrow_engine import ArrowEngine
 from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult, InputFile
 from ndjson2parquet.conversion.inputs import UTF8_BOM
 from ndjson2parquet.conversion.rescue import deep_merge
+from tests.support.corpora import CORPORA, require_corpora
 
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
-ALL_FILES = sorted(p for p in CORPORA.rglob("*") if p.is_file())
+ALL_FILES = require_corpora()  # at collection: a missing corpus fails the run, never shrinks it
 DRIFT = [
     "mongodb-json-files/datasets/products.json",
     "mongodb-json-files/datasets/restaurant.json",
