@@ -14,11 +14,11 @@ import click
 from ..config.settings import BatchPolicy, ConversionOptions, RunOptions, StorePolicy
 from ..domain.errors import ConfigError
 from ..ingest.sources import open_source
-from ..state import open_store
+from ..state import DYNAMODB_SCHEME, open_store
 from ..workflow.executor import Layout
 from ..workflow.pipeline import Pipeline
 from . import logs, progress
-from .options import build_partitioner, existing_store, partition_options, state_option
+from .options import build_partitioner, existing_store, partition_options, refuse_inside, state_option
 
 MiB = 1024 * 1024
 
@@ -150,10 +150,12 @@ def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
         workers=kw["workers"],
     )
     state = kw["state"]
+    quarantine = Path(kw["quarantine"]).resolve() if kw["quarantine"] else output / "_quarantine"
+    sqlite_state = None if state and state.startswith(DYNAMODB_SCHEME) else Path(state or output / "_state" / "state.db")
+    refuse_inside(source, {"output": output, "quarantine": quarantine, "state": sqlite_state})
     if state is None:
         (output / "_state").mkdir(parents=True, exist_ok=True)
         state = str(output / "_state" / "state.db")
-    quarantine = Path(kw["quarantine"]).resolve() if kw["quarantine"] else output / "_quarantine"
     store = open_store(state, policy=options.store)
     layout = Layout(str(output), str(quarantine))
     return Pipeline(store, ArrowEngine(), layout, options), source, output
