@@ -50,6 +50,9 @@ class Outcome:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)  # per file: commit time - arrival time
     error: str | None = None
+    dataset: str = ""
+    date: str = ""
+    quarantine: dict[str, object] | None = None  # {"path", "lines", "files": [{"uri", "lines"}]} when written
 
 
 class ManifestExecutor:
@@ -153,7 +156,22 @@ class ManifestExecutor:
             outputs=list(result.outputs),
             seconds=seconds,
             latencies=[max(0.0, committed_at - r.arrived_at) for r in records],
+            dataset=manifest.dataset,
+            date=manifest.date,
+            quarantine=_quarantine_entry(result, records),
         )
+
+
+def _quarantine_entry(result: ConversionResult, records: list[FileRecord]) -> dict[str, object] | None:
+    """The manifest's quarantine file with each input file's count of lines in it (for the run report)."""
+    if not result.quarantine_path:
+        return None
+    per_file = [
+        {"uri": r.uri, "lines": result.ledgers[r.file_id].rows_quarantined}
+        for r in records
+        if result.ledgers[r.file_id].rows_quarantined
+    ]
+    return {"path": result.quarantine_path, "lines": result.rows_quarantined, "files": per_file}
 
 
 def _stats(result: ConversionResult) -> dict[str, object]:

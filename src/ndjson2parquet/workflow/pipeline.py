@@ -38,8 +38,16 @@ class Progress:
 class Pipeline:
     """One landing zone, one state store, one engine, one lake."""
 
-    def __init__(self, store: StateStore, engine: Engine, layout: Layout, options: RunOptions) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        engine: Engine,
+        layout: Layout,
+        options: RunOptions,
+        context: dict[str, object] | None = None,
+    ) -> None:
         self.store, self.engine, self.layout, self.options = store, engine, layout, options
+        self.context = dict(context or {})  # input, output, options…: copied into every run report
         self.owner = owner_token()
         self.executor = ManifestExecutor(store, engine, layout, options.conversion, self.owner)
         self.planner = Planner(store, options.batch)
@@ -50,7 +58,7 @@ class Pipeline:
 
     def run(self, source: Source, on_progress: Callable[[Progress], None] | None = None) -> RunReport:
         """One shot: convert everything in the landing zone, flush partial batches, seal what is due."""
-        report = RunReport()
+        report = RunReport(context=self.context)
         recovered = self.recover()
         report.recovery = recovered.as_dict()
         listing = _Listing(source, self.store, self.options)  # a daemon: an error below leaves it to die with us
@@ -69,7 +77,7 @@ class Pipeline:
         """Continuous: poll the landing zone, close manifests per policy, seal days, until `stop` is set."""
         total = RunReport()
         while not stop.is_set():
-            cycle = RunReport()
+            cycle = RunReport(context=self.context)
             recovered = self.recover()
             cycle.ingest = ingest(source, self.store, self.options.partitioner).as_dict()
             self._drain(recovered.runnable, cycle, None, drain=False, stop=stop)
@@ -132,9 +140,28 @@ class Pipeline:
         return counts[FileState.PENDING.value] + counts[FileState.CLAIMED.value]
 
     def _finish(self, report: RunReport) -> None:
-        report.sealed_dates = [f"{d}/{day}" for d, day in seal_ready(self.store, self.options.batch)]
+        sealed = seal_ready(self.store, self.options.batch, output_root=self.layout.output_root)
+        report.sealed_dates = [s.label() for s in sealed]
+        report.sealed = [{"dataset": s.dataset, "date": s.date, "clean": s.clean, "files": s.files} for s in sealed]
         report.failed_files = self.store.counts()["files"][FileState.FAILED.value]
+        if report.failed_files:
+            self._note_failed_since(report)
         report.finished_at = time.time()
+
+    def _note_failed_since(self, report: RunReport) -> None:
+        """Name the files that ended FAILED during this run (their last change is after its start)."""
+        for status in self.store.dates():
+            if not status.files.get(FileState.FAILED.value):
+                continue
+            cursor: str | None = None
+            while True:
+                page = self.store.failed(status.dataset, status.date, self.store.policy.page_size, cursor)
+                for r in page.items:
+                    if r.updated_at >= report.started_at:
+                        report.note_failed(r.uri, r.dataset, r.date, r.attempts, r.error)
+                if page.cursor is None:
+                    break
+                cursor = page.cursor
 
 
 class _Listing:
