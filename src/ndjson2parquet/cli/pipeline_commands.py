@@ -153,7 +153,8 @@ def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
     )
     state = kw["state"]
     quarantine = Path(kw["quarantine"]).resolve() if kw["quarantine"] else output / "_quarantine"
-    sqlite_state = None if state and state.startswith(DYNAMODB_SCHEME) else Path(state or output / "_state" / "state.db")
+    on_dynamodb = bool(state and state.startswith(DYNAMODB_SCHEME))
+    sqlite_state = None if on_dynamodb else Path(state or output / "_state" / "state.db")
     refuse_inside(source, {"output": output, "quarantine": quarantine, "state": sqlite_state})
     if state is None:
         (output / "_state").mkdir(parents=True, exist_ok=True)

@@ -124,7 +124,8 @@ class LocalSource:
                                 modified_at=st.st_mtime,
                             )
                         else:
-                            self.stats.skip(entry.path, "not a regular file" if not entry.is_file() else skip_reason(entry.name))
+                            why = skip_reason(entry.name) if entry.is_file() else "not a regular file"
+                            self.stats.skip(entry.path, why)
                     except OSError as exc:
                         self.stats.skip(entry.path, f"unreadable: {exc.strerror or exc}")
 

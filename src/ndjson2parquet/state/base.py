@@ -21,6 +21,9 @@ from ..domain.records import DateStatus, FileRecord, Ledger, Manifest, Page, Sea
 from ..domain.states import FileState, ManifestState, file_transition, manifest_transition
 
 
+_FINAL_STATES = (FileState.DONE, FileState.REJECTED, FileState.FAILED)
+
+
 @dataclass(frozen=True, slots=True)
 class FileChange:
     """One conditional update of a file: applied only if it is still `expect_state` in `expect_manifest`."""
@@ -398,7 +401,7 @@ class StateStore(ABC):
         if busy:
             raise InvalidTransition(f"{dataset}/{date} still has {busy} file(s) pending or claimed")
         record = SealRecord(
-            files={s.value: status.files.get(s.value, 0) for s in (FileState.DONE, FileState.REJECTED, FileState.FAILED)},
+            files={s.value: status.files.get(s.value, 0) for s in _FINAL_STATES},
             manifest_ids=tuple(
                 m.manifest_id for m in self.manifests_of(dataset, date) if m.state == ManifestState.SUCCEEDED
             ),

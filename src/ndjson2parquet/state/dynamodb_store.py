@@ -205,9 +205,8 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
                 if name.startswith("n_"):
                     counts[name[2:]] = counts.get(name[2:], 0) + value
         files = {k: v for k, v in counts.items() if v}
-        return DateStatus(
-            dataset, date, files, values.get("sealed_at"), values.get("late_files", 0), decode_seal(values.get("seal_record"))
-        )
+        seal = decode_seal(values.get("seal_record"))
+        return DateStatus(dataset, date, files, values.get("sealed_at"), values.get("late_files", 0), seal)
 
     def _get_date(self, dataset: str, date: str) -> DateStatus | None:
         item = self._call("get_item", Key=key(f"D#{dataset}", date), ConsistentRead=True).get("Item")
@@ -259,7 +258,7 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
         if sealed_at is None:
             expr = "REMOVE sealed_at, seal_record"
         else:
-            expr = "SET sealed_at = :s" + (", seal_record = :r" if record else "") + ("" if record else " REMOVE seal_record")
+            expr = "SET sealed_at = :s, seal_record = :r" if record else "SET sealed_at = :s REMOVE seal_record"
         expr += " ADD late_files :d"
         values = {":d": {"N": str(late_delta)}}
         if sealed_at is not None:

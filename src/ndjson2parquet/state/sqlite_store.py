@@ -460,7 +460,8 @@ class SqliteStore(StateStore):
 
     def _get_date(self, dataset: str, date: str) -> DateStatus | None:
         rows = self._read(
-            f"SELECT dataset, date, sealed_at, late_files, {self._seal_column} FROM dates WHERE dataset = ? AND date = ?",
+            f"SELECT dataset, date, sealed_at, late_files, {self._seal_column} FROM dates"
+            " WHERE dataset = ? AND date = ?",
             (dataset, date),
         )
         return self._with_counts(rows)[0] if rows else None
