@@ -20,7 +20,6 @@ from ..domain.errors import ConditionFailed, InvalidTransition, NotFound
 from ..domain.records import DateStatus, FileRecord, Ledger, Manifest, Page, SealRecord, new_manifest_id
 from ..domain.states import FileState, ManifestState, file_transition, manifest_transition
 
-
 _FINAL_STATES = (FileState.DONE, FileState.REJECTED, FileState.FAILED)
 
 
