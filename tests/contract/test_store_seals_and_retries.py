@@ -80,3 +80,14 @@ def test_retry_files_moves_only_failed_or_rejected_files(store: StateStore) -> N
     assert [r.file_id for r in moved] == [rejected.file_id]
     assert store.get_file(done.file_id).state == FileState.DONE
     assert store.get_file(rejected.file_id).state == FileState.PENDING
+
+
+def test_a_rejected_version_superseded_by_a_newer_one_is_not_retried(store: StateStore) -> None:
+    from tests.contract.conftest import records
+
+    _commit(store, n=1, rejected="corrupt gzip")
+    (old,) = store.rejected(DATASET, DATE, 10).items
+    store.register(records(1, version="v2", start=5_000.0))  # the fixed object: a new version, same uri
+    assert store.retry_rejected(DATASET, DATE, now=NOW + 2) == 0
+    assert store.retry_files([old], now=NOW + 2) == []
+    assert store.get_file(old.file_id).state == FileState.REJECTED

@@ -335,9 +335,19 @@ class StateStore(ABC):
         return self._retry_all(FileState.REJECTED, dataset, date, now)
 
     def retry_files(self, records: Iterable[FileRecord], now: float | None = None) -> list[FileRecord]:
-        """Put these FAILED or REJECTED files back to PENDING; return those moved (others are left as they are)."""
+        """Put these FAILED or REJECTED files back to PENDING; return those moved.
+
+        Others are left as they are: a file in another state, and a version superseded by a newer
+        registered version of the same object (that one reads the object's content: converting
+        the old one too would add the rows twice).
+        """
         at = clock.now() if now is None else now
-        changes = [self._retry_change(r, at) for r in records if r.state in (FileState.FAILED, FileState.REJECTED)]
+        records = list(records)
+        changes = [
+            self._retry_change(r, at)
+            for r in records
+            if r.state in (FileState.FAILED, FileState.REJECTED) and not self._superseded(r)
+        ]
         lost = set(self._update_files(changes)) if changes else set()
         moved = [r for r in records if r.file_id in {c.file_id for c in changes} - lost]
         for dataset, date in sorted({(r.dataset, r.date) for r in moved}):
@@ -347,11 +357,20 @@ class StateStore(ABC):
     def _retry_all(self, state: FileState, dataset: str, date: str, now: float | None) -> int:
         at = clock.now() if now is None else now
         moved = 0
-        while True:  # re-query from the start: moved files leave the listing
-            page = self._query_waiting(state, dataset, date, self._bounded(self.policy.page_size), None)
+        passed: set[str] = set()  # superseded versions, left where they are
+        cursor: str | None = None
+        while True:  # re-query from the start (moved files leave the listing), past a page of only superseded ones
+            page = self._query_waiting(state, dataset, date, self._bounded(self.policy.page_size), cursor)
             if not page.items:
                 break
-            changes = [self._retry_change(r, at) for r in page.items]
+            candidates = [r for r in page.items if r.file_id not in passed]
+            passed.update(r.file_id for r in candidates if self._superseded(r))
+            changes = [self._retry_change(r, at) for r in candidates if r.file_id not in passed]
+            if not changes:
+                if page.cursor is None:
+                    break  # only superseded versions are left: they stay where they are
+                cursor = page.cursor
+                continue
             lost = self._update_files(changes)
             moved += len(changes) - len(lost)
             if len(lost) == len(changes):
@@ -359,6 +378,14 @@ class StateStore(ABC):
         if moved:
             self._unseal(dataset, date)
         return moved
+
+    def _superseded(self, record: FileRecord) -> bool:
+        """True when a newer version of the same object is registered (it carries the object's rows)."""
+        return any(
+            other.file_id != record.file_id and other.registered_at > record.registered_at
+            for other in self._files_by_uri(record.uri)
+            if other.dataset == record.dataset
+        )
 
     @staticmethod
     def _retry_change(record: FileRecord, at: float) -> FileChange:

@@ -19,8 +19,8 @@ from enum import IntEnum
 from pathlib import Path
 
 from .. import __version__
+from ..domain.clock import iso
 from .executor import Outcome
-from .sealing import iso
 
 #: how many FAILED files of a run the report names (all are counted)
 FAILED_NAMED = 100

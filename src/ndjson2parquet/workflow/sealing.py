@@ -12,12 +12,12 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from ..batching.planner import past_grace
 from ..config.settings import BatchPolicy
 from ..domain import clock
+from ..domain.clock import iso
 from ..domain.errors import InvalidTransition
 from ..domain.records import DateStatus
 from ..domain.states import FileState
@@ -45,13 +45,6 @@ class Sealed:
             return f"{self.dataset}/{self.date}"
         problems = ", ".join(f"{n} {state}" for state, n in self.files.items() if n and state != FileState.DONE.value)
         return f"{self.dataset}/{self.date} (with problems: {problems})"
-
-
-def iso(epoch: float | None) -> str | None:
-    """Epoch seconds as ISO 8601 UTC (`2026-11-25T10:00:00.123Z`); None stays None."""
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def marker_path(output_root: str | Path, dataset: str, date: str) -> Path:
