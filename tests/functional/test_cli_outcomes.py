@@ -205,3 +205,37 @@ def test_a_corrupt_gzip_is_named_in_the_summary_with_its_reason(tmp_path: Path) 
     (day / "broken.ndjson.gz").write_bytes(whole[: len(whole) // 2])
     result = _run(tmp_path)
     assert result.exit_code == 3 and f"REJECTED: {day / 'broken.ndjson.gz'}:" in result.output
+
+
+def test_watch_writes_a_report_per_cycle_that_converted_something_and_a_rolling_summary(tmp_path: Path) -> None:
+    import signal
+    import threading
+    import time
+
+    day = _clean_landing(tmp_path)
+    (day / "wide.ndjson").write_bytes('{"a": 10}\n'.encode("utf-16"))
+    reports = tmp_path / "lake" / "_reports"
+
+    def stop_after_two_quiet_polls() -> None:
+        deadline = time.monotonic() + 60
+        while not list(reports.glob("watch-*.json")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # a few idle cycles: they write nothing
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    stopper = threading.Thread(target=stop_after_two_quiet_polls)
+    stopper.start()
+    try:
+        result = invoke("watch", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "lake"), "--poll", "0.1")
+    finally:
+        stopper.join()
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+    assert result.exit_code == 3, result.output  # a file ended REJECTED during the watch
+    (cycle,) = reports.glob("run-*.json")  # one cycle converted something; the idle ones wrote nothing
+    (rolling,) = reports.glob("watch-*.json")
+    summary = json.loads(rolling.read_text())
+    assert summary["cycles_converted"] == 1 and summary["reports"] == [str(cycle)]
+    assert summary["totals"]["files"] == 3 and summary["totals"]["rejected_files"] == 1
+    assert json.loads(cycle.read_text())["context"]["input"] == str((tmp_path / "in").resolve())
