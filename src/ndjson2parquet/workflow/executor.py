@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..backoff import Backoff
@@ -69,12 +70,15 @@ class ManifestExecutor:
     ) -> None:
         self.store, self.engine, self.layout, self.options, self.owner = store, engine, layout, options, owner
         self.backoff = backoff or Backoff(base=0.5, cap=30.0, attempts=4)
+        #: told (manifest id, bytes) as the engine reads each input file: progress within a manifest
+        self.on_file_read: Callable[[str, int], None] | None = None
 
     def job_for(self, manifest: Manifest, records: list[FileRecord] | None = None) -> ConversionJob:
         """The conversion job of a manifest: its files, where to write, the dataset's schema."""
         records = list(self.store.files_of(manifest)) if records is None else records
         files = tuple(InputFile(r.file_id, r.uri, r.size) for r in records)
         stored = self.store.get_schema(manifest.dataset)
+        report, manifest_id = self.on_file_read, manifest.manifest_id
         return ConversionJob(
             manifest_id=manifest.manifest_id,
             dataset=manifest.dataset,
@@ -84,6 +88,7 @@ class ManifestExecutor:
             quarantine_root=self.layout.quarantine_root,
             options=self.options,
             schema_json=stored[1] if stored else None,
+            on_file_read=None if report is None else lambda size: report(manifest_id, size),
         )
 
     def execute(self, manifest_id: str, records: list[FileRecord] | None = None) -> Outcome:

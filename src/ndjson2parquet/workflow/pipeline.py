@@ -27,12 +27,18 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Progress:
-    """Totals so far, for a progress bar."""
+    """Totals so far, for a progress bar.
+
+    ``files_reading`` / ``bytes_reading``: files of manifests still converting that the engine has
+    read already, so a bar advances during a long manifest, not only when it commits.
+    """
 
     files_total: int
     files_done: int
     bytes_done: int
     rows_written: int
+    files_reading: int = 0
+    bytes_reading: int = 0
 
 
 class Pipeline:
@@ -108,6 +114,7 @@ class Pipeline:
         """
         backlog = self._backlog()
         tracker = _Tracker(report, on_progress, backlog)
+        self.executor.on_file_read = tracker.file_read if on_progress is not None else None
         listing_done = listing is None
         with ThreadPoolExecutor(self.options.workers, thread_name_prefix="worker") as pool:
             in_flight = {pool.submit(self.executor.execute, manifest_id) for manifest_id in runnable}
@@ -207,15 +214,42 @@ class _Listing:
 class _Tracker:
     """Adds finished manifests to the report and tells the progress callback."""
 
+    #: the least time between two progress calls made while manifests convert
+    READ_EVERY_S = 0.25
+
     def __init__(self, report: RunReport, on_progress: Callable[[Progress], None] | None, files_total: int) -> None:
         self.report, self.on_progress = report, on_progress
         self.progress = Progress(files_total, 0, 0, 0)
+        self._lock = threading.Lock()  # file_read comes from the workers' threads
+        self._reading: dict[str, tuple[int, int]] = {}  # manifest id → (files, bytes) read so far
+        self._told_at = 0.0
+
+    def file_read(self, manifest_id: str, size: int) -> None:
+        """The engine read one more file of a converting manifest (from a worker's thread)."""
+        with self._lock:
+            files, nbytes = self._reading.get(manifest_id, (0, 0))
+            self._reading[manifest_id] = (files + 1, nbytes + size)
+            now = time.monotonic()
+            if now - self._told_at < self.READ_EVERY_S:
+                return
+            self._told_at = now
+            self._with_reading()
+            progress = self.progress
+        if self.on_progress is not None:
+            self.on_progress(progress)
+
+    def _with_reading(self) -> None:
+        files = sum(f for f, _ in self._reading.values())
+        nbytes = sum(b for _, b in self._reading.values())
+        self.progress = replace(self.progress, files_reading=files, bytes_reading=nbytes)
 
     def set_total(self, files_total: int) -> None:
         """The number of files to convert, as far as it is known yet."""
-        self.progress = replace(self.progress, files_total=files_total)
+        with self._lock:
+            self.progress = replace(self.progress, files_total=files_total)
+            progress = self.progress
         if self.on_progress is not None:
-            self.on_progress(self.progress)
+            self.on_progress(progress)
 
     def harvest(self, futures: set[Future[Outcome]]) -> set[Future[Outcome]]:
         """Record what has finished, without waiting; return the rest."""
@@ -229,14 +263,19 @@ class _Tracker:
         for future in finished:
             outcome = future.result()
             self.report.add(outcome)
-            if outcome.state == "SUCCEEDED":
-                p = self.progress
-                self.progress = Progress(
-                    max(p.files_total, p.files_done + outcome.files),
-                    p.files_done + outcome.files,
-                    p.bytes_done + outcome.bytes_in,
-                    p.rows_written + outcome.rows_written,
-                )
+            with self._lock:
+                self._reading.pop(outcome.manifest_id, None)  # committed, failed or skipped: no longer reading
+                if outcome.state == "SUCCEEDED":
+                    p = self.progress
+                    self.progress = replace(
+                        p,
+                        files_total=max(p.files_total, p.files_done + outcome.files),
+                        files_done=p.files_done + outcome.files,
+                        bytes_done=p.bytes_done + outcome.bytes_in,
+                        rows_written=p.rows_written + outcome.rows_written,
+                    )
+                self._with_reading()
+                progress = self.progress
             if self.on_progress is not None:
-                self.on_progress(self.progress)
+                self.on_progress(progress)
         return running
