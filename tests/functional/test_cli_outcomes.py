@@ -239,3 +239,35 @@ def test_watch_writes_a_report_per_cycle_that_converted_something_and_a_rolling_
     assert summary["cycles_converted"] == 1 and summary["reports"] == [str(cycle)]
     assert summary["totals"]["files"] == 3 and summary["totals"]["rejected_files"] == 1
     assert json.loads(cycle.read_text())["context"]["input"] == str((tmp_path / "in").resolve())
+
+
+def test_ingest_with_a_date_pattern_that_gives_no_date_names_the_file_and_exits_3(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "c.ndjson").write_text('{"a": 3}\n')
+    state = str(tmp_path / "state.db")
+    pattern = r"(?P<year>\d{4})(?P<month>\d\d)(?P<day>\d\d)"
+    result = invoke("ingest", "--input", str(tmp_path / "in"), "--state", state, "--date-pattern", pattern)
+    assert result.exit_code == 3
+    named = f"undated (no --date-pattern gives a real date), not registered: {tmp_path / 'in' / 'c.ndjson'}"
+    assert named in result.output
+
+
+def test_an_old_state_file_without_seal_records_is_upgraded_and_read(tmp_path: Path) -> None:
+    import sqlite3
+
+    from ndjson2parquet.state.sqlite_store import SqliteStore
+
+    path = tmp_path / "state.db"
+    SqliteStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE dates DROP COLUMN seal")  # as written before seal records existed
+    db.execute("INSERT INTO dates (dataset, date, sealed_at) VALUES ('d', '2025-01-02', 5.0)")
+    db.commit()
+    db.close()
+    read_only = SqliteStore(path, read_only=True)
+    (status,) = read_only.dates()
+    assert (status.sealed_at, status.seal) == (5.0, None)
+    read_only.close()
+    store = SqliteStore(path)
+    assert store.date_status("d", "2025-01-02").seal is None  # type: ignore[union-attr]
+    store.close()

@@ -12,6 +12,7 @@ from ..domain.errors import ConfigError
 from ..ingest.registration import ingest
 from ..ingest.sources import open_source
 from ..state import DYNAMODB_SCHEME, open_store
+from ..workflow.report import ExitStatus
 from . import render
 from .options import build_partitioner, existing_store, partition_options, refuse_inside, state_option
 
@@ -44,6 +45,10 @@ def ingest_command(
         )
         for dataset_name, date in report.late_dates:
             click.echo(f"late data: {dataset_name}/{date} was sealed and is open again")
+        for uri in report.undated:
+            click.echo(f"undated (no --date-pattern gives a real date), not registered: {uri}")
+    if report.undated_count:
+        sys.exit(int(ExitStatus.PROBLEMS))
 
 
 @click.command("status")

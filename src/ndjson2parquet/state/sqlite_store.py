@@ -102,7 +102,7 @@ class SqliteStore(StateStore):
             try:
                 self._db().executescript(_SCHEMA)  # executescript commits on its own: no _write() here
                 if "seal" not in self._date_columns():  # a state file from before seal records
-                    self._db().execute("ALTER TABLE dates ADD COLUMN seal TEXT")
+                    self._add_seal_column()
             except sqlite3.DatabaseError as exc:
                 raise ConfigError(f"cannot use state file {self.path}: {exc}") from exc
         self._seal_column = "seal" if "seal" in self._date_columns() else "NULL"
@@ -122,6 +122,13 @@ class SqliteStore(StateStore):
             raise ConfigError(f"cannot open state file {self.path}: {exc}") from exc
         if not {"files", "manifests", "dates", "schemas"} <= tables:
             raise ConfigError(f"cannot open state file {self.path}: not an ndjson2parquet state database")
+
+    def _add_seal_column(self) -> None:
+        try:
+            self._db().execute("ALTER TABLE dates ADD COLUMN seal TEXT")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):  # another process added it first: fine
+                raise
 
     def _date_columns(self) -> set[str]:
         return {row[1] for row in self._db().execute("PRAGMA table_info(dates)")}
