@@ -25,7 +25,7 @@ def _lake(tmp_path: Path) -> tuple[Path, Path]:
     (day / "broken.ndjson.gz").write_bytes(whole[: len(whole) // 2])  # truncated mid-stream
     lake = tmp_path / "lake"
     result = invoke("run", "--input", str(tmp_path / "in"), "--output", str(lake), "--json", "--lineage")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # the corrupt file ended REJECTED
     return lake, day
 
 

@@ -36,7 +36,8 @@ def test_ingest_then_status_json_counts_files_per_state_and_date(tmp_path: Path)
     first = invoke("ingest", "--input", str(tmp_path / "in"), "--state", state, "--json")
     assert json.loads(first.output)["new"] == 5
     again = invoke("ingest", "--input", str(tmp_path / "in"), "--state", state, "--json")
-    assert json.loads(again.output) | {} == {"listed": 5, "new": 0, "already_known": 5, "skipped": 0, "late_dates": []}
+    counts = {k: json.loads(again.output)[k] for k in ("listed", "new", "already_known", "skipped", "late_dates")}
+    assert counts == {"listed": 5, "new": 0, "already_known": 5, "skipped": 0, "late_dates": []}
     status = json.loads(invoke("status", "--state", state, "--json").output)
     assert status["files"]["PENDING"] == 5
     assert set(status["manifests"]) == {"CLAIMING", "CREATED", "RUNNING", "SUCCEEDED", "FAILED", "COMPENSATED"}
@@ -57,6 +58,13 @@ def test_status_prints_a_table_for_people(tmp_path: Path) -> None:
         (["ingest", "--input", "{tmp}/missing", "--state", "{tmp}/s.db"], 1, "input folder does not exist"),
         (["status", "--state", "{tmp}/missing.db"], 1, "no state file"),
         (["status", "--state", "{tmp}/garbage.db"], 1, "cannot open state file"),
+        (["status", "--state", "{tmp}/empty.db"], 1, "not an ndjson2parquet state database"),
+        (["ledger", "x.ndjson", "--state", "{tmp}/empty.db"], 1, "not an ndjson2parquet state database"),
+        (["verify", "--state", "{tmp}/garbage.db"], 1, "cannot open state file"),
+        (["run", "--input", "{tmp}", "--output", "{tmp}/lake"], 1, "the output"),
+        (["run", "--input", "{tmp}", "--output", "{tmp}/../o", "--quarantine", "{tmp}/q"], 1, "the quarantine"),
+        (["watch", "--input", "{tmp}", "--output", "{tmp}/../o", "--state", "{tmp}/s.db"], 1, "the state"),
+        (["ingest", "--input", "{tmp}", "--state", "{tmp}/_state/s.db"], 1, "inside the input folder"),
         (["ingest", "--bogus"], 2, "No such option"),
         (["run", "--input", "{tmp}", "--output", "{tmp}/o", "--workers", "0"], 2, "--workers"),
         (["run", "--input", "{tmp}", "--output", "{tmp}/o", "--compression", "brotli"], 2, "--compression"),
@@ -67,8 +75,11 @@ def test_bad_input_ends_with_one_line_and_a_non_zero_exit(
     tmp_path: Path, args: list[str], code: int, message: str
 ) -> None:
     (tmp_path / "garbage.db").write_text("this is not sqlite" * 100)
+    (tmp_path / "empty.db").write_bytes(b"")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
     result = CliRunner().invoke(cli, [a.format(tmp=tmp_path) for a in args])
     assert result.exit_code == code
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
     assert "Traceback" not in result.output + result.stderr
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before  # nothing made or changed

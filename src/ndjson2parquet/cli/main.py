@@ -2,6 +2,7 @@
 
 Every failure a user can cause (a bad option, a missing folder, an unreadable state file) ends with
 one line on stderr and a non-zero exit, never a traceback: usage errors exit 2, pipeline errors 1.
+`run` and `watch` also exit 3 or 4 (see `workflow.report.ExitStatus`).
 """
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ def cli(log_format: str | None) -> None:
     """NDJSON files in, a Hive-partitioned Parquet lake out: exactly once, every line accounted for.
 
     Start with `ndjson2parquet run --input DIR --output DIR`.
+
+    Exit status: 0 every file of this run ended DONE (or nothing to do); 1 the command failed; 2 usage
+    error; 3 some file ended REJECTED or FAILED in this run; 4 none did, but changed input files were
+    reported.
     """
     logs.setup(log_format)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import click
@@ -10,6 +11,7 @@ import click
 from ..config import env
 from ..domain.errors import ConfigError
 from ..domain.partitioning import Partitioner
+from ..ingest.sources import LocalSource, Source
 from ..state import StateStore, open_store
 
 
@@ -25,11 +27,11 @@ def state_option(required: bool = True) -> Callable[[Any], Any]:
     )
 
 
-def existing_store(location: str) -> StateStore:
-    """Open a state store that must already exist (status, ledger, retry, recover)."""
+def existing_store(location: str, *, read_only: bool = False) -> StateStore:
+    """Open a state store that must already exist (status, ledger, verify read-only; retry, recover)."""
     if not location:
         raise ConfigError("no state store given (--state)")
-    return open_store(location, must_exist=True)
+    return open_store(location, must_exist=True, read_only=read_only)
 
 
 _PARTITION_OPTIONS = [
@@ -40,7 +42,8 @@ _PARTITION_OPTIONS = [
         "date_patterns",
         multiple=True,
         metavar="REGEX",
-        help="Regex with year, month and day groups; repeatable; replaces the three default layouts.",
+        help="Regex with year, month and day groups; repeatable; replaces the default layouts. A file it gives"
+        " no real date for is left out (named in the report; exit status 3), never dated by its arrival.",
     ),
 ]
 
@@ -58,4 +61,21 @@ def build_partitioner(dataset: str, dataset_pattern: str | None, date_patterns: 
         **({"date_patterns": date_patterns} if date_patterns else {}),
         dataset_pattern=dataset_pattern,
         default_dataset=dataset,
+        strict=bool(date_patterns),  # the user's own pattern: no silent fallback to the arrival date
     )
+
+
+def refuse_inside(source: Source, places: Mapping[str, Path | None]) -> None:
+    """One-line error when an output, quarantine or state location lies inside a local input folder.
+
+    A later listing would read it as input (its quarantine converted into the lake); only local
+    folders can nest like this.
+    """
+    if not isinstance(source, LocalSource):
+        return
+    for name, place in places.items():
+        if place is None:
+            continue
+        resolved = Path(place).resolve()
+        if resolved == source.root or source.root in resolved.parents:
+            raise ConfigError(f"the {name} ({resolved}) is inside the input folder {source.root}: put it elsewhere")

@@ -13,12 +13,14 @@ import click
 
 from ..config.settings import BatchPolicy, ConversionOptions, RunOptions, StorePolicy
 from ..domain.errors import ConfigError
+from ..domain.states import FileState
 from ..ingest.sources import open_source
-from ..state import open_store
+from ..state import DYNAMODB_SCHEME, open_store
 from ..workflow.executor import Layout
 from ..workflow.pipeline import Pipeline
+from ..workflow.report import RunReport, WatchSummary
 from . import logs, progress
-from .options import build_partitioner, existing_store, partition_options, state_option
+from .options import build_partitioner, existing_store, partition_options, refuse_inside, state_option
 
 MiB = 1024 * 1024
 
@@ -150,16 +152,33 @@ def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
         workers=kw["workers"],
     )
     state = kw["state"]
+    quarantine = Path(kw["quarantine"]).resolve() if kw["quarantine"] else output / "_quarantine"
+    on_dynamodb = bool(state and state.startswith(DYNAMODB_SCHEME))
+    sqlite_state = None if on_dynamodb else Path(state or output / "_state" / "state.db")
+    refuse_inside(source, {"output": output, "quarantine": quarantine, "state": sqlite_state})
     if state is None:
         (output / "_state").mkdir(parents=True, exist_ok=True)
         state = str(output / "_state" / "state.db")
-    quarantine = Path(kw["quarantine"]).resolve() if kw["quarantine"] else output / "_quarantine"
     store = open_store(state, policy=options.store)
     layout = Layout(str(output), str(quarantine))
-    return Pipeline(store, ArrowEngine(), layout, options), source, output
+    context = {
+        "input": source.describe(),
+        "output": str(output),
+        "quarantine": str(quarantine),
+        "state": state,
+        "options": {k: v for k, v in kw.items() if k not in ("input_", "output", "quarantine", "state", "as_json")},
+    }
+    return Pipeline(store, ArrowEngine(), layout, options, context=context), source, output
 
 
-@click.command("run")
+EXIT_STATUS_HELP = (
+    "Exit status: 0 every file of this run ended DONE (or there was nothing to do); 1 the command failed;"
+    " 2 usage error; 3 some file ended REJECTED or FAILED in this run (or --date-pattern left files undated);"
+    " 4 none did, but changed input files were reported."
+)
+
+
+@click.command("run", epilog=EXIT_STATUS_HELP)
 @pipeline_options
 def run_command(**kw: Any) -> None:
     """Convert everything in the landing zone once: ingest, batch, convert, flush, seal, report."""
@@ -176,17 +195,19 @@ def run_command(**kw: Any) -> None:
         for line in report.summary():
             click.echo(line)
         click.echo(f"report: {path}")
-    if report.manifests.get("FAILED") or report.failed_files:
-        sys.exit(1)
+    status = report.exit_status()
+    if status:
+        sys.exit(int(status))
 
 
-@click.command("watch")
+@click.command("watch", epilog=EXIT_STATUS_HELP.replace("this run", "any cycle"))
 @pipeline_options
 @click.option("--poll", type=click.FloatRange(0.1), default=5.0, show_default=True, help="Seconds between polls.")
 def watch_command(poll: float, **kw: Any) -> None:
     """Convert continuously: poll the landing zone, honour max-wait, seal days; Ctrl-C or SIGTERM stops."""
-    pipeline, source, _ = build_pipeline(kw)
+    pipeline, source, output = build_pipeline(kw)
     stop = threading.Event()
+    summary = WatchSummary()
 
     def request_stop(signum: int, _frame: object) -> None:
         click.echo(f"stopping after the manifests in flight ({signal.Signals(signum).name})", err=True)
@@ -195,16 +216,23 @@ def watch_command(poll: float, **kw: Any) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, request_stop)
 
-    def cycle(report: Any) -> None:
+    def cycle(report: RunReport) -> None:
         if report.manifests.get("SUCCEEDED") or report.manifests.get("FAILED"):
+            path = report.write(output / "_reports")  # a report per cycle that converted something
+            summary.add(report, path)
+            summary.write(output / "_reports")  # and the rolling summary of this watch
             for line in report.summary():
                 click.echo(line)
+            click.echo(f"report: {path}")
 
     try:
         pipeline.watch(source, stop, poll_s=poll, on_cycle=cycle)
     finally:
         pipeline.store.close()
     click.echo("stopped")
+    status = summary.exit_status()
+    if status:
+        sys.exit(int(status))
 
 
 @click.command("recover")
@@ -242,19 +270,45 @@ def recover_command(state: str, output: str | None, quarantine: str | None, as_j
 
 @click.command("retry")
 @state_option()
+@click.argument("files", nargs=-1, metavar="[FILE]...")
 @click.option("--date", "dates", multiple=True, metavar="YYYY-MM-DD", help="Only these dates (repeatable).")
-def retry_command(state: str, dates: tuple[str, ...]) -> None:
-    """Put FAILED files (the dead-letter list) back to PENDING for the next run."""
+@click.option("--rejected", is_flag=True, help="Put REJECTED files back (after fixing them) instead of FAILED ones.")
+def retry_command(state: str, files: tuple[str, ...], dates: tuple[str, ...], rejected: bool) -> None:
+    """Put FAILED files (the dead-letter list), REJECTED ones (--rejected), or the FILEs named, back to PENDING.
+
+    The next `run` converts them; a REJECTED file wrote no row, so its rows are added once and its
+    ledger is replaced by the new conversion's. A sealed date they belong to is open again.
+    """
     store = existing_store(state)
     try:
-        moved = sum(
-            store.retry_failed(status.dataset, status.date)
-            for status in store.dates()
-            if status.files.get("FAILED") and (not dates or status.date in dates)
-        )
+        if files:
+            moved = _retry_named(store, files)
+        else:
+            wanted = FileState.REJECTED.value if rejected else FileState.FAILED.value
+            retry = store.retry_rejected if rejected else store.retry_failed
+            moved = sum(
+                retry(status.dataset, status.date)
+                for status in store.dates()
+                if status.files.get(wanted) and (not dates or status.date in dates)
+            )
     finally:
         store.close()
     click.echo(f"{moved} file(s) back to PENDING")
+
+
+def _retry_named(store: Any, files: tuple[str, ...]) -> int:
+    """Retry the newest version of each named file; a name unknown, or not FAILED/REJECTED, is an error."""
+    records = []
+    for name in files:
+        uri = name if name.startswith("s3://") else str(Path(name).resolve())
+        versions = store.files_by_uri(uri)
+        if not versions:
+            raise ConfigError(f"no file {uri} in the state store")
+        latest = versions[-1]
+        if latest.state not in (FileState.FAILED, FileState.REJECTED):
+            raise ConfigError(f"{uri} is {latest.state.value}: only FAILED or REJECTED files can be retried")
+        records.append(latest)
+    return len(store.retry_files(records))
 
 
 @click.command("generate")

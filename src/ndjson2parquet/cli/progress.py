@@ -57,8 +57,8 @@ def bar(enabled: bool = True) -> Iterator[Callable[[PipelineProgress], None]]:
                 live.update(
                     task,
                     total=p.files_total or None,
-                    completed=p.files_done,
-                    mb=p.bytes_done / 1e6,
+                    completed=min(p.files_done + p.files_reading, p.files_total or p.files_done + p.files_reading),
+                    mb=(p.bytes_done + p.bytes_reading) / 1e6,
                     rows=p.rows_written,
                     rate=p.rows_written / elapsed,
                 )
@@ -77,8 +77,9 @@ def bar(enabled: bool = True) -> Iterator[Callable[[PipelineProgress], None]]:
                 "progress",
                 extra={
                     "files": f"{p.files_done}/{p.files_total}",
+                    "files_read": p.files_done + p.files_reading,
                     "rows": p.rows_written,
-                    "mb_in": round(p.bytes_done / 1e6, 1),
+                    "mb_in": round((p.bytes_done + p.bytes_reading) / 1e6, 1),
                 },
             )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..domain.clock import iso
 from ..domain.records import FileRecord
 from ..domain.states import FileState
 from ..state.base import StateStore
@@ -25,7 +26,15 @@ def status_snapshot(store: StateStore) -> dict[str, Any]:
                 "date": status.date,
                 "files": {s.value: status.files.get(s.value, 0) for s in FileState},
                 "sealed": status.sealed_at is not None,
-                "sealed_at": status.sealed_at,
+                "sealed_at": iso(status.sealed_at),
+                # the seal record: "clean" only when every file ended DONE (then the lake has its marker)
+                "seal": None
+                if status.seal is None
+                else {
+                    "clean": status.seal.clean,
+                    "files": status.seal.files,
+                    "manifest_ids": list(status.seal.manifest_ids),
+                },
                 "late_files": status.late_files,
             }
         )
@@ -55,11 +64,18 @@ def print_status(snapshot: dict[str, Any], console: Console | None = None) -> No
     if snapshot["dates"]:
         table = Table(title="dates", show_edge=False)
         for column in ("dataset", "date", *(s.value for s in FileState), "sealed"):
-            table.add_column(column, justify="left" if column in ("dataset", "date") else "right")
+            key = column in ("dataset", "date")
+            table.add_column(column, justify="left" if key else "right", no_wrap=key)
         for d in snapshot["dates"]:
-            sealed = "yes" if d["sealed"] else ("reopened" if d["late_files"] else "")
+            sealed = "reopened" if d["late_files"] else ""
+            if d["sealed"]:
+                sealed = "problems" if d["seal"] and not d["seal"]["clean"] else "yes"
             table.add_row(d["dataset"], d["date"], *(str(d["files"][s.value]) for s in FileState), sealed)
         out.print(table)
+        for d in snapshot["dates"]:
+            if d["sealed"] and d["seal"] and not d["seal"]["clean"]:
+                counts = ", ".join(f"{n} {s}" for s, n in d["seal"]["files"].items() if n)
+                out.print(f"{d['dataset']}/{d['date']} sealed with problems ({counts}): no _SUCCESS marker")
     for f in snapshot["failed"]:
         out.print(f"FAILED after {f['attempts']} attempt(s): {f['uri']}: {f['error']}", soft_wrap=True)
     for f in snapshot["rejected"]:

@@ -11,9 +11,10 @@ import click
 from ..domain.errors import ConfigError
 from ..ingest.registration import ingest
 from ..ingest.sources import open_source
-from ..state import open_store
+from ..state import DYNAMODB_SCHEME, open_store
+from ..workflow.report import ExitStatus
 from . import render
-from .options import build_partitioner, existing_store, partition_options, state_option
+from .options import build_partitioner, existing_store, partition_options, refuse_inside, state_option
 
 
 @click.command("ingest")
@@ -27,6 +28,9 @@ def ingest_command(
     """Register the files of a landing zone as PENDING (the same version twice changes nothing)."""
     partitioner = build_partitioner(dataset, dataset_pattern, date_patterns)
     source = open_source(input_)
+    if not state.startswith(DYNAMODB_SCHEME):
+        refuse_inside(source, {"state": Path(state)})
+        Path(state).resolve().parent.mkdir(parents=True, exist_ok=True)  # as `run` creates <output>/_state
     store = open_store(state)
     try:
         report = ingest(source, store, partitioner)
@@ -41,6 +45,10 @@ def ingest_command(
         )
         for dataset_name, date in report.late_dates:
             click.echo(f"late data: {dataset_name}/{date} was sealed and is open again")
+        for uri in report.undated:
+            click.echo(f"undated (no --date-pattern gives a real date), not registered: {uri}")
+    if report.undated_count:
+        sys.exit(int(ExitStatus.PROBLEMS))
 
 
 @click.command("status")
@@ -53,7 +61,7 @@ def ingest_command(
 )
 def status_command(state: str, as_json: bool) -> None:
     """Files and manifests per state, every date with its counts and seal, FAILED and REJECTED files listed."""
-    store = existing_store(state)
+    store = existing_store(state, read_only=True)
     try:
         snapshot = render.status_snapshot(store)
     finally:
@@ -70,7 +78,7 @@ def status_command(state: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print every version's ledger as JSON.")
 def ledger_command(file: str, state: str, as_json: bool) -> None:
     """Where FILE's lines went: its manifest, its Parquet files, its counts, its rejection if any."""
-    store = existing_store(state)
+    store = existing_store(state, read_only=True)
     try:
         uri = file if file.startswith("s3://") else str(Path(file).resolve())
         versions = [render.ledger_entry(r) for r in store.files_by_uri(uri)]
@@ -93,7 +101,7 @@ def verify_command(state: str, dates: tuple[str, ...], dataset: str | None, as_j
     """Re-read inputs and outputs and confirm every line is accounted for (exit 1 if not)."""
     from ..workflow.verify import verify_date
 
-    store = existing_store(state)
+    store = existing_store(state, read_only=True)
     try:
         targets = [(s.dataset, s.date) for s in store.dates(dataset) if not dates or s.date in dates]
         if dates and not targets:

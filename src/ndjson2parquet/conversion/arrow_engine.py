@@ -191,8 +191,12 @@ class ArrowEngine(Engine):
             except InputError as exc:
                 run.files[index].rejection = str(exc)
                 log.warning("input rejected", extra={"uri": input_file.uri, "reason": str(exc)})
+                if job.on_file_read is not None:
+                    job.on_file_read(input_file.size)
                 continue
             bytes_in += input_file.size
+            if job.on_file_read is not None:
+                job.on_file_read(input_file.size)
             data = decoded.data
             if data and not data.endswith(b"\n"):
                 data += b"\n"  # a final unterminated line is a line

@@ -7,6 +7,7 @@ to write, the dataset's stored schema) and records what it returns.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..config.settings import ConversionOptions
@@ -34,6 +35,9 @@ class ConversionJob:
     quarantine_root: str  # <quarantine_root>/<dataset>/date=<date>/<manifest_id>.ndjson
     options: ConversionOptions = field(default_factory=ConversionOptions)
     schema_json: str | None = None  # the dataset's stored schema, if any
+    # called (from the engine's reading thread) with each input file's size once it is read: progress
+    # while the manifest converts; an engine that cannot tell may never call it
+    on_file_read: Callable[[int], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,14 @@ from datetime import UTC, date, datetime
 
 from .errors import ConfigError
 
-# The three layouts of the design, tried in order; each names year, month and day groups.
+# The recognised layouts, tried in order; each names year, month and day groups. The last one is a
+# date anywhere in the file name (`app-2026-11-23.ndjson`), so a folder layout always wins over it.
 DEFAULT_DATE_PATTERNS: tuple[str, ...] = (
     r"(?:^|/)year=(?P<year>\d{4})/month=(?P<month>\d{1,2})/day=(?P<day>\d{1,2})(?:/|$)",
+    r"(?:^|/)(?:date|dt)=(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})(?:/|$)",
     r"(?:^|/)(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})(?:/|$|[_T.])",
     r"(?:^|/)(?P<year>\d{4})/(?P<month>\d{2})/(?P<day>\d{2})(?:/|$)",
+    r"(?<![0-9])(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})(?![0-9])[^/]*$",
 )
 
 
@@ -21,12 +24,15 @@ class Partitioner:
     """Reads a date from a key with the first matching pattern; the arrival date (UTC) otherwise.
 
     `dataset_pattern`, when given, is a regex with a `dataset` group read from the key;
-    otherwise every file belongs to `default_dataset`.
+    otherwise every file belongs to `default_dataset`. `strict` (set for a user's `--date-pattern`):
+    a key no pattern gives a real date for has no date at all (`date_from_key` is None and callers
+    leave the file out) instead of falling back to its arrival date.
     """
 
     date_patterns: tuple[str, ...] = DEFAULT_DATE_PATTERNS
     dataset_pattern: str | None = None
     default_dataset: str = "default"
+    strict: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -42,8 +48,8 @@ class Partitioner:
         object.__setattr__(self, "_compiled", compiled)
         object.__setattr__(self, "_dataset_re", dataset_re)
 
-    def date_of(self, key: str, arrived_at: float) -> str:
-        """YYYY-MM-DD from the key, or the arrival date in UTC when no pattern gives a valid date."""
+    def date_from_key(self, key: str) -> str | None:
+        """YYYY-MM-DD read from the key by the first pattern giving a real date; None if none does."""
         for regex in self._compiled:  # type: ignore[attr-defined]
             match = regex.search(key)
             if match:
@@ -52,7 +58,11 @@ class Partitioner:
                 except ValueError:
                     continue  # 2026-13-45 is not a date: try the next layout
                 return day.isoformat()
-        return datetime.fromtimestamp(arrived_at, UTC).date().isoformat()
+        return None
+
+    def date_of(self, key: str, arrived_at: float) -> str:
+        """YYYY-MM-DD from the key, or the arrival date in UTC when no pattern gives a valid date."""
+        return self.date_from_key(key) or arrival_date(arrived_at)
 
     def dataset_of(self, key: str) -> str:
         """The dataset named in the key, or the default one."""
@@ -61,3 +71,8 @@ class Partitioner:
             if match and match["dataset"]:
                 return match["dataset"]
         return self.default_dataset
+
+
+def arrival_date(arrived_at: float) -> str:
+    """The UTC date of an epoch time, YYYY-MM-DD."""
+    return datetime.fromtimestamp(arrived_at, UTC).date().isoformat()

@@ -112,14 +112,28 @@ class Manifest:
 
 
 @dataclass(frozen=True, slots=True)
+class SealRecord:
+    """What a date held when it was sealed: its files' final states and its committed manifests."""
+
+    files: dict[str, int]  # {"DONE": n, "REJECTED": n, "FAILED": n}
+    manifest_ids: tuple[str, ...] = ()
+
+    @property
+    def clean(self) -> bool:
+        """True when every file of the date ended DONE (no REJECTED or FAILED one)."""
+        return not (self.files.get(FileState.REJECTED.value) or self.files.get(FileState.FAILED.value))
+
+
+@dataclass(frozen=True, slots=True)
 class DateStatus:
-    """One (dataset, date): file counts per state, and its seal."""
+    """One (dataset, date): file counts per state, and its seal (with the seal record, when sealed)."""
 
     dataset: str
     date: str
     files: dict[str, int]
     sealed_at: float | None = None
     late_files: int = 0
+    seal: SealRecord | None = None
 
 
 T = TypeVar("T")

@@ -15,6 +15,7 @@ class FileState(StrEnum):
     DONE = "DONE"  # its rows are in published Parquet files
     REJECTED = "REJECTED"  # unreadable as a whole; set aside with its reason
     FAILED = "FAILED"  # gave up after max attempts; `retry` puts it back
+    # REJECTED and FAILED files go back to PENDING only when a user asks (`retry --rejected`, `retry FILE`)
 
 
 class ManifestState(StrEnum):
@@ -35,6 +36,7 @@ FILE_TRANSITIONS: dict[str, tuple[frozenset[FileState], FileState]] = {
     "release": (frozenset({FileState.CLAIMED}), FileState.PENDING),
     "give_up": (frozenset({FileState.CLAIMED}), FileState.FAILED),
     "retry": (frozenset({FileState.FAILED}), FileState.PENDING),
+    "retry_rejected": (frozenset({FileState.REJECTED}), FileState.PENDING),
 }
 
 MANIFEST_TRANSITIONS: dict[str, tuple[frozenset[ManifestState], ManifestState]] = {

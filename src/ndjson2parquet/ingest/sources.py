@@ -6,6 +6,7 @@ Listings are generators that never hold the whole listing in memory: a folder is
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,6 +15,11 @@ from typing import Any, Protocol
 
 from ..domain.errors import ConfigError
 from ..domain.records import ObjectInfo
+
+log = logging.getLogger(__name__)
+
+#: how many skipped entries a listing names (all are counted)
+SKIPPED_NAMED = 100
 
 INPUT_SUFFIXES = (".ndjson", ".jsonl", ".json")
 COMPRESSION_SUFFIXES = ("", ".gz", ".zst")
@@ -41,14 +47,35 @@ class Source(Protocol):
 
 @dataclass
 class ListingStats:
-    """What a listing passed over."""
+    """What a listing passed over: every skipped entry counted, the first `SKIPPED_NAMED` named."""
 
     skipped: int = 0
+    skipped_named: list[dict[str, str]] = field(default_factory=list)  # {"path", "reason"}
+
+    def skip(self, path: str, reason: str) -> None:
+        """Count (and name, up to the bound) one entry the listing does not take; logged at DEBUG."""
+        self.skipped += 1
+        if len(self.skipped_named) < SKIPPED_NAMED:
+            self.skipped_named.append({"path": path, "reason": reason})
+        log.debug("skipped", extra={"path": path, "reason": reason})
+
+
+def skip_reason(name: str) -> str:
+    """Why an entry with this name is not an input: hidden, `_`-prefixed or an unknown extension."""
+    if name.startswith("."):
+        return "hidden"
+    if name.startswith("_"):
+        return "_-prefixed"
+    return "not an input extension"
 
 
 @dataclass
 class LocalSource:
-    """A local landing folder. Hidden and `_`-prefixed entries (our own state, temp files) are skipped."""
+    """A local landing folder. Hidden and `_`-prefixed entries (temp files, others' state) are skipped.
+
+    Symbolic links to folders are not followed (a link may loop or lead out of the landing zone):
+    each is skipped, counted and named. A symbolic link to a file is read like the file.
+    """
 
     root: Path
     stats: ListingStats = field(default_factory=ListingStats)
@@ -74,16 +101,19 @@ class LocalSource:
             folder = stack.pop()
             try:
                 entries = os.scandir(folder)
-            except OSError:
-                self.stats.skipped += 1  # a folder that vanished or is unreadable: counted, not fatal
+            except OSError as exc:  # a folder that vanished or is unreadable: counted, not fatal
+                self.stats.skip(str(folder), f"unreadable folder: {exc.strerror or exc}")
                 continue
             with entries:
                 for entry in entries:
                     if entry.name.startswith((".", "_")):
+                        self.stats.skip(entry.path, skip_reason(entry.name))
                         continue
                     try:
                         if entry.is_dir(follow_symlinks=False):
                             stack.append(Path(entry.path))
+                        elif entry.is_symlink() and entry.is_dir():
+                            self.stats.skip(entry.path, "symlink to a folder: not followed")
                         elif entry.is_file() and is_input_name(entry.name):
                             st = entry.stat()
                             yield ObjectInfo(
@@ -94,9 +124,10 @@ class LocalSource:
                                 modified_at=st.st_mtime,
                             )
                         else:
-                            self.stats.skipped += 1
-                    except OSError:
-                        self.stats.skipped += 1
+                            why = skip_reason(entry.name) if entry.is_file() else "not a regular file"
+                            self.stats.skip(entry.path, why)
+                    except OSError as exc:
+                        self.stats.skip(entry.path, f"unreadable: {exc.strerror or exc}")
 
 
 @dataclass
@@ -136,10 +167,10 @@ class S3Source:
                 for item in page.get("Contents", []):
                     key = item["Key"]
                     relative = key[len(self.prefix) :].lstrip("/")
-                    if not is_input_name(key.rsplit("/", 1)[-1]) or any(
-                        part.startswith((".", "_")) for part in relative.split("/")[:-1]
-                    ):
-                        self.stats.skipped += 1
+                    parts = relative.split("/")
+                    hidden = [p for p in parts[:-1] if p.startswith((".", "_"))]
+                    if hidden or not is_input_name(parts[-1]):
+                        self.stats.skip(f"s3://{self.bucket}/{key}", skip_reason(hidden[0] if hidden else parts[-1]))
                         continue
                     yield ObjectInfo(
                         uri=f"s3://{self.bucket}/{key}",

@@ -13,9 +13,18 @@ DYNAMODB_SCHEME = "dynamodb://"
 
 
 def open_store(
-    location: str | Path, *, policy: StorePolicy | None = None, must_exist: bool = False, client: Any = None
+    location: str | Path,
+    *,
+    policy: StorePolicy | None = None,
+    must_exist: bool = False,
+    client: Any = None,
+    read_only: bool = False,
 ) -> StateStore:
-    """`dynamodb://TABLE` → DynamoDB store; anything else is an SQLite file path."""
+    """`dynamodb://TABLE` → DynamoDB store; anything else is an SQLite file path.
+
+    ``read_only`` (implies ``must_exist``): an SQLite file is opened read-only and never created or
+    changed (see `SqliteStore`); a DynamoDB store is only read by the commands that ask for this.
+    """
     text = str(location)
     if text.startswith(DYNAMODB_SCHEME):
         from .dynamodb_store import DynamoDbStore
@@ -27,9 +36,9 @@ def open_store(
     from .sqlite_store import SqliteStore
 
     path = Path(text)
-    if must_exist and not path.is_file():
+    if (must_exist or read_only) and not path.is_file():
         raise ConfigError(f"no state file at {path}")
-    return SqliteStore(path, policy=policy)
+    return SqliteStore(path, policy=policy, read_only=read_only)
 
 
-__all__ = ["StateStore", "open_store"]
+__all__ = ["DYNAMODB_SCHEME", "StateStore", "open_store"]

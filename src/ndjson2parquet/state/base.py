@@ -8,6 +8,7 @@ conditional write, so concurrent callers can race freely: the loser gets `Condit
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -16,8 +17,10 @@ from ..backoff import Backoff
 from ..config.settings import StorePolicy
 from ..domain import clock
 from ..domain.errors import ConditionFailed, InvalidTransition, NotFound
-from ..domain.records import DateStatus, FileRecord, Ledger, Manifest, Page, new_manifest_id
+from ..domain.records import DateStatus, FileRecord, Ledger, Manifest, Page, SealRecord, new_manifest_id
 from ..domain.states import FileState, ManifestState, file_transition, manifest_transition
+
+_FINAL_STATES = (FileState.DONE, FileState.REJECTED, FileState.FAILED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,33 +324,116 @@ class StateStore(ABC):
     # ----------------------------------------------------------------- dead letters, seals, schema
     def retry_failed(self, dataset: str, date: str, now: float | None = None) -> int:
         """Put every FAILED file of (dataset, date) back to PENDING with its attempts reset."""
+        return self._retry_all(FileState.FAILED, dataset, date, now)
+
+    def retry_rejected(self, dataset: str, date: str, now: float | None = None) -> int:
+        """Put every REJECTED file of (dataset, date) back to PENDING (the user fixed them), attempts reset.
+
+        A rejected file wrote no row, so converting it again adds its rows once; its ledger is reset
+        here and replaced by the new conversion's, the old reason kept in `error`.
+        """
+        return self._retry_all(FileState.REJECTED, dataset, date, now)
+
+    def retry_files(self, records: Iterable[FileRecord], now: float | None = None) -> list[FileRecord]:
+        """Put these FAILED or REJECTED files back to PENDING; return those moved.
+
+        Others are left as they are: a file in another state, and a version superseded by a newer
+        registered version of the same object (that one reads the object's content: converting
+        the old one too would add the rows twice).
+        """
+        at = clock.now() if now is None else now
+        records = list(records)
+        changes = [
+            self._retry_change(r, at)
+            for r in records
+            if r.state in (FileState.FAILED, FileState.REJECTED) and not self._superseded(r)
+        ]
+        lost = set(self._update_files(changes)) if changes else set()
+        moved = [r for r in records if r.file_id in {c.file_id for c in changes} - lost]
+        for dataset, date in sorted({(r.dataset, r.date) for r in moved}):
+            self._unseal(dataset, date)
+        return moved
+
+    def _retry_all(self, state: FileState, dataset: str, date: str, now: float | None) -> int:
         at = clock.now() if now is None else now
         moved = 0
-        while True:  # re-query from the start: moved files leave the FAILED listing
-            page = self.failed(dataset, date, self.policy.page_size)
+        passed: set[str] = set()  # superseded versions, left where they are
+        cursor: str | None = None
+        while True:  # re-query from the start (moved files leave the listing), past a page of only superseded ones
+            page = self._query_waiting(state, dataset, date, self._bounded(self.policy.page_size), cursor)
             if not page.items:
-                return moved
-            changes = [
-                FileChange(
-                    r.file_id,
-                    FileState.FAILED,
-                    None,
-                    state=file_transition("retry")[1],
-                    set_fields={"attempts": 0, "error": None, "updated_at": at},
-                )
-                for r in page.items
-            ]
-            moved += len(changes) - len(self._update_files(changes))
+                break
+            candidates = [r for r in page.items if r.file_id not in passed]
+            passed.update(r.file_id for r in candidates if self._superseded(r))
+            changes = [self._retry_change(r, at) for r in candidates if r.file_id not in passed]
+            if not changes:
+                if page.cursor is None:
+                    break  # only superseded versions are left: they stay where they are
+                cursor = page.cursor
+                continue
+            lost = self._update_files(changes)
+            moved += len(changes) - len(lost)
+            if len(lost) == len(changes):
+                break  # every one moved on under us: nothing left to do here
+        if moved:
+            self._unseal(dataset, date)
+        return moved
+
+    def _superseded(self, record: FileRecord) -> bool:
+        """True when a newer version of the same object is registered (it carries the object's rows)."""
+        return any(
+            other.file_id != record.file_id and other.registered_at > record.registered_at
+            for other in self._files_by_uri(record.uri)
+            if other.dataset == record.dataset
+        )
+
+    @staticmethod
+    def _retry_change(record: FileRecord, at: float) -> FileChange:
+        """FAILED → PENDING (`retry`) or REJECTED → PENDING (`retry_rejected`), attempts reset."""
+        if record.state == FileState.REJECTED:
+            _, target = file_transition("retry_rejected")
+            fields: dict[str, object] = {
+                "manifest_id": None,
+                "ledger": Ledger(),
+                "error": f"rejected before: {record.ledger.rejection}",
+            }
+        else:
+            _, target = file_transition("retry")
+            fields = {"error": None}
+        return FileChange(
+            record.file_id,
+            record.state,
+            record.manifest_id,
+            state=target,
+            set_fields={**fields, "attempts": 0, "updated_at": at, "expires_at": None},
+        )
+
+    def _unseal(self, dataset: str, date: str) -> None:
+        """A date whose files were put back is open again (not a late arrival: the late count stays)."""
+        status = self._get_date(dataset, date)
+        if status is not None and status.sealed_at is not None:
+            self._update_date(dataset, date, sealed_at=None, late_delta=0)
 
     def seal(self, dataset: str, date: str, now: float | None = None) -> DateStatus:
-        """Write the seal marker of a date whose files are all finished (DONE, REJECTED or FAILED)."""
+        """Seal a date whose files are all finished (DONE, REJECTED or FAILED), with its seal record.
+
+        The record keeps the date's final counts and its committed manifests; a date with REJECTED
+        or FAILED files is sealed "with problems" (`SealRecord.clean` is False).
+        """
         status = self._get_date(dataset, date)
         if status is None:
             raise NotFound(f"no date {dataset}/{date}")
         busy = sum(status.files.get(s.value, 0) for s in (FileState.PENDING, FileState.CLAIMED))
         if busy:
             raise InvalidTransition(f"{dataset}/{date} still has {busy} file(s) pending or claimed")
-        self._update_date(dataset, date, sealed_at=clock.now() if now is None else now, late_delta=0)
+        record = SealRecord(
+            files={s.value: status.files.get(s.value, 0) for s in _FINAL_STATES},
+            manifest_ids=tuple(
+                m.manifest_id for m in self.manifests_of(dataset, date) if m.state == ManifestState.SUCCEEDED
+            ),
+        )
+        at = clock.now() if now is None else now
+        self._update_date(dataset, date, sealed_at=at, late_delta=0, seal=record)
         return self._get_date(dataset, date)  # type: ignore[return-value]
 
     def get_schema(self, dataset: str) -> tuple[int, str] | None:
@@ -492,8 +578,13 @@ class StateStore(ABC):
         """Known dates, ordered by (dataset, date), bounded."""
 
     @abstractmethod
-    def _update_date(self, dataset: str, date: str, *, sealed_at: float | None, late_delta: int) -> None:
-        """Set (or clear, with None) the seal of a date and add to its late-file count."""
+    def _update_date(
+        self, dataset: str, date: str, *, sealed_at: float | None, late_delta: int, seal: SealRecord | None = None
+    ) -> None:
+        """Set (or clear, with None) the seal of a date and its seal record, and add to its late-file count.
+
+        Clearing the seal clears the record too (`encode_seal` / `decode_seal` give its stored text).
+        """
 
     @abstractmethod
     def _get_schema(self, dataset: str) -> tuple[int, str] | None:
@@ -505,3 +596,18 @@ class StateStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - an optional hook: most clients need no closing
         """Release connections."""
+
+
+def encode_seal(record: SealRecord | None) -> str | None:
+    """A seal record as the JSON text a backend stores."""
+    if record is None:
+        return None
+    return json.dumps({"files": record.files, "manifest_ids": list(record.manifest_ids)})
+
+
+def decode_seal(text: str | None) -> SealRecord | None:
+    """The seal record stored as ``text`` (None when there is none)."""
+    if not text:
+        return None
+    data = json.loads(text)
+    return SealRecord(files=dict(data.get("files", {})), manifest_ids=tuple(data.get("manifest_ids", ())))

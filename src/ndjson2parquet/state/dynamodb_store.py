@@ -23,9 +23,9 @@ from typing import Any
 from ..backoff import Backoff
 from ..config.settings import StorePolicy
 from ..domain.errors import ConditionFailed
-from ..domain.records import DateStatus, FileRecord, Ledger, Page
+from ..domain.records import DateStatus, FileRecord, Ledger, Page, SealRecord
 from ..domain.states import FileState
-from .base import FileChange, StateStore
+from .base import FileChange, StateStore, decode_seal, encode_seal
 from .dynamodb_items import (
     WAITING,
     file_from,
@@ -205,7 +205,8 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
                 if name.startswith("n_"):
                     counts[name[2:]] = counts.get(name[2:], 0) + value
         files = {k: v for k, v in counts.items() if v}
-        return DateStatus(dataset, date, files, values.get("sealed_at"), values.get("late_files", 0))
+        seal = decode_seal(values.get("seal_record"))
+        return DateStatus(dataset, date, files, values.get("sealed_at"), values.get("late_files", 0), seal)
 
     def _get_date(self, dataset: str, date: str) -> DateStatus | None:
         item = self._call("get_item", Key=key(f"D#{dataset}", date), ConsistentRead=True).get("Item")
@@ -250,11 +251,20 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
         for item in registry:
             yield py(item["sk"])
 
-    def _update_date(self, dataset: str, date: str, *, sealed_at: float | None, late_delta: int) -> None:
-        expr = ("SET sealed_at = :s" if sealed_at is not None else "REMOVE sealed_at") + " ADD late_files :d"
+    def _update_date(
+        self, dataset: str, date: str, *, sealed_at: float | None, late_delta: int, seal: SealRecord | None = None
+    ) -> None:
+        record = encode_seal(seal)
+        if sealed_at is None:
+            expr = "REMOVE sealed_at, seal_record"
+        else:
+            expr = "SET sealed_at = :s, seal_record = :r" if record else "SET sealed_at = :s REMOVE seal_record"
+        expr += " ADD late_files :d"
         values = {":d": {"N": str(late_delta)}}
         if sealed_at is not None:
             values[":s"] = av(sealed_at)
+            if record:
+                values[":r"] = {"S": record}
         with contextlib.suppress(ConditionFailed):  # like an UPDATE of no row: the date was never registered
             self._call(
                 "update_item",

@@ -7,8 +7,10 @@ in the waiting indexes and only unsettled manifests in the live index, so hot qu
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,9 +19,9 @@ from typing import TypeVar
 from ..backoff import Backoff
 from ..config.settings import StorePolicy
 from ..domain.errors import ConditionFailed, ConfigError, StoreUnavailable
-from ..domain.records import DateStatus, FileRecord, Ledger, Manifest, Page
+from ..domain.records import DateStatus, FileRecord, Ledger, Manifest, Page, SealRecord
 from ..domain.states import FileState, ManifestState, file_transition
-from .base import FileChange, StateStore
+from .base import FileChange, StateStore, decode_seal, encode_seal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -53,6 +55,7 @@ CREATE TABLE IF NOT EXISTS dates (
 );
 CREATE TABLE IF NOT EXISTS schemas (dataset TEXT PRIMARY KEY, version INTEGER NOT NULL, schema TEXT NOT NULL);
 """
+_SQLITE_HEADER = b"SQLite format 3\x00"
 
 _FILE_COLUMNS = (
     "file_id, dataset, uri, version, size, date, arrived_at, registered_at, state, manifest_id, attempts,"
@@ -65,13 +68,27 @@ _NO_LEDGER = Ledger()
 
 
 class SqliteStore(StateStore):
-    """State in one SQLite file (WAL mode): the embedded backend."""
+    """State in one SQLite file (WAL mode): the embedded backend.
+
+    ``read_only`` (status, ledger, verify): the file must already be a state database; it is opened
+    with ``mode=ro`` and never created, migrated or written. When no writer is connected (no ``-wal``
+    file beside it) it is opened ``immutable`` as well: SQLite then creates no ``-wal``/``-shm`` file
+    (so it works on a read-only mount); a writer that starts meanwhile is not seen by this reader.
+    """
 
     write_chunk = 5000
 
-    def __init__(self, path: str | Path, policy: StorePolicy | None = None, backoff: Backoff | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        policy: StorePolicy | None = None,
+        backoff: Backoff | None = None,
+        *,
+        read_only: bool = False,
+    ) -> None:
         super().__init__(policy, backoff)
         self.path = Path(path)
+        self.read_only = read_only
         if not self.path.parent.is_dir():
             raise ConfigError(f"state folder does not exist: {self.path.parent}")
         # One connection per store, shared by its threads under a lock: a connection per thread would
@@ -79,13 +96,59 @@ class SqliteStore(StateStore):
         self._lock = threading.RLock()
         self._connection: sqlite3.Connection | None = None
         self._expect_new = True  # whether the next registration batch is likely all new (see _insert_files)
+        if read_only:
+            self._check_state_file()
+        else:
+            try:
+                self._db().executescript(_SCHEMA)  # executescript commits on its own: no _write() here
+                if "seal" not in self._date_columns():  # a state file from before seal records
+                    self._add_seal_column()
+            except sqlite3.DatabaseError as exc:
+                raise ConfigError(f"cannot use state file {self.path}: {exc}") from exc
+        self._seal_column = "seal" if "seal" in self._date_columns() else "NULL"
+
+    def _check_state_file(self) -> None:
+        """A read-only open needs an existing state database: anything else is a one-line error."""
         try:
-            self._db().executescript(_SCHEMA)  # executescript commits on its own: no _write() here
+            with open(self.path, "rb") as f:
+                header = f.read(len(_SQLITE_HEADER))
+        except OSError as exc:
+            raise ConfigError(f"cannot open state file {self.path}: {exc.strerror or exc}") from exc
+        if header != _SQLITE_HEADER:
+            raise ConfigError(f"cannot open state file {self.path}: not an ndjson2parquet state database")
+        try:
+            tables = {row[0] for row in self._db().execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         except sqlite3.DatabaseError as exc:
-            raise ConfigError(f"cannot use state file {self.path}: {exc}") from exc
+            raise ConfigError(f"cannot open state file {self.path}: {exc}") from exc
+        if not {"files", "manifests", "dates", "schemas"} <= tables:
+            raise ConfigError(f"cannot open state file {self.path}: not an ndjson2parquet state database")
+
+    def _add_seal_column(self) -> None:
+        try:
+            self._db().execute("ALTER TABLE dates ADD COLUMN seal TEXT")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):  # another process added it first: fine
+                raise
+
+    def _date_columns(self) -> set[str]:
+        return {row[1] for row in self._db().execute("PRAGMA table_info(dates)")}
 
     # ----------------------------------------------------------------- connection handling
+    def _connect_read_only(self) -> sqlite3.Connection:
+        # no -wal file: no writer is connected, so the file is read as it is (immutable: no -shm made)
+        live_writer = os.path.exists(f"{self.path}-wal")
+        query = "mode=ro" if live_writer else "mode=ro&immutable=1"
+        uri = f"file:{urllib.parse.quote(str(self.path.resolve()))}?{query}"
+        db = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA query_only=1")
+        return db
+
     def _db(self) -> sqlite3.Connection:
+        if self._connection is None and self.read_only:
+            try:
+                self._connection = self._connect_read_only()
+            except sqlite3.DatabaseError as exc:
+                raise ConfigError(f"cannot open state file {self.path}: {exc}") from exc
         if self._connection is None:
             try:
                 db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
@@ -102,6 +165,8 @@ class SqliteStore(StateStore):
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One IMMEDIATE transaction: the write lock is taken up front, so concurrent writers queue."""
+        if self.read_only:
+            raise ConfigError(f"state file {self.path} is open read-only")
         with self._lock:
             db = self._db()
             try:
@@ -402,7 +467,9 @@ class SqliteStore(StateStore):
 
     def _get_date(self, dataset: str, date: str) -> DateStatus | None:
         rows = self._read(
-            "SELECT dataset, date, sealed_at, late_files FROM dates WHERE dataset = ? AND date = ?", (dataset, date)
+            f"SELECT dataset, date, sealed_at, late_files, {self._seal_column} FROM dates"
+            " WHERE dataset = ? AND date = ?",
+            (dataset, date),
         )
         return self._with_counts(rows)[0] if rows else None
 
@@ -414,7 +481,7 @@ class SqliteStore(StateStore):
         if cursor:
             where.append("(dataset, date) > (?, ?)")
             params += cursor.split("\x00", 1)
-        sql = "SELECT dataset, date, sealed_at, late_files FROM dates"
+        sql = f"SELECT dataset, date, sealed_at, late_files, {self._seal_column} FROM dates"
         if where:
             sql += " WHERE " + " AND ".join(where)
         rows = self._read(sql + " ORDER BY dataset, date LIMIT ?", [*params, limit + 1])
@@ -424,20 +491,23 @@ class SqliteStore(StateStore):
 
     def _with_counts(self, rows: list[sqlite3.Row]) -> list[DateStatus]:
         out = []
-        for dataset, date, sealed_at, late in rows:
+        for dataset, date, sealed_at, late, seal in rows:
             counts = dict(
                 self._read(
                     "SELECT state, count(*) FROM files WHERE dataset = ? AND date = ? GROUP BY state", (dataset, date)
                 )
             )
-            out.append(DateStatus(dataset, date, counts, sealed_at, late))
+            out.append(DateStatus(dataset, date, counts, sealed_at, late, decode_seal(seal)))
         return out
 
-    def _update_date(self, dataset: str, date: str, *, sealed_at: float | None, late_delta: int) -> None:
+    def _update_date(
+        self, dataset: str, date: str, *, sealed_at: float | None, late_delta: int, seal: SealRecord | None = None
+    ) -> None:
+        record = encode_seal(seal) if sealed_at is not None else None
         self._retrying_write(
             lambda db: db.execute(
-                "UPDATE dates SET sealed_at = ?, late_files = late_files + ? WHERE dataset = ? AND date = ?",
-                (sealed_at, late_delta, dataset, date),
+                "UPDATE dates SET sealed_at = ?, seal = ?, late_files = late_files + ? WHERE dataset = ? AND date = ?",
+                (sealed_at, record, late_delta, dataset, date),
             )
         )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..backoff import Backoff
@@ -50,6 +51,9 @@ class Outcome:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)  # per file: commit time - arrival time
     error: str | None = None
+    dataset: str = ""
+    date: str = ""
+    quarantine: dict[str, object] | None = None  # {"path", "lines", "files": [{"uri", "lines"}]} when written
 
 
 class ManifestExecutor:
@@ -66,12 +70,15 @@ class ManifestExecutor:
     ) -> None:
         self.store, self.engine, self.layout, self.options, self.owner = store, engine, layout, options, owner
         self.backoff = backoff or Backoff(base=0.5, cap=30.0, attempts=4)
+        #: told (manifest id, bytes) as the engine reads each input file: progress within a manifest
+        self.on_file_read: Callable[[str, int], None] | None = None
 
     def job_for(self, manifest: Manifest, records: list[FileRecord] | None = None) -> ConversionJob:
         """The conversion job of a manifest: its files, where to write, the dataset's schema."""
         records = list(self.store.files_of(manifest)) if records is None else records
         files = tuple(InputFile(r.file_id, r.uri, r.size) for r in records)
         stored = self.store.get_schema(manifest.dataset)
+        report, manifest_id = self.on_file_read, manifest.manifest_id
         return ConversionJob(
             manifest_id=manifest.manifest_id,
             dataset=manifest.dataset,
@@ -81,6 +88,7 @@ class ManifestExecutor:
             quarantine_root=self.layout.quarantine_root,
             options=self.options,
             schema_json=stored[1] if stored else None,
+            on_file_read=None if report is None else lambda size: report(manifest_id, size),
         )
 
     def execute(self, manifest_id: str, records: list[FileRecord] | None = None) -> Outcome:
@@ -153,7 +161,22 @@ class ManifestExecutor:
             outputs=list(result.outputs),
             seconds=seconds,
             latencies=[max(0.0, committed_at - r.arrived_at) for r in records],
+            dataset=manifest.dataset,
+            date=manifest.date,
+            quarantine=_quarantine_entry(result, records),
         )
+
+
+def _quarantine_entry(result: ConversionResult, records: list[FileRecord]) -> dict[str, object] | None:
+    """The manifest's quarantine file with each input file's count of lines in it (for the run report)."""
+    if not result.quarantine_path:
+        return None
+    per_file = [
+        {"uri": r.uri, "lines": result.ledgers[r.file_id].rows_quarantined}
+        for r in records
+        if result.ledgers[r.file_id].rows_quarantined
+    ]
+    return {"path": result.quarantine_path, "lines": result.rows_quarantined, "files": per_file}
 
 
 def _stats(result: ConversionResult) -> dict[str, object]:

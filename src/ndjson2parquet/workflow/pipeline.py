@@ -27,19 +27,33 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Progress:
-    """Totals so far, for a progress bar."""
+    """Totals so far, for a progress bar.
+
+    ``files_reading`` / ``bytes_reading``: files of manifests still converting that the engine has
+    read already, so a bar advances during a long manifest, not only when it commits.
+    """
 
     files_total: int
     files_done: int
     bytes_done: int
     rows_written: int
+    files_reading: int = 0
+    bytes_reading: int = 0
 
 
 class Pipeline:
     """One landing zone, one state store, one engine, one lake."""
 
-    def __init__(self, store: StateStore, engine: Engine, layout: Layout, options: RunOptions) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        engine: Engine,
+        layout: Layout,
+        options: RunOptions,
+        context: dict[str, object] | None = None,
+    ) -> None:
         self.store, self.engine, self.layout, self.options = store, engine, layout, options
+        self.context = dict(context or {})  # input, output, options…: copied into every run report
         self.owner = owner_token()
         self.executor = ManifestExecutor(store, engine, layout, options.conversion, self.owner)
         self.planner = Planner(store, options.batch)
@@ -50,7 +64,7 @@ class Pipeline:
 
     def run(self, source: Source, on_progress: Callable[[Progress], None] | None = None) -> RunReport:
         """One shot: convert everything in the landing zone, flush partial batches, seal what is due."""
-        report = RunReport()
+        report = RunReport(context=self.context)
         recovered = self.recover()
         report.recovery = recovered.as_dict()
         listing = _Listing(source, self.store, self.options)  # a daemon: an error below leaves it to die with us
@@ -69,7 +83,7 @@ class Pipeline:
         """Continuous: poll the landing zone, close manifests per policy, seal days, until `stop` is set."""
         total = RunReport()
         while not stop.is_set():
-            cycle = RunReport()
+            cycle = RunReport(context=self.context)
             recovered = self.recover()
             cycle.ingest = ingest(source, self.store, self.options.partitioner).as_dict()
             self._drain(recovered.runnable, cycle, None, drain=False, stop=stop)
@@ -100,6 +114,7 @@ class Pipeline:
         """
         backlog = self._backlog()
         tracker = _Tracker(report, on_progress, backlog)
+        self.executor.on_file_read = tracker.file_read if on_progress is not None else None
         listing_done = listing is None
         with ThreadPoolExecutor(self.options.workers, thread_name_prefix="worker") as pool:
             in_flight = {pool.submit(self.executor.execute, manifest_id) for manifest_id in runnable}
@@ -132,9 +147,28 @@ class Pipeline:
         return counts[FileState.PENDING.value] + counts[FileState.CLAIMED.value]
 
     def _finish(self, report: RunReport) -> None:
-        report.sealed_dates = [f"{d}/{day}" for d, day in seal_ready(self.store, self.options.batch)]
+        sealed = seal_ready(self.store, self.options.batch, output_root=self.layout.output_root)
+        report.sealed_dates = [s.label() for s in sealed]
+        report.sealed = [{"dataset": s.dataset, "date": s.date, "clean": s.clean, "files": s.files} for s in sealed]
         report.failed_files = self.store.counts()["files"][FileState.FAILED.value]
+        if report.failed_files:
+            self._note_failed_since(report)
         report.finished_at = time.time()
+
+    def _note_failed_since(self, report: RunReport) -> None:
+        """Name the files that ended FAILED during this run (their last change is after its start)."""
+        for status in self.store.dates():
+            if not status.files.get(FileState.FAILED.value):
+                continue
+            cursor: str | None = None
+            while True:
+                page = self.store.failed(status.dataset, status.date, self.store.policy.page_size, cursor)
+                for r in page.items:
+                    if r.updated_at >= report.started_at:
+                        report.note_failed(r.uri, r.dataset, r.date, r.attempts, r.error)
+                if page.cursor is None:
+                    break
+                cursor = page.cursor
 
 
 class _Listing:
@@ -180,15 +214,42 @@ class _Listing:
 class _Tracker:
     """Adds finished manifests to the report and tells the progress callback."""
 
+    #: the least time between two progress calls made while manifests convert
+    READ_EVERY_S = 0.25
+
     def __init__(self, report: RunReport, on_progress: Callable[[Progress], None] | None, files_total: int) -> None:
         self.report, self.on_progress = report, on_progress
         self.progress = Progress(files_total, 0, 0, 0)
+        self._lock = threading.Lock()  # file_read comes from the workers' threads
+        self._reading: dict[str, tuple[int, int]] = {}  # manifest id → (files, bytes) read so far
+        self._told_at = 0.0
+
+    def file_read(self, manifest_id: str, size: int) -> None:
+        """The engine read one more file of a converting manifest (from a worker's thread)."""
+        with self._lock:
+            files, nbytes = self._reading.get(manifest_id, (0, 0))
+            self._reading[manifest_id] = (files + 1, nbytes + size)
+            now = time.monotonic()
+            if now - self._told_at < self.READ_EVERY_S:
+                return
+            self._told_at = now
+            self._with_reading()
+            progress = self.progress
+        if self.on_progress is not None:
+            self.on_progress(progress)
+
+    def _with_reading(self) -> None:
+        files = sum(f for f, _ in self._reading.values())
+        nbytes = sum(b for _, b in self._reading.values())
+        self.progress = replace(self.progress, files_reading=files, bytes_reading=nbytes)
 
     def set_total(self, files_total: int) -> None:
         """The number of files to convert, as far as it is known yet."""
-        self.progress = replace(self.progress, files_total=files_total)
+        with self._lock:
+            self.progress = replace(self.progress, files_total=files_total)
+            progress = self.progress
         if self.on_progress is not None:
-            self.on_progress(self.progress)
+            self.on_progress(progress)
 
     def harvest(self, futures: set[Future[Outcome]]) -> set[Future[Outcome]]:
         """Record what has finished, without waiting; return the rest."""
@@ -202,14 +263,19 @@ class _Tracker:
         for future in finished:
             outcome = future.result()
             self.report.add(outcome)
-            if outcome.state == "SUCCEEDED":
-                p = self.progress
-                self.progress = Progress(
-                    max(p.files_total, p.files_done + outcome.files),
-                    p.files_done + outcome.files,
-                    p.bytes_done + outcome.bytes_in,
-                    p.rows_written + outcome.rows_written,
-                )
+            with self._lock:
+                self._reading.pop(outcome.manifest_id, None)  # committed, failed or skipped: no longer reading
+                if outcome.state == "SUCCEEDED":
+                    p = self.progress
+                    self.progress = replace(
+                        p,
+                        files_total=max(p.files_total, p.files_done + outcome.files),
+                        files_done=p.files_done + outcome.files,
+                        bytes_done=p.bytes_done + outcome.bytes_in,
+                        rows_written=p.rows_written + outcome.rows_written,
+                    )
+                self._with_reading()
+                progress = self.progress
             if self.on_progress is not None:
-                self.on_progress(self.progress)
+                self.on_progress(progress)
         return running

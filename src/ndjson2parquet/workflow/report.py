@@ -1,4 +1,10 @@
-"""The run report: what came in, what went out, how long it took, how late files landed."""
+"""The run report: what came in, what went out, how long it took, how late files landed.
+
+It also decides the run's exit status (`RunReport.exit_status`), so a scheduler can alert on it:
+0 every file of this run ended DONE (or there was nothing to do); 3 some file ended REJECTED or
+FAILED in this run (or an explicit --date-pattern left files undated); 4 none did, but changed
+input files were reported. (1 and 2, a failed command and a usage error, are the CLI's.)
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,23 @@ import resource
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
+from enum import IntEnum
 from pathlib import Path
 
+from .. import __version__
+from ..domain.clock import iso
 from .executor import Outcome
+
+#: how many FAILED files of a run the report names (all are counted)
+FAILED_NAMED = 100
+
+
+class ExitStatus(IntEnum):
+    """The exit statuses a run decides (the CLI adds 1 for a failed command and 2 for a usage error)."""
+
+    OK = 0  # every file of this run ended DONE, or there was nothing to do
+    PROBLEMS = 3  # some file ended REJECTED or FAILED in this run, or was left undated
+    CHANGED = 4  # no problem file, but changed input files were reported
 
 
 def percentile(ordered: list[float], q: float) -> float:
@@ -57,9 +77,15 @@ class RunReport:
     parquet_files: list[dict[str, object]] = field(default_factory=list)
     rejected_files: list[dict[str, str]] = field(default_factory=list)
     sealed_dates: list[str] = field(default_factory=list)
-    failed_files: int = 0
+    failed_files: int = 0  # FAILED files in the whole store (dead letters, from any run)
     latencies: list[float] = field(default_factory=list, repr=False)
     errors: list[str] = field(default_factory=list)
+    context: dict[str, object] = field(default_factory=dict)  # input, output, quarantine, state, options
+    dates: dict[str, dict[str, int]] = field(default_factory=dict)  # "dataset/date" → files, rows, …
+    quarantine_files: list[dict[str, object]] = field(default_factory=list)
+    failed: list[dict[str, object]] = field(default_factory=list)  # files that ended FAILED in this run
+    failed_count: int = 0  # all of them (the list names the first FAILED_NAMED)
+    sealed: list[dict[str, object]] = field(default_factory=list)  # {"dataset", "date", "clean", "files"}
 
     def add(self, outcome: Outcome) -> None:
         """Count one manifest's outcome."""
@@ -78,6 +104,58 @@ class RunReport:
         self.values_rescued += outcome.values_rescued
         self.parquet_files += [asdict(o) for o in outcome.outputs]
         self.latencies += outcome.latencies
+        if outcome.dataset:
+            day = self.dates.setdefault(
+                f"{outcome.dataset}/{outcome.date}",
+                {"files": 0, "rows_written": 0, "rows_quarantined": 0, "rejected_files": 0},
+            )
+            day["files"] += outcome.files
+            day["rows_written"] += outcome.rows_written
+            day["rows_quarantined"] += outcome.rows_quarantined
+            day["rejected_files"] += len(outcome.rejected)
+        if outcome.quarantine:
+            self.quarantine_files.append(outcome.quarantine)
+
+    def note_failed(self, uri: str, dataset: str, date: str, attempts: int, error: str | None) -> None:
+        """Count one file that ended FAILED in this run; the first FAILED_NAMED are named."""
+        self.failed_count += 1
+        if len(self.failed) < FAILED_NAMED:
+            self.failed.append({"uri": uri, "dataset": dataset, "date": date, "attempts": attempts, "error": error})
+
+    def changed_files(self) -> list[dict[str, object]]:
+        """Changed input files the ingest reported (`ingest["changed"]`; none when absent)."""
+        changed = self.ingest.get("changed") or []
+        return list(changed) if isinstance(changed, list) else []
+
+    def undated_files(self) -> int:
+        """Files an explicit --date-pattern gave no real date (left out)."""
+        return int(self.ingest.get("undated") or 0)  # type: ignore[call-overload]
+
+    def exit_status(self) -> ExitStatus:
+        """0 all DONE; 3 some file REJECTED, FAILED or undated in this run; 4 else, if changed files were reported."""
+        if self.rejected_files or self.failed_count or self.undated_files():
+            return ExitStatus.PROBLEMS
+        if self.changed_files():
+            return ExitStatus.CHANGED
+        return ExitStatus.OK
+
+    def outcome_line(self) -> str:
+        """The summary's verdict, with the exit status it gives."""
+        status = self.exit_status()
+        if status == ExitStatus.PROBLEMS:
+            parts = [
+                f"{n} {what}"
+                for n, what in (
+                    (len(self.rejected_files), "REJECTED"),
+                    (self.failed_count, "FAILED"),
+                    (self.undated_files(), "undated (left out)"),
+                )
+                if n
+            ]
+            return f"outcome: problems: {', '.join(parts)} file(s) in this run (exit {int(status)})"
+        if status == ExitStatus.CHANGED:
+            return f"outcome: {len(self.changed_files())} changed input file(s) reported (exit {int(status)})"
+        return f"outcome: ok, every file of this run DONE (exit {int(status)})"
 
     @property
     def seconds(self) -> float:
@@ -90,6 +168,10 @@ class RunReport:
         del data["latencies"]
         seconds = max(self.seconds, 1e-9)
         data.update(
+            version=__version__,
+            started_at=iso(self.started_at),
+            finished_at=iso(self.finished_at) if self.finished_at else None,
+            exit_status=int(self.exit_status()),
             seconds=round(self.seconds, 3),
             bytes_out=sum(int(p["bytes"]) for p in self.parquet_files),  # type: ignore[call-overload]
             throughput={
@@ -109,14 +191,13 @@ class RunReport:
         )
         return data
 
-    def write(self, folder: Path) -> Path:
-        """Write the JSON report into `folder` (created if needed) and return its path."""
-        folder.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self.started_at))
-        path = folder / f"run-{stamp}-{os.getpid()}.json"
-        tmp = path.with_name("." + path.name)
-        tmp.write_text(json.dumps(self.as_dict(), indent=2))
-        os.replace(tmp, path)
+    def write(self, folder: Path, name: str | None = None) -> Path:
+        """Write the JSON report into `folder` (created if needed) and return its path.
+
+        The name is `run-<UTC start>-<pid>.json` unless ``name`` is given.
+        """
+        path = folder / (name or f"run-{_stamp(self.started_at)}-{os.getpid()}.json")
+        _write_json(path, self.as_dict())
         return path
 
     def summary(self) -> list[str]:
@@ -136,8 +217,102 @@ class RunReport:
         if self.latencies:
             lat = d["latency_s"]
             lines.append(f"latency arrival→commit: p50 {lat['p50']} s, p95 {lat['p95']} s, max {lat['max']} s")  # type: ignore[index]
+        for entry in self.failed[:5]:
+            lines.append(f"FAILED: {entry['uri']}: {entry['error']}")
+        if self.failed_count > 5:
+            lines.append(f"… {self.failed_count - 5} more FAILED file(s) in the report")
+        for entry in self.rejected_files[:5]:
+            lines.append(f"REJECTED: {entry['uri']}: {entry['reason']}")
+        if len(self.rejected_files) > 5:
+            lines.append(f"… {len(self.rejected_files) - 5} more REJECTED file(s) in the report")
+        skipped = self.ingest.get("skipped")
+        if skipped:
+            lines.append(f"skipped {skipped} entry(ies) of the landing zone (named in the report)")
+        if self.ingest.get("arrival_dated"):
+            lines.append(
+                f"{self.ingest['arrival_dated']} file(s) with no date in their key, dated by arrival"
+                f" (e.g. {self.ingest.get('arrival_dated_example')})"
+            )
         if self.failed_files:
-            lines.append(f"{self.failed_files} file(s) FAILED: see `status`, put back with `retry`")
+            lines.append(f"{self.failed_files} file(s) FAILED in the state: see `status`, put back with `retry`")
         if self.sealed_dates:
             lines.append("sealed: " + ", ".join(self.sealed_dates))
+        lines.append(self.outcome_line())
         return lines
+
+
+def _stamp(epoch: float) -> str:
+    """A file-name-safe UTC time stamp with milliseconds: 20261125T100000.123Z."""
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(epoch)) + f".{int(epoch * 1000) % 1000:03d}Z"
+
+
+def _write_json(path: Path, data: object) -> None:
+    """Write JSON atomically (aside, then renamed): a reader never sees half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name("." + path.name)
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+@dataclass
+class WatchSummary:
+    """The rolling summary of one `watch`: totals over the cycles that converted something."""
+
+    started_at: float = field(default_factory=time.time)
+    updated_at: float = 0.0
+    cycles: int = 0
+    totals: dict[str, int] = field(
+        default_factory=lambda: {
+            "files": 0,
+            "rows_written": 0,
+            "rows_quarantined": 0,
+            "rejected_files": 0,
+            "failed_files": 0,
+            "undated_files": 0,
+            "changed_files": 0,
+            "manifests_succeeded": 0,
+            "manifests_failed": 0,
+        }
+    )
+    reports: list[str] = field(default_factory=list)  # the last cycles' reports, newest last
+    kept: int = 50
+
+    def add(self, cycle: RunReport, path: Path) -> None:
+        """Add one cycle's report (written at ``path``)."""
+        self.cycles += 1
+        self.updated_at = time.time()
+        t = self.totals
+        t["files"] += cycle.files
+        t["rows_written"] += cycle.rows_written
+        t["rows_quarantined"] += cycle.rows_quarantined
+        t["rejected_files"] += len(cycle.rejected_files)
+        t["failed_files"] += cycle.failed_count
+        t["undated_files"] += cycle.undated_files()
+        t["changed_files"] += len(cycle.changed_files())
+        t["manifests_succeeded"] += cycle.manifests.get("SUCCEEDED", 0)
+        t["manifests_failed"] += cycle.manifests.get("FAILED", 0)
+        self.reports = [*self.reports, str(path)][-self.kept :]
+
+    def exit_status(self) -> ExitStatus:
+        """The worst status over every cycle (same meaning as `RunReport.exit_status`)."""
+        t = self.totals
+        if t["rejected_files"] or t["failed_files"] or t["undated_files"]:
+            return ExitStatus.PROBLEMS
+        return ExitStatus.CHANGED if t["changed_files"] else ExitStatus.OK
+
+    def write(self, folder: Path) -> Path:
+        """(Re)write `watch-<UTC start>-<pid>.json` in ``folder``."""
+        path = folder / f"watch-{_stamp(self.started_at)}-{os.getpid()}.json"
+        _write_json(
+            path,
+            {
+                "version": __version__,
+                "started_at": iso(self.started_at),
+                "updated_at": iso(self.updated_at),
+                "cycles_converted": self.cycles,
+                "totals": self.totals,
+                "exit_status": int(self.exit_status()),
+                "reports": self.reports,
+            },
+        )
+        return path

@@ -1,31 +1,116 @@
-"""Seal dates: once a date is past its grace period and every file of it is finished, mark it."""
+"""Seal dates: once a date is past its grace period and every file of it is finished, mark it.
+
+The store keeps the seal record (the date's final counts and committed manifests). Only a clean seal
+(every file DONE) also writes the marker file `_SUCCESS` into the date's partition of the lake, so a
+downstream job can wait for it; a date sealed with REJECTED or FAILED files gets none, and a date
+that is open again (a late file, a retry) loses its marker.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
 
 from ..batching.planner import past_grace
 from ..config.settings import BatchPolicy
 from ..domain import clock
+from ..domain.clock import iso
 from ..domain.errors import InvalidTransition
+from ..domain.records import DateStatus
 from ..domain.states import FileState
 from ..state.base import StateStore
 
 log = logging.getLogger(__name__)
 
+#: the marker a clean seal writes into <output>/<dataset>/date=YYYY-MM-DD/ (lake readers skip `_` names)
+MARKER_NAME = "_SUCCESS"
+MARKER_FORMAT = "ndjson2parquet.seal/1"
 
-def seal_ready(store: StateStore, policy: BatchPolicy, now: float | None = None) -> list[tuple[str, str]]:
-    """Seal every unsealed date past its grace period with nothing pending or claimed; return them."""
+
+@dataclass(frozen=True)
+class Sealed:
+    """One date sealed by this pass."""
+
+    dataset: str
+    date: str
+    clean: bool
+    files: dict[str, int]
+
+    def label(self) -> str:
+        """`dataset/date`, with "(with problems: …)" when it is not clean."""
+        if self.clean:
+            return f"{self.dataset}/{self.date}"
+        problems = ", ".join(f"{n} {state}" for state, n in self.files.items() if n and state != FileState.DONE.value)
+        return f"{self.dataset}/{self.date} (with problems: {problems})"
+
+
+def marker_path(output_root: str | Path, dataset: str, date: str) -> Path:
+    """Where a clean seal's marker goes: <output>/<dataset>/date=YYYY-MM-DD/_SUCCESS."""
+    return Path(output_root) / dataset / f"date={date}" / MARKER_NAME
+
+
+def write_marker(output_root: str | Path, status: DateStatus) -> Path:
+    """Write the marker of a cleanly sealed date (JSON: counts, manifest ids, sealed_at), atomically."""
+    assert status.seal is not None and status.seal.clean
+    path = marker_path(output_root, status.dataset, status.date)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {
+        "format": MARKER_FORMAT,
+        "dataset": status.dataset,
+        "date": status.date,
+        "sealed_at": iso(status.sealed_at),
+        "files": status.seal.files,
+        "manifest_ids": list(status.seal.manifest_ids),
+    }
+    tmp = path.with_name(f".{MARKER_NAME}.{os.getpid()}")
+    tmp.write_text(json.dumps(body, indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def remove_marker(output_root: str | Path, dataset: str, date: str) -> bool:
+    """Remove a date's marker (it is open again); True if there was one."""
+    path = marker_path(output_root, dataset, date)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    log.info("seal marker removed: the date is open again", extra={"dataset": dataset, "date": date})
+    return True
+
+
+def seal_ready(
+    store: StateStore, policy: BatchPolicy, now: float | None = None, output_root: str | Path | None = None
+) -> list[Sealed]:
+    """Seal every unsealed date past its grace period with nothing pending or claimed; return them.
+
+    With ``output_root``: a clean seal writes its marker, and a date that is not sealed (any more)
+    has its marker removed.
+    """
     at = clock.now() if now is None else now
     sealed = []
     for status in store.dates():
+        if status.sealed_at is not None:
+            continue
+        if output_root is not None:
+            remove_marker(output_root, status.dataset, status.date)
         busy = status.files.get(FileState.PENDING.value, 0) + status.files.get(FileState.CLAIMED.value, 0)
-        if status.sealed_at is not None or busy or not past_grace(status.date, policy, at):
+        if busy or not past_grace(status.date, policy, at):
             continue
         try:
-            marker = store.seal(status.dataset, status.date, now=at)
+            done = store.seal(status.dataset, status.date, now=at)
         except InvalidTransition:
             continue  # a late file arrived in between: next pass
-        sealed.append((status.dataset, status.date))
-        log.info("date sealed", extra={"dataset": status.dataset, "date": status.date, "files": marker.files})
+        clean = done.seal is not None and done.seal.clean
+        files = done.seal.files if done.seal is not None else dict(done.files)
+        if clean and output_root is not None:
+            write_marker(output_root, done)
+        sealed.append(Sealed(status.dataset, status.date, clean, files))
+        log.info(
+            "date sealed" if clean else "date sealed with problems",
+            extra={"dataset": status.dataset, "date": status.date, "files": files},
+        )
     return sealed

@@ -43,3 +43,24 @@ def test_dataset_is_read_from_the_key_when_a_pattern_is_given() -> None:
 def test_bad_patterns_are_config_errors(pattern: str) -> None:
     with pytest.raises(ConfigError):
         Partitioner(date_patterns=(pattern,))
+
+
+@pytest.mark.parametrize(
+    ("key", "date"),
+    [
+        ("dt=2026-11-23/x.ndjson", "2026-11-23"),
+        ("events/date=2026-11-22/part/x.ndjson", "2026-11-22"),
+        ("logs/app-2026-11-21.ndjson", "2026-11-21"),
+        ("logs/app_2026-11-20_03.jsonl.gz", "2026-11-20"),
+        ("dt=2026-11-23/app-2026-11-01.ndjson", "2026-11-23"),  # a folder layout wins over the file name
+        ("2026-11-19-archive/x.ndjson", "2026-11-25"),  # a date in a folder name that is no layout: arrival
+        ("logs/build-12026-11-21.ndjson", "2026-11-25"),  # digits glued on: not a date
+    ],
+)
+def test_date_and_dt_folders_and_a_date_in_the_file_name_are_recognised(key: str, date: str) -> None:
+    assert Partitioner().date_of(key, ARRIVAL) == date
+
+
+def test_date_from_key_is_none_when_no_layout_gives_a_real_date() -> None:
+    assert Partitioner().date_from_key("2026-13-45/x.ndjson") is None
+    assert Partitioner().date_from_key("x.ndjson") is None

@@ -39,7 +39,38 @@ def test_lists_inputs_recursively_skipping_our_own_folders(tmp_path: Path) -> No
     assert obj.key == "2026-11-25/a.ndjson" and obj.size == 8
     st = os.stat(obj.uri)
     assert obj.version == f"{st.st_size}-{st.st_mtime_ns}"
-    assert source.stats.skipped == 1  # notes.txt
+    assert source.stats.skipped == 2  # _state (not entered) and notes.txt
+    assert sorted((Path(e["path"]).name, e["reason"]) for e in source.stats.skipped_named) == [
+        ("_state", "_-prefixed"),
+        ("notes.txt", "not an input extension"),
+    ]
+
+
+def test_hidden_entries_and_symlinked_folders_are_skipped_counted_and_named(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.ndjson").write_text("{}\n")
+    (tmp_path / "in" / ".partial.ndjson").write_text("{}\n")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "b.ndjson").write_text("{}\n")
+    (tmp_path / "in" / "linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (tmp_path / "in" / "loop").symlink_to(tmp_path / "in", target_is_directory=True)
+    source = LocalSource(tmp_path / "in")
+    assert [o.key for o in source.objects()] == ["a.ndjson"]
+    reasons = {Path(e["path"]).name: e["reason"] for e in source.stats.skipped_named}
+    assert reasons == {
+        ".partial.ndjson": "hidden",
+        "linked": "symlink to a folder: not followed",
+        "loop": "symlink to a folder: not followed",
+    }
+    assert source.stats.skipped == 3
+
+
+def test_skipped_entries_are_all_counted_but_only_the_first_100_named(tmp_path: Path) -> None:
+    for i in range(130):
+        (tmp_path / f"{i}.csv").write_text("x")
+    source = LocalSource(tmp_path)
+    assert list(source.objects()) == []
+    assert (source.stats.skipped, len(source.stats.skipped_named)) == (130, 100)
 
 
 def test_a_rewritten_file_is_a_new_version(tmp_path: Path) -> None:
