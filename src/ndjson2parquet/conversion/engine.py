@@ -34,6 +34,7 @@ class ConversionJob:
     quarantine_root: str  # <quarantine_root>/<dataset>/date=<date>/<manifest_id>.ndjson
     options: ConversionOptions = field(default_factory=ConversionOptions)
     schema_json: str | None = None  # the dataset's stored schema, if any
+    schema_version: int = 0  # the stored version schema_json is (0: none yet)
 
 
 @dataclass(frozen=True, slots=True)
