@@ -266,6 +266,8 @@ def merge_fields(
         order.append(field.name.lower())
     for field in base:
         key = field.name.lower()
+        if key in reserved:
+            continue  # a schema stored before the name was reserved: its values are rescued from now on
         if key not in spelling:
             spelling[key] = field.name
             order.append(key)

@@ -126,6 +126,11 @@ def test_reserved_names_are_never_columns() -> None:
     assert merge_schema(None, None, [(seen, dict.fromkeys(names, 1))]).names == ["a"]
 
 
+def test_a_reserved_name_in_a_schema_stored_before_it_was_reserved_is_dropped() -> None:
+    stored = pa.schema([("id", pa.int64()), ("date", pa.string()), ("_duplicate_keys", pa.int64())])
+    assert merge_schema(stored, None, []).names == ["id"]
+
+
 def test_reserved_names_are_ordinary_fields_inside_structs() -> None:
     user = pa.struct([("date", pa.string()), ("_duplicate_keys", pa.int64())])
     assert merge_schema(None, None, [(pa.schema([("user", user)]), {"user": 1})]).field("user").type == user
