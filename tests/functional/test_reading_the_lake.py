@@ -155,6 +155,25 @@ def test_schema_prints_each_form(lake: Path) -> None:
     assert "`items` ARRAY<STRUCT<`sku`:STRING, `qty`:BIGINT>>" in athena
 
 
+def test_the_lake_holds_the_stored_schema_for_readers_without_the_state(lake: Path) -> None:
+    store = SqliteStore(lake / "_state" / "state.db")
+    try:
+        version, stored = store.get_schema(DATASET)  # type: ignore[misc]
+    finally:
+        store.close()
+    document = json.loads((lake / "_schemas" / f"{DATASET}.json").read_text())
+    assert document.pop("version") == version and document == json.loads(stored)
+    from_lake = invoke("schema", "--lake", str(lake), "--dataset", DATASET, "--format", "polars")
+    assert from_lake.exit_code == 0 and from_lake.output == schema_form(lake, "polars")
+
+
+def test_schema_without_state_or_lake_is_a_one_line_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["schema"], env={"NDJSON2PARQUET_STATE": ""})
+    assert result.exit_code == 1 and "give --state" in result.output
+    result = CliRunner().invoke(cli, ["schema", "--lake", str(tmp_path)])
+    assert result.exit_code == 1 and "no schema in the lake for 'default'" in result.output
+
+
 def test_schema_of_an_unknown_dataset_is_a_one_line_error(lake: Path) -> None:
     result = CliRunner().invoke(cli, ["schema", "--state", str(lake / "_state" / "state.db"), "--dataset", "nope"])
     assert result.exit_code == 1 and result.output.strip().count("\n") == 0

@@ -72,7 +72,7 @@ def read_polars(dataset_dir: Path, schema_source: str) -> list[dict[str, Any]]:
 
     schema = eval(schema_source, {"pl": pl})  # what a user pastes into their code
     frame = pl.scan_parquet(
-        dataset_dir,
+        f"{dataset_dir}/**/*.parquet",  # a glob: Polars refuses a folder holding other files
         hive_partitioning=True,
         schema=schema,
         missing_columns="insert",

@@ -29,6 +29,7 @@ from ..conversion.schema import (
     written_schema,
 )
 from ..domain.errors import ConfigError
+from ..workflow.schema_sync import lake_schema_path
 from .options import existing_store, state_option
 
 FORMATS = ("json", "arrow", "polars", "duckdb", "spark", "athena")
@@ -135,18 +136,30 @@ def render(stored_json: str, form: str, dataset: str, location: str | None) -> s
 
 
 @click.command("schema")
-@state_option()
+@state_option(required=False)
 @click.option("--dataset", default="default", show_default=True, help="Which dataset.")
 @click.option("--format", "form", type=click.Choice(FORMATS), default="json", show_default=True)
 @click.option(
     "--lake",
     default=None,
     metavar="PATH",
-    help="The lake (run's --output; s3://… for Athena) named by the duckdb and athena forms "
-    "[the folder holding _state/state.db].",
+    help="The lake (run's --output; s3://… for Athena), named by the duckdb and athena forms "
+    "[the folder holding _state/state.db]. Without --state, the schema is read from its _schemas/<dataset>.json.",
 )
-def schema_command(state: str, dataset: str, form: str, lake: str | None) -> None:
+def schema_command(state: str | None, dataset: str, form: str, lake: str | None) -> None:
     """Print a dataset's schema as each reader's recipe needs it (README: Reading the lake)."""
+    if state:
+        stored_json = _from_store(state, dataset)
+        if lake is None and Path(state).parent.name == "_state":  # the default layout of `run`
+            lake = str(Path(state).resolve().parent.parent)
+    elif lake:
+        stored_json = _from_lake(lake, dataset)
+    else:
+        raise ConfigError("give --state (the state store) or --lake (a lake holding _schemas/<dataset>.json)")
+    click.echo(render(stored_json, form, dataset, lake))
+
+
+def _from_store(state: str, dataset: str) -> str:
     store = existing_store(state)
     try:
         stored = store.get_schema(dataset)
@@ -154,9 +167,15 @@ def schema_command(state: str, dataset: str, form: str, lake: str | None) -> Non
         store.close()
     if stored is None:
         raise ConfigError(f"no schema stored for dataset {dataset!r} (nothing converted yet?)")
-    if lake is None and Path(state).parent.name == "_state":  # the default layout of `run`
-        lake = str(Path(state).resolve().parent.parent)
-    click.echo(render(stored[1], form, dataset, lake))
+    return stored[1]
+
+
+def _from_lake(lake: str, dataset: str) -> str:
+    path = lake_schema_path(lake, dataset)
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"no schema in the lake for {dataset!r}: cannot read {path} ({exc.strerror})") from exc
 
 
 COMMANDS = [schema_command]

@@ -6,15 +6,23 @@ conditionally on that version. When another manifest moved the schema on meanwhi
 merged; if the merged schema no longer agrees with the types this manifest's parts hold (both
 typed a new column, differently), the manifest converts again against the newer stored schema
 before it commits. So every committed part agrees with the stored schema (``fits_within``).
+
+The stored schema is also written into the lake, ``<output>/_schemas/<dataset>.json`` (the stored
+document with its ``version``), for readers without access to the state store (``schema --lake``).
+Not inside the dataset's folder: Polars scanning a folder refuses files that are not Parquet.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from ..conversion.engine import ConversionJob, ConversionResult
+from ..conversion.parquet_output import publish_bytes
 from ..conversion.schema import fits_within, merge_schema, schema_from_json, schema_to_json, written_schema
 from ..domain.errors import ConditionFailed, ConfigError, StoreUnavailable
 from ..state.base import StateStore
@@ -23,6 +31,22 @@ log = logging.getLogger(__name__)
 
 #: concurrent writers of one dataset's schema are few: a handful of optimistic rounds settle it
 MAX_ROUNDS = 16
+LAKE_SCHEMA_FOLDER = "_schemas"  # `_`: readers of the whole output skip it
+
+
+def lake_schema_path(output_root: str, dataset: str) -> Path:
+    """Where the dataset's schema is kept in the lake."""
+    return Path(output_root) / LAKE_SCHEMA_FOLDER / f"{dataset}.json"
+
+
+def publish_lake_schema(output_root: str, dataset: str, version: int, schema_json: str) -> None:
+    """Write the stored schema into the lake unless a newer version is already there."""
+    path = lake_schema_path(output_root, dataset)
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # none yet, or unreadable: replaced
+        if json.loads(path.read_text(encoding="utf-8")).get("version", 0) >= version:
+            return
+    document = {**json.loads(schema_json), "version": version}
+    publish_bytes(path, json.dumps(document, indent=1).encode("utf-8"))
 
 
 def merged(stored_json: str, ours_json: str, *, widen: bool = False) -> str:
@@ -86,6 +110,9 @@ def settle_schema(
     for _ in range(MAX_ROUNDS):
         newer = store_schema(store, job.dataset, result.schema_json, job.schema_version, widen=widen)
         if newer is None:
+            stored = store.get_schema(job.dataset)
+            if stored is not None:
+                publish_lake_schema(job.output_root, job.dataset, *stored)
             return result
         log.info(
             "schema moved on: converting again",

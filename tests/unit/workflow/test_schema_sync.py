@@ -9,7 +9,13 @@ import pytest
 
 from ndjson2parquet.domain.errors import ConfigError
 from ndjson2parquet.state.sqlite_store import SqliteStore
-from ndjson2parquet.workflow.schema_sync import merged, parts_agree, store_schema
+from ndjson2parquet.workflow.schema_sync import (
+    lake_schema_path,
+    merged,
+    parts_agree,
+    publish_lake_schema,
+    store_schema,
+)
 
 
 def schema(**fields: object) -> str:
@@ -60,3 +66,12 @@ def test_disagreeing_with_the_version_it_converted_against_is_a_config_error(sto
     store_schema(store, "d", schema(id="string"), 0)
     with pytest.raises(ConfigError, match="disagree with its stored schema"):
         store_schema(store, "d", schema(id="int64"), 1)  # a schema file fixing id against the stored type
+
+
+def test_the_lake_schema_file_never_goes_back_to_an_older_version(tmp_path: Path) -> None:
+    publish_lake_schema(str(tmp_path), "d", 3, schema(a="int64", b="string"))
+    publish_lake_schema(str(tmp_path), "d", 2, schema(a="int64"))  # a slower committer of an older version
+    document = json.loads(lake_schema_path(str(tmp_path), "d").read_text())
+    assert document["version"] == 3 and [f["name"] for f in document["fields"]] == ["a", "b"]
+    publish_lake_schema(str(tmp_path), "d", 4, schema(a="int64", b="string", c="bool"))
+    assert json.loads(lake_schema_path(str(tmp_path), "d").read_text())["version"] == 4
