@@ -21,6 +21,7 @@ from .rows import count_rescued
 from .schema import (
     DUPLICATES_COLUMN,
     RESCUED_COLUMN,
+    RESERVED_NAMES,
     SOURCE_FILE_COLUMN,
     SOURCE_LINE_COLUMN,
     untyped_fields,
@@ -83,12 +84,12 @@ def assemble_chunk(
     rows: Sequence[int] = chunk.rows
     keep_mask = None
     if options.strict and (rescued or duplicates):
-        misfits = {row: rest for row, overlay in rescued.items() if (rest := _without(overlay, untyped))}
+        # values of untyped fields (such as []) and under reserved names are kept, never misfits
+        misfits = {row: rest for row, overlay in rescued.items() if (rest := _without(overlay, untyped, True))}
         for row in duplicates:
             misfits.setdefault(row, {})
         keep_mask = _strict_filter(chunk, misfits, rescued, final, arrays, quarantine_row)
         rows = [r for r, keep in zip(chunk.rows, keep_mask, strict=True) if keep]
-        # what is left (values of fields with no type yet, such as []) is kept, never a misfit
         rescued = {row: overlay for row, overlay in rescued.items() if row not in misfits}
         duplicates = {}
     values_rescued = sum(count_rescued(overlay) for overlay in rescued.values())
@@ -105,10 +106,13 @@ def assemble_chunk(
     return table, rows, values_rescued
 
 
-def _without(overlay: dict[str, Any], untyped: dict[str, Any]) -> dict[str, Any]:
-    """The overlay without the values of untyped fields (``untyped_fields``): the real misfits."""
+def _without(overlay: dict[str, Any], untyped: dict[str, Any], top: bool = False) -> dict[str, Any]:
+    """The overlay without the values of untyped fields (``untyped_fields``) and, at the ``top``, of
+    reserved names: the real misfits."""
     rest = {}
     for name, value in overlay.items():
+        if top and name.lower() in RESERVED_NAMES:
+            continue
         sub = untyped.get(name)
         if sub is True:
             continue

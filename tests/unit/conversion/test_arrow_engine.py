@@ -166,6 +166,17 @@ def test_strict_mode_quarantines_misfit_rows(tmp_path: Path) -> None:
     assert json.loads(records[0]["raw"]) == {"n": "three"}
 
 
+def test_strict_mode_quarantines_duplicate_keys_and_keeps_reserved_names_rescued(tmp_path: Path) -> None:
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b'{"n":1,"k":1}\n{"n":2,"k":1,"k":2}\n{"n":3,"_duplicate_keys":4,"Date":"d"}\n')
+    result = ArrowEngine().convert(make_job([path], tmp_path, strict=True))
+    rows = sorted(rows_of(result), key=lambda row: row["n"])
+    assert [row["n"] for row in rows] == [1, 3]
+    assert json.loads(rows[1]["_rescued_data"]) == {"_duplicate_keys": 4, "Date": "d"}  # a name, not a misfit
+    (record,) = [json.loads(line) for line in Path(result.quarantine_path or "").read_text().splitlines()]
+    assert record["line"] == 2 and "duplicate keys" in record["reason"]
+
+
 def test_explicit_schema_file_fixes_types(tmp_path: Path) -> None:
     schema_file = tmp_path / "schema.json"
     schema_file.write_text(json.dumps({"fields": [{"name": "n", "type": "string"}]}))
