@@ -56,13 +56,22 @@ def merged(stored_json: str, ours_json: str, *, widen: bool = False) -> str:
     return schema_to_json(merge_schema(schema_from_json(stored_json), None, seen, widen=widen))
 
 
-def parts_agree(ours_json: str, dataset_json: str, *, widen: bool = False) -> bool:
-    """Do parts written against ``ours_json`` fit a lake whose schema is ``dataset_json``?"""
+def disagreeing(ours_json: str, dataset_json: str, *, widen: bool = False) -> list[str]:
+    """The columns of parts written against ``ours_json`` that do not fit a lake whose schema is ``dataset_json``."""
     ours, dataset = schema_from_json(ours_json), schema_from_json(dataset_json)
     if ours is None:
-        return True
+        return []
     columns = {f.name: f.type for f in dataset} if dataset is not None else {}
-    return all(f.name in columns and fits_within(f.type, columns[f.name], widen=widen) for f in written_schema(ours))
+    return [
+        f.name
+        for f in written_schema(ours)
+        if f.name not in columns or not fits_within(f.type, columns[f.name], widen=widen)
+    ]
+
+
+def parts_agree(ours_json: str, dataset_json: str, *, widen: bool = False) -> bool:
+    """Do parts written against ``ours_json`` fit a lake whose schema is ``dataset_json``?"""
+    return not disagreeing(ours_json, dataset_json, widen=widen)
 
 
 def store_schema(
@@ -79,11 +88,12 @@ def store_schema(
         stored = store.get_schema(dataset)
         version, stored_json = stored if stored else (0, None)
         wanted = schema_json if stored_json is None else merged(stored_json, schema_json, widen=widen)
-        if not parts_agree(schema_json, wanted, widen=widen):
+        odd = disagreeing(schema_json, wanted, widen=widen)
+        if odd:
             if version == based_on:  # converted against this very version and still at odds with it
                 raise ConfigError(
-                    f"the types of {dataset} this manifest wrote disagree with its stored schema "
-                    f"(an explicit schema file against types already stored?): {schema_json} vs {stored_json}"
+                    f"columns {', '.join(odd[:10])} of {dataset}: types disagree with its stored schema "
+                    "(does a --schema-file fix a type other than the one already stored?)"
                 )
             return version, stored_json
         if wanted == stored_json:

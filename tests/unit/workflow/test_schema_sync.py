@@ -64,7 +64,7 @@ def test_a_manifest_at_odds_with_a_newer_stored_schema_is_sent_back_to_convert(s
 
 def test_disagreeing_with_the_version_it_converted_against_is_a_config_error(store: SqliteStore) -> None:
     store_schema(store, "d", schema(id="string"), 0)
-    with pytest.raises(ConfigError, match="disagree with its stored schema"):
+    with pytest.raises(ConfigError, match="columns id of d: types disagree with its stored schema"):
         store_schema(store, "d", schema(id="int64"), 1)  # a schema file fixing id against the stored type
 
 
