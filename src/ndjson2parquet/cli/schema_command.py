@@ -33,7 +33,6 @@ from ..workflow.schema_sync import lake_schema_path
 from .options import existing_store, state_option
 
 FORMATS = ("json", "arrow", "polars", "duckdb", "spark", "athena")
-_NEEDS_LAKE = ("duckdb", "athena")
 
 
 def reader_schema(stored: pa.Schema) -> pa.Schema:
@@ -49,6 +48,11 @@ def reader_schema(stored: pa.Schema) -> pa.Schema:
 
 def _quoted(name: str) -> str:
     return json.dumps(name)  # a valid Python string literal too
+
+
+def _ident(name: str) -> str:
+    """A SQL (Spark, Hive, Athena) identifier in backticks."""
+    return "`" + name.replace("`", "``") + "`"
 
 
 _ARROW = {"int64": "pa.int64()", "double": "pa.float64()", "bool": "pa.bool_()", "string": "pa.string()"}
@@ -87,7 +91,8 @@ def polars_form(schema: pa.Schema) -> str:
 
 def _sql_type(arrow_type: pa.DataType, separator: str) -> str:
     if pa.types.is_struct(arrow_type):
-        return "STRUCT<" + ", ".join(f"`{f.name}`{separator}{_sql_type(f.type, separator)}" for f in arrow_type) + ">"
+        members = (f"{_ident(f.name)}{separator}{_sql_type(f.type, separator)}" for f in arrow_type)
+        return "STRUCT<" + ", ".join(members) + ">"
     if pa.types.is_list(arrow_type):
         return f"ARRAY<{_sql_type(arrow_type.value_type, separator)}>"
     return _SQL[str(arrow_type)]
@@ -95,26 +100,27 @@ def _sql_type(arrow_type: pa.DataType, separator: str) -> str:
 
 def spark_form(schema: pa.Schema) -> str:
     """The DDL string ``spark.read.schema(...)`` takes, partition column included."""
-    columns = [f"`{f.name}` {_sql_type(f.type, ': ')}" for f in reader_schema(schema)]
-    columns += [f"`{name}` DATE" for name in PARTITION_COLUMNS]
+    columns = [f"{_ident(f.name)} {_sql_type(f.type, ': ')}" for f in reader_schema(schema)]
+    columns += [f"{_ident(name)} DATE" for name in PARTITION_COLUMNS]
     return ", ".join(columns)
 
 
 def athena_form(schema: pa.Schema, dataset: str, location: str) -> str:
     """``CREATE EXTERNAL TABLE`` for Athena / Hive / Spark SQL over the dataset's folder."""
-    columns = ",\n".join(f"  `{f.name}` {_sql_type(f.type, ':')}" for f in reader_schema(schema))
-    partitions = ", ".join(f"`{name}` STRING" for name in PARTITION_COLUMNS)
+    columns = ",\n".join(f"  {_ident(f.name)} {_sql_type(f.type, ':')}" for f in reader_schema(schema))
+    partitions = ", ".join(f"{_ident(name)} STRING" for name in PARTITION_COLUMNS)
     return (
-        f"CREATE EXTERNAL TABLE `{dataset}` (\n{columns}\n)\nPARTITIONED BY ({partitions})\n"
-        f"STORED AS PARQUET\nLOCATION '{location.rstrip('/')}/{dataset}/';\nMSCK REPAIR TABLE `{dataset}`;"
+        f"CREATE EXTERNAL TABLE {_ident(dataset)} (\n{columns}\n)\nPARTITIONED BY ({partitions})\n"
+        f"STORED AS PARQUET\nLOCATION '{location.rstrip('/')}/{dataset}/';\nMSCK REPAIR TABLE {_ident(dataset)};"
     )
 
 
 def duckdb_form(dataset: str, location: str) -> str:
     """A DuckDB view reading every part by column name (parts may hold fewer columns than the dataset)."""
     glob = f"{location.rstrip('/')}/{dataset}/*/*.parquet".replace("'", "''")
+    view = '"' + dataset.replace('"', '""') + '"'
     return (
-        f"CREATE OR REPLACE VIEW \"{dataset}\" AS SELECT * FROM read_parquet('{glob}', "
+        f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM read_parquet('{glob}', "
         "hive_partitioning = true, union_by_name = true);"
     )
 
