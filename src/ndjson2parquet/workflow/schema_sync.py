@@ -18,11 +18,13 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
+import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from ..conversion.engine import ConversionJob, ConversionResult
-from ..conversion.parquet_output import publish_bytes
 from ..conversion.schema import fits_within, merge_schema, schema_from_json, schema_to_json, written_schema
 from ..domain.errors import ConditionFailed, ConfigError, StoreUnavailable
 from ..state.base import StateStore
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 #: concurrent writers of one dataset's schema are few: a handful of optimistic rounds settle it
 MAX_ROUNDS = 16
 LAKE_SCHEMA_FOLDER = "_schemas"  # `_`: readers of the whole output skip it
+STALE_TEMP_S = 60.0  # a temp file this old was left by a killed writer (the file is a few KB)
 
 
 def lake_schema_path(output_root: str, dataset: str) -> Path:
@@ -40,13 +43,31 @@ def lake_schema_path(output_root: str, dataset: str) -> Path:
 
 
 def publish_lake_schema(output_root: str, dataset: str, version: int, schema_json: str) -> None:
-    """Write the stored schema into the lake unless a newer version is already there."""
+    """Write the stored schema into the lake unless a newer version is already there.
+
+    Best effort: the state store holds the schema, this copy is for readers, and the next commit
+    writes it again; a failure is logged, never fails the manifest. Each writer has a temp name of
+    its own (manifests of one dataset commit at once); a killed writer's temp file is removed later.
+    """
     path = lake_schema_path(output_root, dataset)
     with contextlib.suppress(OSError, ValueError, AttributeError):  # none yet, or unreadable: replaced
         if json.loads(path.read_text(encoding="utf-8")).get("version", 0) >= version:
             return
     document = {**json.loads(schema_json), "version": version}
-    publish_bytes(path, json.dumps(document, indent=1).encode("utf-8"))
+    staging = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging.write_bytes(json.dumps(document, indent=1).encode("utf-8"))
+        os.replace(staging, path)
+    except OSError as exc:
+        log.warning("schema not written into the lake", extra={"path": str(path), "error": str(exc)})
+        with contextlib.suppress(OSError):
+            staging.unlink()
+        return
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        with contextlib.suppress(OSError):  # another writer's, renamed meanwhile
+            if time.time() - stale.stat().st_mtime > STALE_TEMP_S:
+                stale.unlink()
 
 
 def merged(stored_json: str, ours_json: str, *, widen: bool = False) -> str:

@@ -75,3 +75,38 @@ def test_the_lake_schema_file_never_goes_back_to_an_older_version(tmp_path: Path
     assert document["version"] == 3 and [f["name"] for f in document["fields"]] == ["a", "b"]
     publish_lake_schema(str(tmp_path), "d", 4, schema(a="int64", b="string", c="bool"))
     assert json.loads(lake_schema_path(str(tmp_path), "d").read_text())["version"] == 4
+
+
+def test_concurrent_writers_of_the_lake_schema_never_trip_on_each_other(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def write(version: int) -> None:
+        try:
+            for _ in range(20):
+                publish_lake_schema(str(tmp_path), "d", version, schema(a="int64"))
+                (tmp_path / "_schemas" / "d.json").unlink(missing_ok=True)  # every round writes
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(v,)) for v in (1, 1, 2, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and "not written" not in caplog.text
+    assert not list((tmp_path / "_schemas").glob("*.tmp"))
+
+
+def test_a_killed_writers_temp_file_is_removed_by_a_later_writer(tmp_path: Path) -> None:
+    import os
+
+    stale = tmp_path / "_schemas" / ".d.json.dead.tmp"
+    stale.parent.mkdir()
+    stale.write_text("{")
+    os.utime(stale, (0, 0))
+    publish_lake_schema(str(tmp_path), "d", 1, schema(a="int64"))
+    assert [p.name for p in (tmp_path / "_schemas").iterdir()] == ["d.json"]
