@@ -32,7 +32,7 @@ DAYS = {
     ],
     "2026-04-02": [
         '{"id":3,"name":"c","n":30,"user":{"name":"cy","age":40},"score":1.25,"items":[{"sku":"a"}]}',
-        '{"id":4,"name":"d","n":31,"user":null,"score":3}',
+        '{"id":4,"name":"d","n":31,"user":null,"score":3,"date":"2019-12-31","_Source_File":"s"}',  # native path
     ],
     "2026-04-03": [
         '{"id":5,"name":7,"n":1.5,"user":{"name":"di","age":"old"},"items":[{"sku":"b","qty":2}]}',
