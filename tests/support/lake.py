@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 
@@ -47,3 +48,66 @@ def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     if check and result.returncode != 0:
         raise AssertionError(f"ndjson2parquet {' '.join(args)} exited {result.returncode}: {result.stderr}")
     return result
+
+
+# --- reading a lake back with each reader's README recipe ("Reading the lake") ----------------------
+
+
+def read_duckdb(view_sql: str, dataset: str) -> list[dict[str, Any]]:
+    """Rows through DuckDB: the view ``schema --format duckdb`` prints, then ``SELECT *``."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute(view_sql)
+        relation = con.sql(f'SELECT * FROM "{dataset}"')
+        return [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]
+    finally:
+        con.close()
+
+
+def read_polars(dataset_dir: Path, schema_source: str) -> list[dict[str, Any]]:
+    """Rows through Polars with the schema dict ``schema --format polars`` prints."""
+    import polars as pl
+
+    schema = eval(schema_source, {"pl": pl})  # what a user pastes into their code
+    frame = pl.scan_parquet(
+        f"{dataset_dir}/**/*.parquet",  # a glob: Polars refuses a folder holding other files
+        hive_partitioning=True,
+        schema=schema,
+        missing_columns="insert",
+        cast_options=pl.ScanCastOptions(missing_struct_fields="insert", integer_cast="allow-float"),
+    ).collect()
+    return frame.to_dicts()
+
+
+def read_pyarrow(dataset_dir: Path, schema_source: str) -> list[dict[str, Any]]:
+    """Rows through a PyArrow dataset with the schema ``schema --format arrow`` prints."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    schema = eval(schema_source, {"pa": pa})
+    return ds.dataset(dataset_dir, schema=schema, partitioning="hive").to_table().to_pylist()
+
+
+OUR_COLUMNS = ("_rescued_data", "_duplicate_keys", "_source_file", "_source_line")
+
+
+def without_nulls(value: Any) -> Any:
+    """A JSON value with its null object members dropped (null and a missing key are the same)."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
+
+
+def restored(row: dict[str, Any], partition: str = "date") -> tuple[dict[str, Any], Any, Any]:
+    """(the record, its earlier duplicates, its partition value) from a row read back: the row's data
+    columns deep-merged with its ``_rescued_data`` (the README's rule)."""
+    from ndjson2parquet.conversion.rescue import deep_merge
+
+    data = {k: v for k, v in row.items() if k not in OUR_COLUMNS and k != partition}
+    rescued = json.loads(row["_rescued_data"]) if row.get("_rescued_data") else {}
+    duplicates = json.loads(row["_duplicate_keys"]) if row.get("_duplicate_keys") else None
+    return without_nulls(deep_merge(without_nulls(data), rescued)), duplicates, row.get(partition)

@@ -15,7 +15,7 @@ import click
 
 from .. import __version__
 from ..domain.errors import PipelineError
-from . import logs, pipeline_commands, state_commands
+from . import logs, pipeline_commands, schema_command, state_commands
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def cli(log_format: str | None) -> None:
     logs.setup(log_format)
 
 
-for _command in [*pipeline_commands.COMMANDS, *state_commands.COMMANDS]:
+for _command in [*pipeline_commands.COMMANDS, *state_commands.COMMANDS, *schema_command.COMMANDS]:
     cli.add_command(_command)
 
 

@@ -102,6 +102,11 @@ _PIPELINE_OPTIONS = [
         default=None,
         help="JSON schema fixing the types of the fields it lists (see README).",
     ),
+    click.option(
+        "--allow-widening",
+        is_flag=True,
+        help="Let int64 columns become float64 when doubles come (some readers then need a recipe; see README).",
+    ),
     click.option("--lineage", is_flag=True, help="Add _source_file and _source_line columns."),
     click.option(
         "--strict", is_flag=True, help="Quarantine rows with values that do not fit instead of rescuing them."
@@ -147,6 +152,7 @@ def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
             lineage=kw["lineage"],
             strict=kw["strict"],
             schema_file=kw["schema_file"],
+            allow_widening=kw["allow_widening"],
         ),
         partitioner=build_partitioner(kw["dataset"], kw["dataset_pattern"], kw["date_patterns"]),
         workers=kw["workers"],

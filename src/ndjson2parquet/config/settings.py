@@ -58,6 +58,8 @@ class ConversionOptions:
     lineage: bool = False  # add _source_file and _source_line columns
     strict: bool = False  # quarantine values that do not fit their column instead of rescuing them
     schema_file: str | None = None  # explicit schema (JSON, see conversion/schema.py): these fields' types are fixed
+    # int64 columns meeting doubles become float64: parts then disagree on the type (README: what it costs readers)
+    allow_widening: bool = False
 
     def __post_init__(self) -> None:
         if self.compression not in COMPRESSIONS:

@@ -324,7 +324,7 @@ class ArrowEngine(Engine):
     ) -> ConversionResult:
         options = job.options
         seen = [(chunk.table.schema, _non_null_counts(chunk.table)) for chunks in parsed for chunk in chunks]
-        final = merge_schema(stored, fixed, seen)
+        final = merge_schema(stored, fixed, seen, widen=options.allow_widening)
 
         outputs: list[OutputFile] = []
         folder = partition_dir(job.output_root, job.dataset, job.date)

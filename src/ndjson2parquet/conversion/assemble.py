@@ -1,4 +1,9 @@
-"""Assembling one output part: parsed chunks brought to the final schema, rescued values, lineage columns."""
+"""Assembling one output part: parsed chunks brought to the final schema, rescued values, lineage columns.
+
+Every part ends with our columns: ``_rescued_data`` (the overlay of values that did not fit, see
+``rescue``), ``_duplicate_keys`` (earlier values of duplicated keys), then with ``--lineage``
+``_source_file`` and ``_source_line``.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,15 @@ from .conform import conform_table
 from .provenance import Provenance
 from .rescue import deep_merge, dumps_exact, merge_overlay
 from .rows import count_rescued
-from .schema import RESCUED_COLUMN, SOURCE_FILE_COLUMN, SOURCE_LINE_COLUMN, untyped_fields, written_schema
+from .schema import (
+    DUPLICATES_COLUMN,
+    RESCUED_COLUMN,
+    RESERVED_NAMES,
+    SOURCE_FILE_COLUMN,
+    SOURCE_LINE_COLUMN,
+    untyped_fields,
+    written_schema,
+)
 from .stretches import Chunk
 
 Quarantiner = Callable[[int, str, bytes], None]  # (part row, reason, raw)
@@ -67,17 +80,22 @@ def assemble_chunk(
     for row, overlay in overlays.items():
         target = copy.deepcopy(rescued[row]) if row in rescued else {}
         rescued[row] = merge_overlay(target, overlay)
+    duplicates = chunk.duplicates
     rows: Sequence[int] = chunk.rows
     keep_mask = None
-    if options.strict and rescued:
-        misfits = {row: rest for row, overlay in rescued.items() if (rest := _without(overlay, untyped))}
+    if options.strict and (rescued or duplicates):
+        # values of untyped fields (such as []) and under reserved names are kept, never misfits
+        misfits = {row: rest for row, overlay in rescued.items() if (rest := _without(overlay, untyped, True))}
+        for row in duplicates:
+            misfits.setdefault(row, {})
         keep_mask = _strict_filter(chunk, misfits, rescued, final, arrays, quarantine_row)
         rows = [r for r, keep in zip(chunk.rows, keep_mask, strict=True) if keep]
-        # what is left (values of fields with no type yet, such as []) is kept, never a misfit
         rescued = {row: overlay for row, overlay in rescued.items() if row not in misfits}
+        duplicates = {}
     values_rescued = sum(count_rescued(overlay) for overlay in rescued.values())
-    columns = [*arrays, _rescued_array(chunk.table.num_rows, rescued)]
-    names = [*final.names, RESCUED_COLUMN]
+    values_rescued += sum(len(earlier) for earlier in duplicates.values())
+    columns = [*arrays, _json_array(chunk.table.num_rows, rescued), _json_array(chunk.table.num_rows, duplicates)]
+    names = [*final.names, RESCUED_COLUMN, DUPLICATES_COLUMN]
     if uri_array is not None:
         files, lines = provenance.sources(chunk.rows)
         columns += [uri_array.take(pa.array(files, pa.int32())), pa.array(lines, pa.int64())]
@@ -88,10 +106,13 @@ def assemble_chunk(
     return table, rows, values_rescued
 
 
-def _without(overlay: dict[str, Any], untyped: dict[str, Any]) -> dict[str, Any]:
-    """The overlay without the values of untyped fields (``untyped_fields``): the real misfits."""
+def _without(overlay: dict[str, Any], untyped: dict[str, Any], top: bool = False) -> dict[str, Any]:
+    """The overlay without the values of untyped fields (``untyped_fields``) and, at the ``top``, of
+    reserved names: the real misfits."""
     rest = {}
     for name, value in overlay.items():
+        if top and name.lower() in RESERVED_NAMES:
+            continue
         sub = untyped.get(name)
         if sub is True:
             continue
@@ -117,26 +138,27 @@ def _strict_filter(
     partial = pa.Table.from_arrays(arrays, names=final.names).take(pa.array(wanted, pa.int64())).to_pylist()
     for row, values in zip(wanted, partial, strict=True):
         keep[row] = False
-        record = deep_merge({k: v for k, v in values.items() if v is not None}, rescued[row])
-        fields = ", ".join(sorted(k for k in misfits[row] if not k.startswith("_duplicate")))
+        record = deep_merge({k: v for k, v in values.items() if v is not None}, rescued.get(row, {}))
+        fields = ", ".join(sorted(misfits[row]))
         reason = f"strict mode: value does not fit its column ({fields or 'duplicate keys'})"
         quarantine_row(chunk.rows[row], reason, dumps_exact(record).encode())
     return keep
 
 
-def _rescued_array(rows: int, rescued: dict[int, dict[str, Any]]) -> pa.Array:
-    if not rescued:
+def _json_array(rows: int, values: dict[int, Any]) -> pa.Array:
+    """A string column holding the JSON text of ``values`` at their rows, null elsewhere."""
+    if not values:
         return pa.nulls(rows, pa.string())
     texts: list[str | None] = [None] * rows
-    for row, overlay in rescued.items():
-        texts[row] = dumps_exact(overlay)
+    for row, value in values.items():
+        texts[row] = dumps_exact(value)
     return pa.array(texts, pa.string())
 
 
 def output_schema(final: pa.Schema, lineage: bool) -> pa.Schema:
-    """The schema of a written part: the dataset's columns, ``_rescued_data``, and the lineage columns."""
+    """The schema of a written part: the dataset's columns, ``_rescued_data``, ``_duplicate_keys``, lineage."""
     fields = list(written_schema(final))
-    fields.append(pa.field(RESCUED_COLUMN, pa.string()))
+    fields += [pa.field(RESCUED_COLUMN, pa.string()), pa.field(DUPLICATES_COLUMN, pa.string())]
     if lineage:
         fields += [pa.field(SOURCE_FILE_COLUMN, pa.string()), pa.field(SOURCE_LINE_COLUMN, pa.int64())]
     return pa.schema(fields)

@@ -62,8 +62,14 @@ def _conform_number(array: pa.Array, target: pa.DataType) -> tuple[pa.Array, Mis
         return array.cast(target), misfits
     if pa.types.is_integer(target) and pa.types.is_integer(array.type):
         return array.cast(target), {}
-    # float into an int64 column (a fixed schema): never a silent truncation
-    return pa.nulls(len(array), target), _all_values(array)
+    # doubles meeting an int64 column (widening off): whole values fit (the reader typed the stretch
+    # double for another row's 1.5), the rest is rescued, never truncated
+    whole = pc.and_(pc.equal(pc.floor(array), array), pc.less_equal(pc.abs(array), FLOAT_EXACT_INT))
+    misfit = pc.invert(pc.fill_null(whole, True))
+    if not pc.any(misfit).as_py():
+        return array.cast(target), {}
+    misfits = _values_where(array, misfit)
+    return pc.if_else(misfit, pa.scalar(None, array.type), array).cast(target), misfits
 
 
 def _values_where(array: pa.Array, mask: pa.Array) -> Misfits:

@@ -131,7 +131,8 @@ class EarlyWriter:
                 n: chunk.table.num_rows - c.null_count
                 for n, c in zip(chunk.table.column_names, chunk.table.columns, strict=True)
             }
-            self.guess = merge_schema(self._stored, self._fixed, [(chunk.table.schema, counts)])
+            seen = [(chunk.table.schema, counts)]
+            self.guess = merge_schema(self._stored, self._fixed, seen, widen=self._options.allow_widening)
         table, rows, rescued = assemble_chunk(chunk, self.guess, self._options, part.provenance, self._uris, _never)
         part.rescued += rescued
         part.files |= part.provenance.files_of(rows)

@@ -35,6 +35,7 @@ class ConversionJob:
     quarantine_root: str  # <quarantine_root>/<dataset>/date=<date>/<manifest_id>.ndjson
     options: ConversionOptions = field(default_factory=ConversionOptions)
     schema_json: str | None = None  # the dataset's stored schema, if any
+    schema_version: int = 0  # the stored version schema_json is (0: none yet)
     # called (from the engine's reading thread) with each input file's size once it is read: progress
     # while the manifest converts; an engine that cannot tell may never call it
     on_file_read: Callable[[int], None] | None = field(default=None, compare=False)

@@ -3,8 +3,12 @@
 For a row, ``_rescued_data`` is null, or a JSON object shaped like the record: an *overlay* holding
 only the values that were not written to their columns (a misfit type, a spelling that collides with
 another by case, a reserved name, an integer beyond int64, a list with a misfit element, kept whole).
-A misfit inside a struct is nested at its path: ``{"user": {"age": "forty"}}``.
-Earlier occurrences of duplicate keys are under ``"_duplicate_keys"``: ``[["path.to.key", value], ...]``.
+A misfit inside a struct is nested at its path: ``{"user": {"age": "forty"}}``. Every key in it is
+the record's own: our bookkeeping never shares this object with user keys.
+
+Earlier occurrences of duplicate keys are in a column of their own, ``_duplicate_keys``:
+``[["path.to.key", value], ...]`` (its name is reserved, so a record's own ``_duplicate_keys`` is
+rescued like any reserved name and never meets these).
 
 The original record is ``deep_merge(row_read_back, overlay)`` (objects merged key by key, anything
 else replaced), with these normalisations: a null value and a missing key are the same; integers in a
@@ -20,15 +24,11 @@ import orjson
 
 from .lines import BigNumber, DuplicateKeys
 
-DUPLICATES_KEY = "_duplicate_keys"
-
 
 def merge_overlay(target: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     """Merge ``extra`` into ``target`` in place (objects key by key); returns ``target``."""
     for key, value in extra.items():
-        if key == DUPLICATES_KEY and key in target:
-            target[key] = target[key] + value
-        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
             merge_overlay(target[key], value)
         else:
             target[key] = value
@@ -36,12 +36,10 @@ def merge_overlay(target: dict[str, Any], extra: dict[str, Any]) -> dict[str, An
 
 
 def deep_merge(row: Any, overlay: Any) -> Any:
-    """A row read back with its overlay applied (the reverse of rescuing); ``_duplicate_keys`` ignored."""
+    """A row read back with its overlay applied (the reverse of rescuing)."""
     if isinstance(row, dict) and isinstance(overlay, dict):
         merged = dict(row)
         for key, value in overlay.items():
-            if key == DUPLICATES_KEY:
-                continue
             merged[key] = deep_merge(merged.get(key), value)
         return merged
     return overlay

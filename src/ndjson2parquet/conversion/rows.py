@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from .lines import BigNumber
-from .rescue import DUPLICATES_KEY, duplicates_in
+from .rescue import duplicates_in
 from .schema import INT64_MAX, INT64_MIN, kind_of, merge_fields, merge_types
 
 _MISSING = object()  # "nothing rescued here"
@@ -54,6 +54,7 @@ class Split:
     rows: list[dict[str, Any]]
     rescued: dict[int, dict[str, Any]]
     values_rescued: int
+    duplicates: dict[int, list[list[Any]]]  # earlier values of duplicated keys ([path, value] pairs)
 
 
 def split_records(records: list[dict[str, Any]], fields: list[pa.Field]) -> Split:
@@ -61,27 +62,26 @@ def split_records(records: list[dict[str, Any]], fields: list[pa.Field]) -> Spli
     struct = pa.struct(fields)
     rows: list[dict[str, Any]] = []
     rescued: dict[int, dict[str, Any]] = {}
+    duplicates: dict[int, list[list[Any]]] = {}
     count = 0
     for index, record in enumerate(records):
         kept, overlay = _fit(record, struct)
-        duplicates = duplicates_in(record)
-        if duplicates:
-            overlay = {} if overlay is _MISSING else overlay
-            overlay[DUPLICATES_KEY] = duplicates
+        earlier = duplicates_in(record)
+        if earlier:
+            duplicates[index] = earlier
+            count += len(earlier)  # each earlier duplicate counts as a value rescued
         rows.append(kept if isinstance(kept, dict) else {})
         if overlay is not _MISSING:
             rescued[index] = overlay
             count += count_rescued(overlay)
-    return Split(rows, rescued, count)
+    return Split(rows, rescued, count, duplicates)
 
 
 def count_rescued(overlay: dict[str, Any]) -> int:
-    """How many values an overlay holds (each earlier duplicate counts as one)."""
+    """How many values an overlay holds."""
     total = 0
-    for key, value in overlay.items():
-        if key == DUPLICATES_KEY:
-            total += len(value)
-        elif isinstance(value, dict) and value:
+    for value in overlay.values():
+        if isinstance(value, dict) and value:
             total += count_rescued(value)
         else:
             total += 1

@@ -16,9 +16,12 @@ JSON form (the stored schema, and the format of an explicit schema file)::
 
 Rules (what the README documents)
     * Inference covers the whole manifest; it is merged with the dataset's stored schema.
-    * Evolution: a new field becomes a nullable column; an existing column keeps its type, except the
-      safe widening ``int64 -> float64`` (and ``null -> anything``). Never a silent type change: a value
-      whose type does not fit its column is kept in ``_rescued_data`` (or quarantined in strict mode).
+    * Evolution: a new field becomes a nullable column (a new nested field a nullable struct field); an
+      existing column keeps its physical type once written (``null -> anything`` only: untyped columns
+      are never written). A value whose type does not fit its column is kept in ``_rescued_data`` (or
+      quarantined in strict mode). Widening ``int64 -> float64`` happens only when the caller opts in
+      (``widen``, ``--allow-widening``): the lake's parts then disagree on that column's type, which
+      only some readers' recipes reconcile (README, "Reading the lake").
     * An explicit schema file fixes the types of the fields it lists (no widening); other fields are
       inferred as usual.
     * Mixed types for a NEW column (within a manifest): the most common kind wins, counted over
@@ -29,8 +32,11 @@ Rules (what the README documents)
     * Keys that differ only in case (Athena, Hive and Glue are case-insensitive): the column takes the
       spelling already stored, else the first spelling seen in the manifest; values under any other
       spelling go to ``_rescued_data`` under their own spelling (lossless).
-    * Reserved names ``_rescued_data``, ``_source_file``, ``_source_line`` (case-insensitive) are never
-      data columns: input keys with these names are rescued.
+    * Reserved names (top level, case-insensitive) are never data columns: our own columns
+      ``_rescued_data``, ``_duplicate_keys``, ``_source_file``, ``_source_line``, and the partition
+      column ``date`` (Hive readers would show the folder's value instead of the record's). A record's
+      value under such a key is kept in ``_rescued_data`` under its own spelling (lossless). Nested
+      fields with these names are ordinary fields.
     * ``null`` columns (nothing but nulls so far) stay in the stored schema, untyped, and take a real
       type as soon as one is seen; until then they are left out of the Parquet files (``written_schema``:
       many readers, Athena among them, cannot read Parquet's null type), and so are untyped fields
@@ -50,9 +56,14 @@ from ..domain.errors import ConfigError
 
 SCHEMA_FORMAT = "ndjson2parquet.schema/1"
 RESCUED_COLUMN = "_rescued_data"
+DUPLICATES_COLUMN = "_duplicate_keys"
 SOURCE_FILE_COLUMN = "_source_file"
 SOURCE_LINE_COLUMN = "_source_line"
-RESERVED_NAMES = frozenset(n.lower() for n in (RESCUED_COLUMN, SOURCE_FILE_COLUMN, SOURCE_LINE_COLUMN))
+PARTITION_COLUMNS = ("date",)  # <dataset>/date=YYYY-MM-DD/: Hive readers add it as a column
+#: top-level names no input field may take as a column (compared in lower case)
+RESERVED_NAMES = frozenset(
+    n.lower() for n in (RESCUED_COLUMN, DUPLICATES_COLUMN, SOURCE_FILE_COLUMN, SOURCE_LINE_COLUMN, *PARTITION_COLUMNS)
+)
 
 # Kind order breaks ties between equally common kinds of a new column (first wins).
 KIND_ORDER = ("string", "number", "bool", "struct", "list")
@@ -168,6 +179,9 @@ def load_schema_file(path: str) -> pa.Schema:
     schema = schema_from_json(text)
     if schema is None:
         raise ConfigError(f"schema file {path} is empty")
+    taken = [name for name in schema.names if name.lower() in RESERVED_NAMES]
+    if taken:
+        raise ConfigError(f"schema file {path}: {', '.join(taken)} is a reserved name (see README), not a column")
     return schema
 
 
@@ -188,11 +202,11 @@ def normalise_type(arrow_type: pa.DataType) -> pa.DataType:
 # --- merging -----------------------------------------------------------------------------------
 
 
-def merge_types(base: pa.DataType | None, votes: Sequence[TypeVote], *, widen: bool = True) -> pa.DataType:
+def merge_types(base: pa.DataType | None, votes: Sequence[TypeVote], *, widen: bool = False) -> pa.DataType:
     """Decide one column's type from the type it already has (``base``) and the types seen now.
 
-    With a base, its kind is kept (``widen`` allows int64 -> float64); without one, the most common
-    kind wins. Votes of another kind are not merged: their values are rescued later.
+    With a base, its kind and physical type are kept (``widen`` opts in to int64 -> float64); without
+    one, the most common kind wins. Votes of another kind are not merged: their values are rescued later.
     """
     real_votes = [(t, w) for t, w in votes if kind_of(t) != "null" and w > 0]
     if base is not None and kind_of(base) != "null":
@@ -213,7 +227,7 @@ def merge_types(base: pa.DataType | None, votes: Sequence[TypeVote], *, widen: b
         return pa.float64() if any(pa.types.is_floating(t) for t, _ in same) else pa.int64()
     if kind == "struct":
         base_fields = list(base) if base is not None and kind_of(base) == "struct" else []
-        fields = merge_fields(base_fields, [([*t], w) for t, w in same], widen=widen)
+        fields = merge_fields(base_fields, [([*t], w) for t, w in same], widen=widen, reserved=frozenset())
         return pa.struct(fields)
     if kind == "list":
         base_item = base.value_type if base is not None and kind_of(base) == "list" else None
@@ -231,15 +245,17 @@ def merge_fields(
     base: Sequence[pa.Field],
     seen: Iterable[tuple[Sequence[pa.Field], int]],
     *,
-    widen: bool = True,
+    widen: bool = False,
     child_weights: Sequence[dict[str, int] | None] | None = None,
     fixed: Sequence[pa.Field] = (),
+    reserved: frozenset[str] = RESERVED_NAMES,
 ) -> list[pa.Field]:
     """Merge named fields: base fields first (their order and spelling), then new names in first-seen order.
 
     ``seen`` holds (fields, weight) per source; ``child_weights`` may give a per-field weight per source
     (non-null counts) instead. ``fixed`` fields (explicit schema file) win over ``base`` and never widen.
-    Reserved names are left out; names equal but for case collapse to one spelling (see module doc).
+    ``reserved`` names (lower case; the top level's by default, none inside structs) are left out; names
+    equal but for case collapse to one spelling (see module doc).
     """
     spelling: dict[str, str] = {}
     order: list[str] = []
@@ -250,6 +266,8 @@ def merge_fields(
         order.append(field.name.lower())
     for field in base:
         key = field.name.lower()
+        if key in reserved:
+            continue  # a schema stored before the name was reserved: its values are rescued from now on
         if key not in spelling:
             spelling[key] = field.name
             order.append(key)
@@ -259,7 +277,7 @@ def merge_fields(
         weights = child_weights[index] if child_weights is not None else None
         for field in fields:
             key = field.name.lower()
-            if key in RESERVED_NAMES:
+            if key in reserved:
                 continue
             if key not in spelling:
                 spelling[key] = field.name
@@ -279,15 +297,37 @@ def merge_schema(
     stored: pa.Schema | None,
     fixed: pa.Schema | None,
     seen: Sequence[tuple[pa.Schema, dict[str, int]]],
+    *,
+    widen: bool = False,
 ) -> pa.Schema:
-    """The dataset schema after a manifest: stored + explicit file + every chunk's (schema, non-null counts)."""
+    """The dataset schema after a manifest: stored + explicit file + every chunk's (schema, non-null counts).
+
+    ``widen``: stored int64 columns meeting doubles become float64 (the ``--allow-widening`` opt-in).
+    """
     fields = merge_fields(
         list(stored) if stored is not None else [],
         [(list(schema), 0) for schema, _ in seen],
+        widen=widen,
         child_weights=[counts for _, counts in seen],
         fixed=list(fixed) if fixed is not None else (),
     )
     return pa.schema(fields)
+
+
+def fits_within(written: pa.DataType, dataset: pa.DataType, *, widen: bool = False) -> bool:
+    """Can a part whose column has type ``written`` sit in a lake whose schema says ``dataset``?
+
+    Yes when the types are equal, or ``written`` is a struct holding a subset of the dataset's fields
+    (each fitting), or a list of items that fit; with ``widen``, an int64 fits a float64 column.
+    """
+    if pa.types.is_struct(written) and pa.types.is_struct(dataset):
+        children = {f.name: f.type for f in dataset}
+        return all(f.name in children and fits_within(f.type, children[f.name], widen=widen) for f in written)
+    if pa.types.is_list(written) and pa.types.is_list(dataset):
+        return fits_within(written.value_type, dataset.value_type, widen=widen)
+    if widen and pa.types.is_int64(written) and pa.types.is_float64(dataset):
+        return True
+    return written.equals(dataset)
 
 
 def map_leaves(arrow_type: pa.DataType, leaf: Callable[[pa.DataType], pa.DataType | None]) -> pa.DataType | None:

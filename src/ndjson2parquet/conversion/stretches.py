@@ -21,12 +21,14 @@ SLOW_STRETCH = 512  # a failing stretch this short is parsed in Python rather th
 
 @dataclass(slots=True)
 class Chunk:
-    """A parsed stretch: its table, its part rows, the overlays of rows with rescued values, its rejects."""
+    """A parsed stretch: its table, its part rows, the overlays of rows with rescued values, its rejects,
+    and the earlier values of duplicated keys (by row)."""
 
     table: pa.Table
     rows: Sequence[int]
     rescued: dict[int, dict[str, Any]] = field(default_factory=dict)
     rejected: list[tuple[int, str, bytes]] = field(default_factory=list)  # (part row, reason, raw)
+    duplicates: dict[int, list[list[Any]]] = field(default_factory=dict)  # row -> [[path, value], ...]
 
 
 def parse_buffer(
@@ -147,4 +149,4 @@ def exact_chunk(texts: list[bytes], rows: Sequence[int]) -> Chunk:
             rejected.append((row, str(exc), text))
     fields = infer_fields(records, [], [])
     split = split_records(records, fields)
-    return Chunk(records_to_table(split.rows, fields), kept, split.rescued, rejected)
+    return Chunk(records_to_table(split.rows, fields), kept, split.rescued, rejected, split.duplicates)

@@ -20,7 +20,7 @@ from ..domain.errors import ConditionFailed, PipelineError
 from ..domain.records import FileRecord, Manifest
 from ..state.base import StateStore
 from .lease import Heartbeat
-from .schema_sync import store_schema
+from .schema_sync import settle_schema
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,7 @@ class ManifestExecutor:
             quarantine_root=self.layout.quarantine_root,
             options=self.options,
             schema_json=stored[1] if stored else None,
+            schema_version=stored[0] if stored else 0,
             on_file_read=None if report is None else lambda size: report(manifest_id, size),
         )
 
@@ -110,7 +111,12 @@ class ManifestExecutor:
                 result = self.backoff.call(lambda: self.engine.convert(job))
                 if beat.lost.is_set():
                     raise ConditionFailed("lease lost during conversion")
-                store_schema(self.store, manifest.dataset, result.schema_json)
+                # the schema is decided per dataset: stored conditionally, converted again if it moved on
+                result = settle_schema(
+                    self.store, job, result, lambda again: self.backoff.call(lambda: self.engine.convert(again))
+                )
+                if beat.lost.is_set():
+                    raise ConditionFailed("lease lost during conversion")
                 committed = self.store.succeed(
                     manifest,
                     self.owner,

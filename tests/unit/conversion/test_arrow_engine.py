@@ -124,19 +124,34 @@ def test_a_rejected_file_does_not_block_the_rest(tmp_path: Path) -> None:
     assert result.ledgers["f0"].lines == 0 and result.ledgers["f1"].rows_written == 2 == result.rows_written
 
 
-def test_evolution_widens_int_and_rescues_a_misfit_for_an_existing_column(tmp_path: Path) -> None:
+def test_an_existing_int_column_keeps_its_type_and_rescues_doubles_by_default(tmp_path: Path) -> None:
     first = tmp_path / "1.ndjson"
     first.write_bytes(b'{"n":1,"s":"a"}\n')
     one = ArrowEngine().convert(make_job([first], tmp_path, manifest="m1"))
     second = tmp_path / "2.ndjson"
-    second.write_bytes(b'{"n":2.5,"s":7,"new":true}\n{"n":3,"s":"b"}\n')
+    second.write_bytes(b'{"n":2.5,"s":7,"new":true}\n{"n":3,"s":"b"}\n{"n":4.0}\n')
     two = ArrowEngine().convert(make_job([second], tmp_path, manifest="m2", schema=one.schema_json))
     fields = {f["name"]: f["type"] for f in json.loads(two.schema_json or "")["fields"]}
-    assert fields == {"n": "float64", "s": "string", "new": "bool"}
+    assert fields == {"n": "int64", "s": "string", "new": "bool"}
+    assert pq.read_schema(two.outputs[0].path).field("n").type == pq.read_schema(one.outputs[0].path).field("n").type
     rows = rows_of(two)
-    assert rows[0]["n"] == 2.5 and rows[0]["s"] is None and json.loads(rows[0]["_rescued_data"]) == {"s": 7}
-    assert rows[1] == {"n": 3.0, "s": "b", "new": None, "_rescued_data": None}
-    assert two.values_rescued == 1
+    assert rows[0]["n"] is None and rows[0]["s"] is None and json.loads(rows[0]["_rescued_data"]) == {"n": 2.5, "s": 7}
+    assert [(row["n"], row["s"], row["_rescued_data"]) for row in rows[1:]] == [(3, "b", None), (4, None, None)]
+    assert two.values_rescued == 2
+
+
+def test_widening_is_an_opt_in(tmp_path: Path) -> None:
+    first = tmp_path / "1.ndjson"
+    first.write_bytes(b'{"n":1}\n')
+    one = ArrowEngine().convert(make_job([first], tmp_path, manifest="m1", allow_widening=True))
+    second = tmp_path / "2.ndjson"
+    second.write_bytes(b'{"n":2.5}\n{"n":3}\n')
+    two = ArrowEngine().convert(
+        make_job([second], tmp_path, manifest="m2", schema=one.schema_json, allow_widening=True)
+    )
+    assert json.loads(two.schema_json or "")["fields"] == [{"name": "n", "type": "float64"}]
+    assert [(row["n"], row["_rescued_data"]) for row in rows_of(two)] == [(2.5, None), (3.0, None)]
+    assert two.values_rescued == 0
 
 
 def test_strict_mode_quarantines_misfit_rows(tmp_path: Path) -> None:
@@ -149,6 +164,17 @@ def test_strict_mode_quarantines_misfit_rows(tmp_path: Path) -> None:
     records = [json.loads(line) for line in Path(result.quarantine_path or "").read_text().splitlines()]
     assert records[0]["line"] == 3 and "strict" in records[0]["reason"]
     assert json.loads(records[0]["raw"]) == {"n": "three"}
+
+
+def test_strict_mode_quarantines_duplicate_keys_and_keeps_reserved_names_rescued(tmp_path: Path) -> None:
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b'{"n":1,"k":1}\n{"n":2,"k":1,"k":2}\n{"n":3,"_duplicate_keys":4,"Date":"d"}\n')
+    result = ArrowEngine().convert(make_job([path], tmp_path, strict=True))
+    rows = sorted(rows_of(result), key=lambda row: row["n"])
+    assert [row["n"] for row in rows] == [1, 3]
+    assert json.loads(rows[1]["_rescued_data"]) == {"_duplicate_keys": 4, "Date": "d"}  # a name, not a misfit
+    (record,) = [json.loads(line) for line in Path(result.quarantine_path or "").read_text().splitlines()]
+    assert record["line"] == 2 and "duplicate keys" in record["reason"]
 
 
 def test_explicit_schema_file_fixes_types(tmp_path: Path) -> None:
@@ -167,10 +193,35 @@ def test_big_integers_and_duplicates_are_kept_exactly(tmp_path: Path) -> None:
     result = ArrowEngine().convert(make_job([path], tmp_path, lineage=True))
     # rows needing exact Python parsing may come after the others: order by source line
     rows = sorted(rows_of(result), key=lambda row: row["_source_line"])
-    assert rows[0]["n"] == 1 and rows[0]["k"] == 2
-    assert json.loads(rows[0]["_rescued_data"]) == {"_duplicate_keys": [["k", 1]]}
+    assert rows[0]["n"] == 1 and rows[0]["k"] == 2 and rows[0]["_rescued_data"] is None
+    assert json.loads(rows[0]["_duplicate_keys"]) == [["k", 1]]
     assert json.loads(rows[1]["_rescued_data"]) == {"n": 123456789012345678901234567890}
     assert json.loads(rows[2]["_rescued_data"]) == {"n": 18446744073709551615}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"n":1,"_duplicate_keys":"mine","k":1,"k":2}',  # exact path: duplicates and the user's key
+        b'{"n":1,"_duplicate_keys":{"a":[1]},"k":1,"k":2}',
+        b'{"n":1,"_Duplicate_Keys":5,"_rescued_data":"x","DATE":"2020-01-01","date":"2020-01-02"}',
+    ],
+)
+def test_reserved_and_partition_names_never_shadow_the_users_values(tmp_path: Path, line: bytes) -> None:
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(line + b'\n{"n":2,"date":"2021-05-05","user":{"date":"d","_duplicate_keys":1}}\n')
+    result = ArrowEngine().convert(make_job([path], tmp_path))
+    first, second = rows_of(result)
+    fields = [f["name"] for f in json.loads(result.schema_json or "")["fields"]]
+    assert fields == ["n", "k", "user"] or fields == ["n", "user"]
+    original = json.loads(line)  # the last duplicate wins
+    restored = {k: v for k, v in first.items() if v is not None and not k.startswith("_")}
+    restored.update(json.loads(first["_rescued_data"]))
+    assert restored == original
+    if b'"k":1,"k":2' in line:
+        assert json.loads(first["_duplicate_keys"]) == [["k", 1]]
+    assert json.loads(second["_rescued_data"]) == {"date": "2021-05-05"}
+    assert second["user"] == {"date": "d", "_duplicate_keys": 1}  # nested: ordinary fields
 
 
 @pytest.mark.parametrize("compression", ["snappy", "zstd", "gzip", "lz4", "none"])
@@ -195,7 +246,8 @@ def test_fields_with_no_type_yet_are_left_out_of_the_parquet_file_and_lose_nothi
     assert result.rows_written == 2 and result.rows_quarantined == 0
     (part,) = result.outputs
     schema = pq.read_schema(part.path)
-    assert schema.names == ["id", "user", "_rescued_data"]  # Parquet's null type: many readers cannot read it
+    # Parquet's null type: many readers cannot read it
+    assert schema.names == ["id", "user", "_rescued_data", "_duplicate_keys"]
     assert [f.name for f in schema.field("user").type] == ["id"]
     first, second = rows_of(result)
     assert json.loads(first["_rescued_data"]) == {"tags": [], "meta": {"x": None}}

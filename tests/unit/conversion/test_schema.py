@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 
 from ndjson2parquet.conversion.schema import (
+    fits_within,
+    load_schema_file,
     merge_schema,
     merge_types,
     schema_from_json,
@@ -55,9 +60,23 @@ def test_new_fields_are_appended_after_stored_ones() -> None:
     assert merge_schema(stored, None, [(seen, {"a": 1, "b": 1})]).names == ["b", "a"]
 
 
-def test_int_widens_to_double_but_never_narrows() -> None:
-    assert merge_types(pa.int64(), [(pa.float64(), 5)]) == pa.float64()
+def test_a_stored_int_column_stays_int64_unless_widening_is_allowed() -> None:
+    assert merge_types(pa.int64(), [(pa.float64(), 5)]) == pa.int64()
+    assert merge_types(pa.int64(), [(pa.float64(), 5)], widen=True) == pa.float64()
     assert merge_types(pa.float64(), [(pa.int64(), 5)]) == pa.float64()
+    nested = pa.schema([("u", pa.struct([("age", pa.int64())]))])
+    seen = pa.schema([("u", pa.struct([("age", pa.float64())]))])
+    assert merge_schema(nested, None, [(seen, {"u": 1})]) == nested
+    assert merge_schema(nested, None, [(seen, {"u": 1})], widen=True) == seen
+
+
+def test_a_part_fits_the_dataset_schema_when_its_types_agree_or_it_lacks_fields() -> None:
+    dataset = pa.struct([("a", pa.int64()), ("b", pa.list_(pa.struct([("c", pa.string()), ("d", pa.float64())])))])
+    assert fits_within(pa.struct([("b", pa.list_(pa.struct([("d", pa.float64())])))]), dataset)
+    assert not fits_within(pa.struct([("a", pa.string())]), dataset)
+    assert not fits_within(pa.struct([("x", pa.int64())]), dataset)
+    assert not fits_within(pa.int64(), pa.float64())
+    assert fits_within(pa.int64(), pa.float64(), widen=True)
 
 
 def test_existing_column_keeps_its_type_whatever_the_majority() -> None:
@@ -102,8 +121,26 @@ def test_case_collisions_keep_the_stored_then_first_spelling() -> None:
 
 
 def test_reserved_names_are_never_columns() -> None:
-    seen = pa.schema([("_rescued_data", pa.string()), ("_Source_File", pa.string()), ("a", pa.int64())])
-    assert merge_schema(None, None, [(seen, {"_rescued_data": 1, "_Source_File": 1, "a": 1})]).names == ["a"]
+    names = ["_rescued_data", "_Source_File", "_duplicate_keys", "Date", "a"]
+    seen = pa.schema([(name, pa.string()) for name in names])
+    assert merge_schema(None, None, [(seen, dict.fromkeys(names, 1))]).names == ["a"]
+
+
+def test_a_reserved_name_in_a_schema_stored_before_it_was_reserved_is_dropped() -> None:
+    stored = pa.schema([("id", pa.int64()), ("date", pa.string()), ("_duplicate_keys", pa.int64())])
+    assert merge_schema(stored, None, []).names == ["id"]
+
+
+def test_reserved_names_are_ordinary_fields_inside_structs() -> None:
+    user = pa.struct([("date", pa.string()), ("_duplicate_keys", pa.int64())])
+    assert merge_schema(None, None, [(pa.schema([("user", user)]), {"user": 1})]).field("user").type == user
+
+
+def test_a_schema_file_may_not_name_a_reserved_column(tmp_path: Path) -> None:
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps({"fields": [{"name": "id", "type": "int64"}, {"name": "DATE", "type": "string"}]}))
+    with pytest.raises(ConfigError, match="DATE is a reserved name"):
+        load_schema_file(str(path))
 
 
 def test_only_string_leaves_are_given_to_the_reader() -> None:
