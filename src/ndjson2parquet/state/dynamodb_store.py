@@ -89,6 +89,10 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
         lost = self._run_ops(ops)
         return [r for r in todo if r.file_id not in lost]
 
+    def _import_files(self, records: Sequence[FileRecord]) -> list[FileRecord]:
+        # a file item carries its state, manifest and ledger, and its counters follow its state
+        return self._insert_files(records)
+
     def _register_date(self, dataset: str, date: str) -> None:
         for pk, sk in (("DS", dataset), (f"D#{dataset}", date)):
             self._call(
