@@ -45,6 +45,9 @@ class StateStore(ABC):
 
     #: the most items a backend writes in one atomic request (DynamoDB: 100 per transaction)
     write_chunk: int = 500
+    #: whether finished files and settled manifests vanish `policy.retention_days` after they finished
+    #: (DynamoDB's TTL); a store that keeps them (SQLite) must know every manifest the lake names
+    expires_finished: bool = False
 
     def __init__(self, policy: StorePolicy | None = None, backoff: Backoff | None = None) -> None:
         self.policy = policy or StorePolicy()

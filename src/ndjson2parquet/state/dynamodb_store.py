@@ -49,6 +49,7 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
     """State in one DynamoDB table (see `dynamodb_table` for its layout)."""
 
     write_chunk = 1000  # base.py's chunk; transactions below it are split to 100 items
+    expires_finished = True  # the table's TTL on expires_at
 
     def __init__(
         self, table_name: str, client: Any = None, policy: StorePolicy | None = None, backoff: Backoff | None = None

@@ -21,7 +21,7 @@ from itertools import islice
 from ..conversion.engine import ConversionResult
 from ..domain import clock
 from ..domain.errors import ConditionFailed, StateBehindLake
-from ..domain.records import FileRecord, Manifest
+from ..domain.records import FileRecord, Manifest, manifest_created_at
 from ..lake.commit_record import CommitRecord, epoch
 from ..lake.record_store import CommitRecords, RecordRef
 from ..state.base import StateStore
@@ -59,10 +59,20 @@ def _batches(refs: Iterator[RecordRef], size: int) -> Iterator[list[RecordRef]]:
         yield batch
 
 
-def unknown_records(records: CommitRecords, store: StateStore) -> tuple[int, RecordRef | None]:
-    """(how many records name a manifest the store does not know, the first of them)."""
+def unknown_records(
+    records: CommitRecords, store: StateStore, now: float | None = None
+) -> tuple[int, RecordRef | None]:
+    """(how many records name a manifest the store does not know, the first of them).
+
+    A store whose finished records expire (DynamoDB's TTL) may have forgotten manifests older than its
+    retention, as it forgot their files: those records are not asked about.
+    """
+    refs = records.refs()
+    if store.expires_finished:
+        horizon = (clock.now() if now is None else now) - store.policy.retention_days * 86400
+        refs = (r for r in refs if (made := manifest_created_at(r.manifest_id)) is None or made >= horizon)
     unknown, first = 0, None
-    for batch in _batches(records.refs(), store.policy.page_size):
+    for batch in _batches(refs, store.policy.page_size):
         known = store.known_manifests([r.manifest_id for r in batch])
         missing = [r for r in batch if r.manifest_id not in known]
         unknown += len(missing)

@@ -3,6 +3,8 @@ compensation, checked at start, and enough to rebuild a lost state."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -12,11 +14,11 @@ import pytest
 from ndjson2parquet.config.settings import BatchPolicy, RunOptions, StorePolicy
 from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult
 from ndjson2parquet.domain.errors import StateBehindLake, StoreUnavailable
-from ndjson2parquet.domain.records import Manifest
+from ndjson2parquet.domain.records import Manifest, manifest_created_at, new_manifest_id
 from ndjson2parquet.domain.states import FileState, ManifestState
 from ndjson2parquet.ingest.registration import ingest
 from ndjson2parquet.ingest.sources import LocalSource
-from ndjson2parquet.lake.record_store import LocalCommitRecords
+from ndjson2parquet.lake.record_store import LocalCommitRecords, RecordRef
 from ndjson2parquet.state.sqlite_store import SqliteStore
 from ndjson2parquet.workflow.executor import Layout
 from ndjson2parquet.workflow.lake_commits import rebuild_from_lake, ref_of, unknown_records
@@ -91,7 +93,8 @@ def test_a_crash_between_record_and_commit_is_re_driven_and_its_record_replaced(
 
     class Watching(FakeEngine):
         def convert(self, job: ConversionJob) -> ConversionResult:
-            seen_records.append(records.path(ref_of(manifest)).exists())
+            if job.manifest_id == manifest.manifest_id:
+                seen_records.append(records.path(ref_of(manifest)).exists())
             return super().convert(job)
 
     pipeline = _pipeline(tmp_path, Watching())
@@ -105,7 +108,7 @@ def test_a_crash_between_record_and_commit_is_re_driven_and_its_record_replaced(
     assert recover(pipeline.store, pipeline.executor, alive=lambda _owner: False).requeued == [manifest.manifest_id]
     pipeline.run(LocalSource(tmp_path / "in"))
     assert pipeline.store.get_manifest(manifest.manifest_id).state == ManifestState.SUCCEEDED
-    assert seen_records[:2] == [False, False]  # the re-run removed the old record before touching parts
+    assert seen_records == [False, False]  # the re-run removed the old record before touching parts
     assert records.read(ref_of(manifest)).runs == 2
     assert len([r for r in records.refs() if r.manifest_id == manifest.manifest_id]) == 1
     assert not list((tmp_path / "lake").rglob(".*"))
@@ -175,3 +178,42 @@ def test_the_start_check_looks_records_up_in_batches(tmp_path: Path, monkeypatch
     fresh = SqliteStore(tmp_path / "fresh.db", policy=StorePolicy(page_size=2))
     count, first = unknown_records(pipeline.executor.commit_records, fresh)
     assert count == 6 and first == next(pipeline.executor.commit_records.refs())
+
+
+class _Listed(LocalCommitRecords):
+    """Records that only need listing."""
+
+    def __init__(self, refs: list[RecordRef]) -> None:
+        super().__init__("/nowhere")
+        self._refs = refs
+
+    def refs(self) -> Iterator[RecordRef]:
+        return iter(self._refs)
+
+
+class _ExpiringStore(SqliteStore):
+    expires_finished = True
+
+
+def test_a_store_that_expires_finished_records_is_not_asked_about_manifests_past_its_retention(
+    tmp_path: Path,
+) -> None:
+    now = time.time()
+    recent = RecordRef("events", "2026-11-25", f"20261125-{int((now - 3600) * 1000):x}-aaaaaaaaaaaa")
+    expired = RecordRef("events", "2026-11-20", f"20261120-{int((now - 3 * 86400) * 1000):x}-bbbbbbbbbbbb")
+    policy = StorePolicy(retention_days=1)
+    assert unknown_records(_Listed([expired, recent]), _ExpiringStore(tmp_path / "a.db", policy=policy), now) == (
+        1,
+        recent,
+    )
+    assert unknown_records(_Listed([expired, recent]), SqliteStore(tmp_path / "b.db", policy=policy), now) == (
+        2,
+        expired,
+    )
+
+
+def test_a_manifest_id_tells_when_it_was_made() -> None:
+    before = time.time()
+    made = manifest_created_at(new_manifest_id("2026-11-25"))
+    assert made is not None and before - 0.002 <= made <= time.time() + 0.002
+    assert manifest_created_at("m1") is None and manifest_created_at("a-zz-b") is None
