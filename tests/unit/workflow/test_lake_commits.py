@@ -3,6 +3,7 @@ compensation, checked at start, and enough to rebuild a lost state."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,6 +159,9 @@ def test_a_state_lost_after_a_crash_between_record_and_commit_is_rebuilt_with_th
     fresh = _pipeline(tmp_path, FakeEngine(), state="fresh.db")
     with pytest.raises(StateBehindLake, match="holds 1 committed manifest"):
         fresh.run(LocalSource(tmp_path / "in"))
+    with pytest.raises(StateBehindLake, match="recover --from-lake"):
+        fresh.watch(LocalSource(tmp_path / "in"), threading.Event())
+    assert fresh.store.counts()["files"][FileState.PENDING] == 0  # refused before listing anything
     report = rebuild_from_lake(fresh.executor.commit_records, fresh.store, str(tmp_path / "lake"))
     assert (report.records, report.imported, report.files) == (1, 1, 2)
     fresh.run(LocalSource(tmp_path / "in"))
