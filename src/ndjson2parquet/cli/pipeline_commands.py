@@ -209,7 +209,12 @@ def watch_command(poll: float, **kw: Any) -> None:
 
 @click.command("recover")
 @state_option(required=False)
-@click.option("--output", default=None, metavar="PATH", help="The lake (to remove outputs of failed manifests).")
+@click.option(
+    "--output",
+    default=None,
+    metavar="PATH",
+    help="The lake: its failed manifests' outputs are removed; --from-lake reads its commit records.",
+)
 @click.option("--quarantine", default=None, metavar="PATH")
 @click.option(
     "--from-lake",
