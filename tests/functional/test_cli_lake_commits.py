@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from ndjson2parquet.cli.main import cli
 from ndjson2parquet.sample.generator import generate
+from ndjson2parquet.state.sqlite_store import SqliteStore
 from tests.support.lake import input_event_ids, output_event_ids
 
 BATCHES = ["--max-files", "3", "--grace-hours", "0"]
@@ -32,6 +33,14 @@ def _landing(root: Path) -> Counter[str]:
     whole = gzip.compress(b"".join(b'{"event_id": "lost-%d"}\n' % i for i in range(500)))
     (day / "broken.ndjson.gz").write_bytes(whole[: len(whole) // 2])
     return input_event_ids(root / "gen") + Counter(["bad-1", "bad-2"])
+
+
+def _stored_schema(state: Path) -> tuple[int, str] | None:
+    store = SqliteStore(state)
+    try:
+        return store.get_schema("default")
+    finally:
+        store.close()
 
 
 def _snapshot(lake: Path, reports: bool = True) -> dict[str, int]:
@@ -57,6 +66,8 @@ def test_a_lost_state_is_refused_then_rebuilt_from_the_lake_and_nothing_is_conve
     records = sorted((lake / "_manifests").rglob("*.json"))
     assert len(records) == json.loads(first.stdout)["manifests"]["SUCCEEDED"] > 3
     before = _snapshot(lake)
+    schema = _stored_schema(state)
+    assert schema is not None
 
     if loss == "deleted":
         state.unlink()
@@ -72,6 +83,8 @@ def test_a_lost_state_is_refused_then_rebuilt_from_the_lake_and_nothing_is_conve
     rebuilt = invoke("recover", "--from-lake", "--output", str(lake))
     assert rebuilt.exit_code == 0, rebuilt.output
     assert f"from {len(records)} commit record(s): {len(records)} manifest(s) and 12 file(s) restored" in rebuilt.output
+    restored = _stored_schema(state)
+    assert "schema restored for default" in rebuilt.output and restored is not None and restored[1] == schema[1]
 
     again = invoke(*args)
     assert again.exit_code == 0, again.output
