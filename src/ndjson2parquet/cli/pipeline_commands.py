@@ -242,24 +242,47 @@ def watch_command(poll: float, **kw: Any) -> None:
 
 
 @click.command("recover")
-@state_option()
-@click.option("--output", default=None, metavar="PATH", help="The lake (to remove outputs of failed manifests).")
+@state_option(required=False)
+@click.option(
+    "--output",
+    default=None,
+    metavar="PATH",
+    help="The lake: its failed manifests' outputs are removed; --from-lake reads its commit records.",
+)
 @click.option("--quarantine", default=None, metavar="PATH")
+@click.option(
+    "--from-lake",
+    is_flag=True,
+    help="Rebuild the state from the lake's commit records (<output>/_manifests) instead: after a lost state.",
+)
 @click.option("--json", "as_json", is_flag=True)
-def recover_command(state: str, output: str | None, quarantine: str | None, as_json: bool) -> None:
-    """Re-drive manifests that crashed runs left behind; the next `run` or `watch` converts them."""
+def recover_command(
+    state: str | None, output: str | None, quarantine: str | None, from_lake: bool, as_json: bool
+) -> None:
+    """Re-drive manifests that crashed runs left behind; the next `run` or `watch` converts them.
+
+    With --from-lake: restore a lost or emptied state from the lake's commit records, so the next run
+    converts nothing twice. [--state defaults to <output>/_state/state.db]
+    """
     from ..conversion.arrow_engine import ArrowEngine
     from ..workflow.executor import ManifestExecutor
     from ..workflow.lease import owner_token
     from ..workflow.recovery import recover
 
-    store = existing_store(state)
+    if state is None:
+        if not output:
+            raise ConfigError("--state or --output is needed (the state is <output>/_state/state.db by default)")
+        state = str(Path(output).resolve() / "_state" / "state.db")
     if output:
         root = Path(output).resolve()
     elif Path(state).resolve().parent.name == "_state":  # the default layout of `run`
         root = Path(state).resolve().parent.parent
     else:
         raise ConfigError("--output is needed when the state file is not <output>/_state/state.db")
+    if from_lake:
+        _rebuild(state, root, as_json)
+        return
+    store = existing_store(state)
     layout = Layout(str(root), str(Path(quarantine).resolve() if quarantine else root / "_quarantine"))
     try:
         report = recover(store, ManifestExecutor(store, ArrowEngine(), layout, ConversionOptions(), owner_token()))
@@ -272,6 +295,33 @@ def recover_command(state: str, output: str | None, quarantine: str | None, as_j
             f"requeued {len(report.requeued)}, settled {len(report.settled)}, compensated {len(report.compensated)}, "
             f"abandoned claims {len(report.abandoned)}; {len(report.runnable)} manifest(s) ready to run"
         )
+
+
+def _rebuild(state: str, root: Path, as_json: bool) -> None:
+    """`recover --from-lake`: the state store (created if need be) restored from the lake's commit records."""
+    from ..lake.record_store import RECORDS_DIR, LocalCommitRecords
+    from ..workflow.lake_commits import rebuild_from_lake
+
+    if not root.is_dir():
+        raise ConfigError(f"no lake at {root}")
+    if not state.startswith(DYNAMODB_SCHEME):
+        Path(state).parent.mkdir(parents=True, exist_ok=True)
+    store = open_store(state)
+    try:
+        report = rebuild_from_lake(LocalCommitRecords(root), store, str(root))
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(report.as_dict()))
+        return
+    if not report.records:
+        click.echo(f"no commit records in {root / RECORDS_DIR}: nothing to rebuild")
+        return
+    click.echo(
+        f"rebuilt the state from {report.records} commit record(s): {report.imported} manifest(s) and"
+        f" {report.files} file(s) restored, {report.known} already known"
+        + (f"; schema restored for {', '.join(report.schemas)}" if report.schemas else "")
+    )
 
 
 @click.command("retry")

@@ -53,3 +53,7 @@ class EngineError(PipelineError):
     def __init__(self, message: str, *, transient: bool = False) -> None:
         super().__init__(message)
         self.transient = transient
+
+
+class StateBehindLake(TerminalError):
+    """The lake holds committed manifests the state store does not know (a lost or replaced state)."""

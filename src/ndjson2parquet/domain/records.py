@@ -22,6 +22,15 @@ def new_manifest_id(date: str) -> str:
     return f"{date.replace('-', '')}-{int(time.time() * 1000):x}-{secrets.token_hex(6)}"
 
 
+def manifest_created_at(manifest_id: str) -> float | None:
+    """When a manifest id was made (epoch seconds), read back from it; None if it is not one of ours."""
+    parts = manifest_id.split("-")
+    try:
+        return int(parts[1], 16) / 1000 if len(parts) == 3 else None
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
     """An object seen in a landing zone, before it is registered."""

@@ -48,6 +48,9 @@ class StateStore(ABC):
 
     #: the most items a backend writes in one atomic request (DynamoDB: 100 per transaction)
     write_chunk: int = 500
+    #: whether finished files and settled manifests vanish `policy.retention_days` after they finished
+    #: (DynamoDB's TTL); a store that keeps them (SQLite) must know every manifest the lake names
+    expires_finished: bool = False
 
     def __init__(self, policy: StorePolicy | None = None, backoff: Backoff | None = None) -> None:
         self.policy = policy or StorePolicy()
@@ -320,6 +323,75 @@ class StateStore(ABC):
         if manifest.state != ManifestState.CLAIMING:
             raise InvalidTransition(f"{manifest.manifest_id} is {manifest.state}, not CLAIMING")
         self._abandon_claim(manifest)
+
+    # ----------------------------------------------------------------- what the lake says it holds
+    def known_manifests(self, manifest_ids: Sequence[str]) -> set[str]:
+        """Which of these manifest ids the store holds, in any state (batched lookups, no scan)."""
+        known: set[str] = set()
+        for start in range(0, len(manifest_ids), self.policy.page_size):
+            known |= self._known_manifests(manifest_ids[start : start + self.policy.page_size])
+        return known
+
+    def import_committed(self, manifest: Manifest, files: Sequence[FileRecord]) -> bool:
+        """Restore a manifest the lake says was committed: the manifest SUCCEEDED and settled, its
+        files DONE or REJECTED with their ledgers. False when the store knows the manifest already.
+
+        Idempotent and safe to repeat after a crash: files go first (absent ones inserted, PENDING
+        ones moved to their final state), the manifest last, so its presence means "imported".
+        A file the store holds in any other way (another manifest, CLAIMED, FAILED) is a conflict:
+        ConditionFailed, and nothing of this manifest is written.
+        """
+        if manifest.state != ManifestState.SUCCEEDED or not manifest.settled:
+            raise InvalidTransition(f"only a settled SUCCEEDED manifest can be imported, not {manifest.state}")
+        mid = manifest.manifest_id
+        if {f.file_id for f in files} != set(manifest.file_ids) or len(files) != len(manifest.file_ids):
+            raise InvalidTransition(f"the files given are not the files of manifest {mid}")
+        for f in files:
+            wanted = file_transition("reject" if f.ledger.rejection else "complete")[1]
+            if f.manifest_id != mid or f.state != wanted or f.dataset != manifest.dataset:
+                raise InvalidTransition(f"file {f.file_id} is not a finished file of manifest {mid}")
+        if self._get_manifest(mid) is not None:
+            return False
+        existing = {r.file_id: r for r in self._get_files([f.file_id for f in files])}
+        conflicts = [
+            r
+            for r in existing.values()
+            if not (r.state == FileState.PENDING and r.manifest_id is None)
+            and not (r.manifest_id == mid and r.state in (FileState.DONE, FileState.REJECTED))
+        ]
+        if conflicts:
+            first = conflicts[0]
+            raise ConditionFailed(
+                f"{len(conflicts)} file(s) of manifest {mid} are held otherwise by the state store"
+                f" (e.g. {first.uri} is {first.state} in manifest {first.manifest_id})"
+            )
+        absent = [f for f in files if f.file_id not in existing]
+        added: set[str] = set()  # an absent file registered meanwhile is PENDING now: moved below
+        for start in range(0, len(absent), self.write_chunk):
+            added.update(r.file_id for r in self._import_files(absent[start : start + self.write_chunk]))
+        self._apply(
+            [
+                FileChange(
+                    f.file_id,
+                    FileState.PENDING,
+                    None,
+                    state=f.state,
+                    set_fields={
+                        "manifest_id": mid,
+                        "ledger": f.ledger,
+                        "attempts": f.attempts,
+                        "updated_at": f.updated_at,
+                    },
+                )
+                for f in files
+                if f.file_id not in added and _waiting(existing.get(f.file_id))
+            ]
+        )
+        try:
+            self._put_manifest(manifest)
+        except ConditionFailed:
+            return False  # another import of the same record won
+        return True
 
     # ----------------------------------------------------------------- dead letters, seals, schema
     def retry_failed(self, dataset: str, date: str, now: float | None = None) -> int:
@@ -594,6 +666,19 @@ class StateStore(ABC):
     def _put_schema(self, dataset: str, schema_json: str, expected_version: int) -> None:
         """Write version expected_version + 1, or raise ConditionFailed if the stored one moved on."""
 
+    @abstractmethod
+    def _known_manifests(self, manifest_ids: Sequence[str]) -> set[str]:
+        """The ids among these (at most `policy.page_size`) that name a stored manifest."""
+
+    @abstractmethod
+    def _import_files(self, records: Sequence[FileRecord]) -> list[FileRecord]:
+        """Insert finished records as they are (state, manifest, ledger) unless their file_id exists;
+        return those inserted. Counts dates too."""
+
+    @abstractmethod
+    def _put_manifest(self, manifest: Manifest) -> None:
+        """Store a settled manifest as it is, claiming nothing; ConditionFailed if its id exists."""
+
     def close(self) -> None:  # noqa: B027 - an optional hook: most clients need no closing
         """Release connections."""
 
@@ -611,3 +696,9 @@ def decode_seal(text: str | None) -> SealRecord | None:
         return None
     data = json.loads(text)
     return SealRecord(files=dict(data.get("files", {})), manifest_ids=tuple(data.get("manifest_ids", ())))
+
+
+def _waiting(record: FileRecord | None) -> bool:
+    """A file an import must move to its final state: PENDING outside any manifest, or unknown when
+    looked up (so registered since, PENDING; the move's condition says if it is not)."""
+    return record is None or (record.state == FileState.PENDING and record.manifest_id is None)

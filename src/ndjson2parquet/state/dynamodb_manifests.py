@@ -76,11 +76,7 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
                 *counter_items([], {ManifestState.CLAIMING.value: 1}),
             ]
         )
-        chunks = [
-            {"pk": f"M#{manifest.manifest_id}", "sk": f"C#{n:05d}", "ids": list(ids[s : s + CHUNK_IDS])}
-            for n, s in enumerate(range(0, len(ids), CHUNK_IDS))
-        ]
-        self._batch_write([{"PutRequest": {"Item": encode_item(c)}} for c in chunks])
+        self._put_file_list(manifest)
         guard = {
             "Key": meta,
             "ConditionExpression": "#st = :claiming AND attribute_not_exists(abandoned)",
@@ -174,6 +170,35 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
         }
         with contextlib.suppress(TransactionCancelled):  # deleted meanwhile by a concurrent abandon
             self._transact([{"Delete": delete}, *counter_items([], {ManifestState.CLAIMING.value: -1})])
+
+    def _put_manifest(self, manifest: Manifest) -> None:
+        """A settled manifest as it is (an import): its file-list items first when they are not inline."""
+        inline = len(manifest.file_ids) <= INLINE_IDS
+        if not inline:
+            self._put_file_list(manifest)
+        put = {
+            "Put": {
+                "Item": manifest_item(manifest, inline=inline, shards=self.policy.pending_shards),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        try:
+            self._transact([put, *counter_items([], {manifest.state.value: 1})])
+        except TransactionCancelled:
+            raise ConditionFailed(f"manifest {manifest.manifest_id} exists already") from None
+
+    def _put_file_list(self, manifest: Manifest) -> None:
+        """The file-list items of a manifest too big to hold its ids inline."""
+        ids = manifest.file_ids
+        chunks = [
+            {"pk": f"M#{manifest.manifest_id}", "sk": f"C#{n:05d}", "ids": list(ids[s : s + CHUNK_IDS])}
+            for n, s in enumerate(range(0, len(ids), CHUNK_IDS))
+        ]
+        self._batch_write([{"PutRequest": {"Item": encode_item(c)}} for c in chunks])
+
+    def _known_manifests(self, manifest_ids: Sequence[str]) -> set[str]:
+        found = self._batch_get([manifest_key(mid) for mid in dict.fromkeys(manifest_ids)], ("manifest_id",))
+        return {py(item["manifest_id"]) for item in found}
 
     # ----------------------------------------------------------------- reads
     def _chunks(self, manifest_id: str, **kwargs: Any) -> list[Item]:

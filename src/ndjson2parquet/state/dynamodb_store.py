@@ -49,6 +49,7 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
     """State in one DynamoDB table (see `dynamodb_table` for its layout)."""
 
     write_chunk = 1000  # base.py's chunk; transactions below it are split to 100 items
+    expires_finished = True  # the table's TTL on expires_at
 
     def __init__(
         self, table_name: str, client: Any = None, policy: StorePolicy | None = None, backoff: Backoff | None = None
@@ -88,6 +89,10 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
         ]
         lost = self._run_ops(ops)
         return [r for r in todo if r.file_id not in lost]
+
+    def _import_files(self, records: Sequence[FileRecord]) -> list[FileRecord]:
+        # a file item carries its state, manifest and ledger, and its counters follow its state
+        return self._insert_files(records)
 
     def _register_date(self, dataset: str, date: str) -> None:
         for pk, sk in (("DS", dataset), (f"D#{dataset}", date)):

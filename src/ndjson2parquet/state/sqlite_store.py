@@ -349,29 +349,7 @@ class SqliteStore(StateStore):
                 ).rowcount
             if claimed != len(ids):
                 raise ConditionFailed(f"{len(ids) - claimed} file(s) of the claim are no longer PENDING")
-            db.execute(
-                "INSERT INTO manifests (manifest_id, dataset, date, state, file_ids, bytes, created_at, updated_at,"
-                " reason, runs, lease_owner, lease_expires_at, settled, outputs, stats, error)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    manifest.manifest_id,
-                    manifest.dataset,
-                    manifest.date,
-                    manifest.state.value,
-                    json.dumps(manifest.file_ids),
-                    manifest.bytes,
-                    manifest.created_at,
-                    manifest.updated_at,
-                    manifest.reason,
-                    manifest.runs,
-                    manifest.lease_owner,
-                    manifest.lease_expires_at,
-                    int(manifest.settled),
-                    json.dumps(manifest.outputs),
-                    json.dumps(manifest.stats),
-                    manifest.error,
-                ),
-            )
+            _insert_manifest(db, manifest)
 
         self._retrying_write(write)
 
@@ -437,6 +415,41 @@ class SqliteStore(StateStore):
             return committed
 
         return self._retrying_write(write)
+
+    def _known_manifests(self, manifest_ids: Sequence[str]) -> set[str]:
+        known: set[str] = set()
+        for start in range(0, len(manifest_ids), 500):  # SQLite's bound-parameter limit
+            ids = list(manifest_ids[start : start + 500])
+            marks = ",".join("?" * len(ids))
+            known.update(
+                r[0] for r in self._read(f"SELECT manifest_id FROM manifests WHERE manifest_id IN ({marks})", ids)
+            )
+        return known
+
+    def _import_files(self, records: Sequence[FileRecord]) -> list[FileRecord]:
+        dumped: dict[tuple[str, ...], str] = {}
+
+        def write(db: sqlite3.Connection) -> list[FileRecord]:
+            added = []
+            for r in {r.file_id: r for r in records}.values():
+                row = (r.file_id, r.dataset, r.uri, r.version, r.size, r.date, r.arrived_at, r.registered_at,
+                       r.state.value, r.manifest_id, r.attempts, *_ledger_values(r.ledger, dumped), r.error,
+                       r.updated_at)  # fmt: skip
+                if db.execute(_IMPORT_FILE, row).rowcount:
+                    added.append(r)
+            _insert_dates(db, added)
+            return added
+
+        return self._retrying_write(write)
+
+    def _put_manifest(self, manifest: Manifest) -> None:
+        def write(db: sqlite3.Connection) -> None:
+            try:
+                _insert_manifest(db, manifest)
+            except sqlite3.IntegrityError:
+                raise ConditionFailed(f"manifest {manifest.manifest_id} exists already") from None
+
+        self._retrying_write(write)
 
     def _query_live_manifests(self, limit: int, cursor: str | None) -> Page[Manifest]:
         return self._manifest_page("manifests INDEXED BY manifests_live", "settled = 0", [], limit, cursor)
@@ -597,6 +610,33 @@ def _conditional_manifest_update(
     return _manifest(db.execute("SELECT * FROM manifests WHERE manifest_id = ?", (manifest_id,)).fetchone())
 
 
+def _insert_manifest(db: sqlite3.Connection, manifest: Manifest) -> None:
+    """Insert a manifest row as it is (IntegrityError if its id exists)."""
+    db.execute(
+        "INSERT INTO manifests (manifest_id, dataset, date, state, file_ids, bytes, created_at, updated_at,"
+        " reason, runs, lease_owner, lease_expires_at, settled, outputs, stats, error)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            manifest.manifest_id,
+            manifest.dataset,
+            manifest.date,
+            manifest.state.value,
+            json.dumps(manifest.file_ids),
+            manifest.bytes,
+            manifest.created_at,
+            manifest.updated_at,
+            manifest.reason,
+            manifest.runs,
+            manifest.lease_owner,
+            manifest.lease_expires_at,
+            int(manifest.settled),
+            json.dumps(manifest.outputs),
+            json.dumps(manifest.stats),
+            manifest.error,
+        ),
+    )
+
+
 _LEDGER_SETS = "lines = ?, blank = ?, rows_written = ?, rows_quarantined = ?, outputs = ?, rejection = ?"
 
 
@@ -610,6 +650,8 @@ _INSERT_FILE = (
     "INSERT OR IGNORE INTO files (file_id, dataset, uri, version, size, date, arrived_at, registered_at, state,"
     " attempts, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 )
+
+_IMPORT_FILE = f"INSERT OR IGNORE INTO files ({_FILE_COLUMNS}) VALUES ({','.join('?' * len(_FILE_COLUMNS.split(',')))})"
 
 
 def _insert_dates(db: sqlite3.Connection, records: Sequence[FileRecord]) -> None:

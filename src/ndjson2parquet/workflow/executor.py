@@ -2,7 +2,9 @@
 
 The manifest's SUCCEEDED write is the commit point. Everything before it can be repeated (names
 are deterministic, a re-run replaces its own parts); everything after it (settling files) is
-idempotent and finished by recovery if the process dies half way.
+idempotent and finished by recovery if the process dies half way. Just before the commit point the
+manifest's commit record goes into the lake (see `lake_commits`); a re-run deletes it before it
+touches the parts, and so does compensation: no record ever names a part that is not there.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from ..conversion.engine import ConversionJob, ConversionResult, Engine, InputFi
 from ..domain import clock
 from ..domain.errors import ConditionFailed, PipelineError
 from ..domain.records import FileRecord, Manifest
+from ..lake.record_store import CommitRecords, LocalCommitRecords
 from ..state.base import StateStore
+from .lake_commits import record_of, ref_of
 from .lease import Heartbeat
 from .schema_sync import settle_schema
 
@@ -67,11 +71,13 @@ class ManifestExecutor:
         options: ConversionOptions,
         owner: str,
         backoff: Backoff | None = None,
+        commit_records: CommitRecords | None = None,
     ) -> None:
         self.store, self.engine, self.layout, self.options, self.owner = store, engine, layout, options, owner
         self.backoff = backoff or Backoff(base=0.5, cap=30.0, attempts=4)
         #: told (manifest id, bytes) as the engine reads each input file: progress within a manifest
         self.on_file_read: Callable[[str, int], None] | None = None
+        self.commit_records = commit_records or LocalCommitRecords(layout.output_root)
 
     def job_for(self, manifest: Manifest, records: list[FileRecord] | None = None) -> ConversionJob:
         """The conversion job of a manifest: its files, where to write, the dataset's schema."""
@@ -105,6 +111,8 @@ class ManifestExecutor:
         log.info("manifest started", extra={"manifest_id": manifest_id, "run": manifest.runs})
         with Heartbeat(self.store, manifest, self.owner, self.store.policy.lease_s / 3) as beat:
             try:
+                if manifest.runs > 1:  # an earlier run may have left a record naming parts about to change
+                    self.commit_records.delete(ref_of(manifest))
                 if records is None or {r.file_id for r in records} != set(manifest.file_ids):
                     records = list(self.store.files_of(manifest))
                 job = self.job_for(manifest, records)
@@ -117,12 +125,14 @@ class ManifestExecutor:
                 )
                 if beat.lost.is_set():
                     raise ConditionFailed("lease lost during conversion")
+                stats = _stats(result)
+                self.commit_records.write(record_of(manifest, records, result, self.layout.output_root, stats))
                 committed = self.store.succeed(
                     manifest,
                     self.owner,
                     [o.path for o in result.outputs],
                     result.ledgers,
-                    stats=_stats(result),
+                    stats=stats,
                 )
             except ConditionFailed as exc:
                 # someone else owns the manifest now: never touch its outputs, they may be theirs
@@ -144,7 +154,8 @@ class ManifestExecutor:
         return self.compensate(manifest)
 
     def compensate(self, manifest: Manifest) -> Manifest:
-        """Remove a FAILED manifest's outputs, then release its files."""
+        """Remove a FAILED manifest's commit record, then its outputs, then release its files."""
+        self.commit_records.delete(ref_of(manifest))
         self.engine.remove_outputs(self.job_for(manifest))
         return self.store.compensate(manifest)
 

@@ -17,6 +17,7 @@ from ..ingest.registration import IngestReport, ingest
 from ..ingest.sources import Source
 from ..state.base import StateStore
 from .executor import Layout, ManifestExecutor, Outcome
+from .lake_commits import check_lake_known
 from .lease import owner_token
 from .recovery import RecoveryReport, recover
 from .report import RunReport
@@ -58,12 +59,17 @@ class Pipeline:
         self.executor = ManifestExecutor(store, engine, layout, options.conversion, self.owner)
         self.planner = Planner(store, options.batch)
 
+    def check_lake(self) -> None:
+        """Refuse (StateBehindLake) when the lake holds committed manifests the state does not know."""
+        check_lake_known(self.executor.commit_records, self.store, self.layout.output_root)
+
     def recover(self) -> RecoveryReport:
         """Re-drive what crashed runs left behind (see workflow.recovery)."""
         return recover(self.store, self.executor)
 
     def run(self, source: Source, on_progress: Callable[[Progress], None] | None = None) -> RunReport:
         """One shot: convert everything in the landing zone, flush partial batches, seal what is due."""
+        self.check_lake()
         report = RunReport(context=self.context)
         recovered = self.recover()
         report.recovery = recovered.as_dict()
@@ -81,6 +87,7 @@ class Pipeline:
         on_cycle: Callable[[RunReport], None] | None = None,
     ) -> RunReport:
         """Continuous: poll the landing zone, close manifests per policy, seal days, until `stop` is set."""
+        self.check_lake()
         total = RunReport()
         while not stop.is_set():
             cycle = RunReport(context=self.context)
