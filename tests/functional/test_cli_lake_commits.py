@@ -61,7 +61,7 @@ def test_a_lost_state_is_refused_then_rebuilt_from_the_lake_and_nothing_is_conve
     lake, state = tmp_path / "lake", tmp_path / "lake" / "_state" / "state.db"
     args = ["run", "--input", str(tmp_path / "in"), "--output", str(lake), "--json", *BATCHES]
     first = invoke(*args)
-    assert first.exit_code == 0, first.output
+    assert first.exit_code == 3, first.output  # the corrupt gzip is REJECTED: exit status 3
     assert output_event_ids(lake) == expected
     records = sorted((lake / "_manifests").rglob("*.json"))
     assert len(records) == json.loads(first.stdout)["manifests"]["SUCCEEDED"] > 3
@@ -85,6 +85,7 @@ def test_a_lost_state_is_refused_then_rebuilt_from_the_lake_and_nothing_is_conve
     assert f"from {len(records)} commit record(s): {len(records)} manifest(s) and 12 file(s) restored" in rebuilt.output
     restored = _stored_schema(state)
     assert "schema restored for default" in rebuilt.output and restored is not None and restored[1] == schema[1]
+    assert "seals restored for default/2026-11-26" in rebuilt.output  # the clean day (the other has a rejection)
 
     again = invoke(*args)
     assert again.exit_code == 0, again.output
@@ -103,7 +104,7 @@ def test_a_lost_state_is_refused_then_rebuilt_from_the_lake_and_nothing_is_conve
 def test_rebuilding_again_restores_nothing_new(tmp_path: Path) -> None:
     _landing(tmp_path / "in")
     lake = tmp_path / "lake"
-    assert invoke("run", "--input", str(tmp_path / "in"), "--output", str(lake), *BATCHES).exit_code == 0
+    assert invoke("run", "--input", str(tmp_path / "in"), "--output", str(lake), *BATCHES).exit_code == 3
     result = invoke("recover", "--from-lake", "--output", str(lake), "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -113,9 +114,9 @@ def test_rebuilding_again_restores_nothing_new(tmp_path: Path) -> None:
 def test_rebuild_into_a_state_holding_other_data_for_the_files_fails_with_one_line(tmp_path: Path) -> None:
     _landing(tmp_path / "in")
     lake, other = tmp_path / "lake", tmp_path / "other"
-    assert invoke("run", "--input", str(tmp_path / "in"), "--output", str(lake), *BATCHES).exit_code == 0
+    assert invoke("run", "--input", str(tmp_path / "in"), "--output", str(lake), *BATCHES).exit_code == 3
     # another lake's state over the same landing zone: the same files, in other manifests
-    assert invoke("run", "--input", str(tmp_path / "in"), "--output", str(other), *BATCHES).exit_code == 0
+    assert invoke("run", "--input", str(tmp_path / "in"), "--output", str(other), *BATCHES).exit_code == 3
     state = str(other / "_state" / "state.db")
     result = invoke("recover", "--from-lake", "--output", str(lake), "--state", state)
     assert result.exit_code == 1

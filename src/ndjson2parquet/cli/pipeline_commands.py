@@ -321,6 +321,7 @@ def _rebuild(state: str, root: Path, as_json: bool) -> None:
         f"rebuilt the state from {report.records} commit record(s): {report.imported} manifest(s) and"
         f" {report.files} file(s) restored, {report.known} already known"
         + (f"; schema restored for {', '.join(report.schemas)}" if report.schemas else "")
+        + (f"; seals restored for {', '.join(report.sealed)}" if report.sealed else "")
     )
 
 

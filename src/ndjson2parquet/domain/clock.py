@@ -23,3 +23,8 @@ def iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def epoch(text: str) -> float:
+    """ISO 8601 (as `iso` writes it) back to epoch seconds."""
+    return datetime.fromisoformat(text).timestamp()

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from .. import __version__
+from ..domain.clock import epoch, iso
 from ..domain.errors import TerminalError
 from ..domain.records import FileRecord, Ledger, Manifest
 from ..domain.states import FileState, ManifestState, file_transition
@@ -99,7 +99,7 @@ class CommitRecord:
             dataset=manifest.dataset,
             date=manifest.date,
             created_at=manifest.created_at,
-            committed_at=iso_utc(now),
+            committed_at=iso(now),  # type: ignore[arg-type]
             files=tuple(
                 CommittedFile(
                     file_id=r.file_id,
@@ -261,13 +261,3 @@ def absolute(root: str, path: str) -> str:
     if path.startswith("/") or "://" in path:
         return path
     return f"{root.rstrip('/')}/{path}"
-
-
-def iso_utc(at: float) -> str:
-    """Epoch seconds as ISO 8601 UTC with milliseconds (``2026-11-25T10:00:00.000Z``)."""
-    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def epoch(iso: str) -> float:
-    """ISO 8601 back to epoch seconds."""
-    return datetime.fromisoformat(iso).timestamp()

@@ -8,7 +8,8 @@ to rebuild a lost state.
   between record and commit, which recovery re-drives). Otherwise the state was lost or replaced, and
   converting the landing zone again would put every record into the lake a second time.
 - `rebuild_from_lake`: restores, from the records alone, each committed manifest with its files, their
-  ledgers and the dataset schemas; a later run over the same landing zone converts nothing twice.
+  ledgers and the dataset schemas, and the seals of the dates whose clean-seal marker the lake holds;
+  a later run over the same landing zone converts nothing twice.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from itertools import islice
 
 from ..conversion.engine import ConversionResult
 from ..domain import clock
-from ..domain.errors import ConditionFailed, StateBehindLake
+from ..domain.clock import epoch
+from ..domain.errors import ConditionFailed, InvalidTransition, StateBehindLake
 from ..domain.records import FileRecord, Manifest, manifest_created_at
-from ..lake.commit_record import CommitRecord, epoch
+from ..lake.commit_record import CommitRecord
 from ..lake.record_store import CommitRecords, RecordRef
 from ..state.base import StateStore
 from .schema_sync import store_schema
+from .sealing import markers
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,7 @@ class RebuildReport:
     known: int = 0  # manifests the state store held already (left as they are)
     files: int = 0  # files of the restored manifests
     schemas: list[str] = field(default_factory=list)  # datasets whose schema was restored or evolved
+    sealed: list[str] = field(default_factory=list)  # dataset/date seals restored from the lake's markers
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready view."""
@@ -135,8 +139,27 @@ def rebuild_from_lake(records: CommitRecords, store: StateStore, root: str) -> R
         # in commit order, merged as the runs merged them: new columns are added, nothing is narrowed
         before = store.get_schema(dataset)
         for schema_json, _ in sorted(seen.items(), key=lambda item: item[1]):
-            store_schema(store, dataset, schema_json)
+            current = store.get_schema(dataset)
+            # widening allowed: a widening the lake holds was opted into by the run that wrote it
+            store_schema(store, dataset, schema_json, current[0] if current else 0, widen=True)
         if store.get_schema(dataset) != before:
             report.schemas.append(dataset)
+    report.sealed = _restore_seals(store, root)
     log.info("state rebuilt from the lake", extra=report.as_dict())
     return report
+
+
+def _restore_seals(store: StateStore, root: str) -> list[str]:
+    """Seal again, at their own time, the dates whose clean-seal marker the lake holds (so the next run
+    neither rewrites the markers nor reports those dates as newly sealed)."""
+    restored = []
+    for dataset, date, sealed_at in markers(root):
+        status = store.date_status(dataset, date)
+        if status is None or status.sealed_at is not None:
+            continue
+        try:
+            store.seal(dataset, date, now=sealed_at)
+        except InvalidTransition:
+            continue  # files of that date wait again (a late file): the next run seals it
+        restored.append(f"{dataset}/{date}")
+    return restored

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..batching.planner import past_grace
 from ..config.settings import BatchPolicy
 from ..domain import clock
-from ..domain.clock import iso
+from ..domain.clock import epoch, iso
 from ..domain.errors import InvalidTransition
 from ..domain.records import DateStatus
 from ..domain.states import FileState
@@ -80,6 +81,16 @@ def remove_marker(output_root: str | Path, dataset: str, date: str) -> bool:
         return False
     log.info("seal marker removed: the date is open again", extra={"dataset": dataset, "date": date})
     return True
+
+
+def markers(output_root: str | Path) -> Iterator[tuple[str, str, float]]:
+    """(dataset, date, sealed_at) of every clean seal's marker in the lake: the lake's own seal log."""
+    for path in sorted(Path(output_root).glob(f"*/date=*/{MARKER_NAME}")):
+        try:
+            body = json.loads(path.read_text())
+            yield body["dataset"], body["date"], epoch(body["sealed_at"])
+        except (OSError, ValueError, KeyError, TypeError):
+            log.warning("unreadable seal marker left as it is", extra={"path": str(path)})
 
 
 def seal_ready(
