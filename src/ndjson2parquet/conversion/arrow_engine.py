@@ -40,7 +40,7 @@ from typing import Any
 import pyarrow as pa
 import simdjson
 
-from ..domain.errors import EngineError, InputError
+from ..domain.errors import EngineError, InputError, PipelineError, ResourceExhausted, exhaustion
 from ..domain.records import Ledger
 from . import quarantine
 from .assemble import assemble_part
@@ -124,12 +124,17 @@ class ArrowEngine(Engine):
         """Convert, publish atomically, and remove any leftover part of an earlier attempt."""
         try:
             return self._convert(job)
-        except (EngineError, InputError):
+        except PipelineError:
             raise
-        except OSError as exc:
-            raise EngineError(f"manifest {job.manifest_id}: I/O failed: {exc}", transient=True) from exc
-        except (pa.ArrowException, ValueError, TypeError) as exc:
-            raise EngineError(f"manifest {job.manifest_id}: conversion failed: {exc}") from exc
+        except Exception as exc:
+            exhausted = exhaustion(exc)  # disk full, out of memory or file handles: the run stops, no attempt spent
+            if exhausted is not None:
+                raise ResourceExhausted(f"manifest {job.manifest_id}: {exhausted}") from exc
+            if isinstance(exc, OSError):
+                raise EngineError(f"manifest {job.manifest_id}: I/O failed: {exc}", transient=True) from exc
+            if isinstance(exc, pa.ArrowException | ValueError | TypeError):
+                raise EngineError(f"manifest {job.manifest_id}: conversion failed: {exc}") from exc
+            raise
 
     def remove_outputs(self, job: ConversionJob) -> None:
         """Delete every part and quarantine file this manifest may have written (compensation)."""

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from ..backoff import Backoff
 from ..config.settings import StorePolicy
-from ..domain.errors import ConditionFailed, ConfigError, StoreUnavailable
+from ..domain.errors import ConditionFailed, ConfigError, ResourceExhausted, StoreUnavailable
 from ..domain.records import DateStatus, FileRecord, Ledger, Manifest, Page
 from ..domain.states import FileState, ManifestState, file_transition
 from .base import FileChange, StateStore
@@ -102,11 +102,13 @@ class SqliteStore(StateStore):
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One IMMEDIATE transaction: the write lock is taken up front, so concurrent writers queue."""
-        with self._lock:
+        with self._lock, self._full_is_exhaustion():
             db = self._db()
             try:
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
+                    raise
                 raise StoreUnavailable(f"state store busy: {exc}") from exc
             try:
                 yield db
@@ -114,7 +116,22 @@ class SqliteStore(StateStore):
                 db.execute("ROLLBACK")
                 raise
             else:
-                db.execute("COMMIT")
+                try:
+                    db.execute("COMMIT")
+                except sqlite3.Error:
+                    if db.in_transaction:  # a failed COMMIT (disk full) leaves the transaction open
+                        db.execute("ROLLBACK")
+                    raise
+
+    @contextmanager
+    def _full_is_exhaustion(self) -> Iterator[None]:
+        """SQLite's "database or disk is full" is no busy store: the run stops (ResourceExhausted), no retry."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
+                raise ResourceExhausted(f"state store full ({exc}): {self.path}") from exc
+            raise
 
     def _retrying_write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run fn in one write transaction, retried with backoff while the database is busy."""
@@ -126,10 +143,12 @@ class SqliteStore(StateStore):
         return self.backoff.call(attempt)
 
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, self._full_is_exhaustion():
             try:
                 return self._db().execute(sql, params).fetchall()
             except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:  # a sort spilling to a full disk
+                    raise
                 raise StoreUnavailable(f"state store read failed: {exc}") from exc
 
     def close(self) -> None:

@@ -3,11 +3,17 @@
 The manifest's SUCCEEDED write is the commit point. Everything before it can be repeated (names
 are deterministic, a re-run replaces its own parts); everything after it (settling files) is
 idempotent and finished by recovery if the process dies half way.
+
+Running out of disk, memory or file handles (``ResourceExhausted``) is no failure of the manifest:
+its outputs are removed and it is put back (RUNNING → CREATED, its files still CLAIMED in it, no
+attempt spent), to be re-driven under the same id by a later run; the executor then starts nothing
+more (``halted``), and the pipeline stops the run.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -15,7 +21,7 @@ from ..backoff import Backoff
 from ..config.settings import ConversionOptions
 from ..conversion.engine import ConversionJob, ConversionResult, Engine, InputFile, OutputFile
 from ..domain import clock
-from ..domain.errors import ConditionFailed, PipelineError
+from ..domain.errors import ConditionFailed, PipelineError, ResourceExhausted, exhaustion
 from ..domain.records import FileRecord, Manifest
 from ..state.base import StateStore
 from .lease import Heartbeat
@@ -37,7 +43,7 @@ class Outcome:
     """What running one manifest did."""
 
     manifest_id: str
-    state: str  # SUCCEEDED, FAILED, or SKIPPED (someone else runs it)
+    state: str  # SUCCEEDED, FAILED, REQUEUED (put back: resources ran out), or SKIPPED (someone else runs it)
     files: int = 0
     bytes_in: int = 0
     rows_written: int = 0
@@ -50,6 +56,7 @@ class Outcome:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)  # per file: commit time - arrival time
     error: str | None = None
+    exhausted: ResourceExhausted | None = None  # set with REQUEUED: what ran out
 
 
 class ManifestExecutor:
@@ -66,6 +73,7 @@ class ManifestExecutor:
     ) -> None:
         self.store, self.engine, self.layout, self.options, self.owner = store, engine, layout, options, owner
         self.backoff = backoff or Backoff(base=0.5, cap=30.0, attempts=4)
+        self.halted = threading.Event()  # set once resources ran out: no manifest is started after that
 
     def job_for(self, manifest: Manifest, records: list[FileRecord] | None = None) -> ConversionJob:
         """The conversion job of a manifest: its files, where to write, the dataset's schema."""
@@ -89,11 +97,14 @@ class ManifestExecutor:
         ``records``: its files, when the caller has just claimed them (else they are read).
         """
         began = time.monotonic()
+        if self.halted.is_set():
+            return Outcome(manifest_id, "SKIPPED")  # left CREATED: a later run re-drives it
         try:
             manifest = self.store.start(manifest_id, self.owner)
         except ConditionFailed:
             return Outcome(manifest_id, "SKIPPED")
         log.info("manifest started", extra={"manifest_id": manifest_id, "run": manifest.runs})
+        exhausted: ResourceExhausted | None = None
         with Heartbeat(self.store, manifest, self.owner, self.store.policy.lease_s / 3) as beat:
             try:
                 if records is None or {r.file_id for r in records} != set(manifest.file_ids):
@@ -115,11 +126,30 @@ class ManifestExecutor:
                 log.warning("manifest taken over", extra={"manifest_id": manifest_id, "error": str(exc)})
                 return Outcome(manifest_id, "SKIPPED", error=str(exc), seconds=time.monotonic() - began)
             except Exception as exc:  # any failure of this attempt: compensate, files retry later
-                kind = "transient" if isinstance(exc, PipelineError) and exc.transient else "terminal"
-                log.error("manifest failed", extra={"manifest_id": manifest_id, "kind": kind, "error": repr(exc)})
-                self.fail_and_compensate(manifest, f"{type(exc).__name__}: {exc}")
-                return Outcome(manifest_id, "FAILED", error=str(exc), seconds=time.monotonic() - began)
+                exhausted = exhaustion(exc)
+                if exhausted is None:
+                    _log_failure(manifest_id, exc)
+                    self.fail_and_compensate(manifest, f"{type(exc).__name__}: {exc}")
+                    return Outcome(manifest_id, "FAILED", error=str(exc), seconds=time.monotonic() - began)
+        if exhausted is not None:  # the heartbeat is stopped: it cannot race the requeue
+            return self._put_back(manifest, exhausted, time.monotonic() - began)
         return self._outcome(committed, records, result, time.monotonic() - began)
+
+    def _put_back(self, manifest: Manifest, exhausted: ResourceExhausted, seconds: float) -> Outcome:
+        """Resources ran out: remove what this attempt wrote, requeue the manifest, start nothing more."""
+        self.halted.set()
+        extra = {"manifest_id": manifest.manifest_id, "error": str(exhausted)}
+        if exhausted.uri:
+            extra["uri"] = exhausted.uri
+        log.error("resources exhausted: manifest put back, no attempt spent", extra=extra)
+        try:
+            self.engine.remove_outputs(self.job_for(manifest))
+            self.store.requeue(manifest)
+        except ConditionFailed:
+            pass  # someone else holds it now
+        except Exception as exc:  # e.g. the state store is full too: recovery requeues it once we are gone
+            log.warning("manifest left RUNNING for recovery", extra={**extra, "error": repr(exc)})
+        return Outcome(manifest.manifest_id, "REQUEUED", error=str(exhausted), seconds=seconds, exhausted=exhausted)
 
     def fail_and_compensate(self, manifest: Manifest, error: str) -> Manifest:
         """FAILED, its outputs removed, its files released (or FAILED after max attempts)."""
@@ -154,6 +184,17 @@ class ManifestExecutor:
             seconds=seconds,
             latencies=[max(0.0, committed_at - r.arrived_at) for r in records],
         )
+
+
+def _log_failure(manifest_id: str, exc: Exception) -> None:
+    """One ERROR line saying what failed (type, message, the file when known); the traceback at DEBUG."""
+    kind = "transient" if isinstance(exc, PipelineError) and exc.transient else "terminal"
+    extra = {"manifest_id": manifest_id, "kind": kind, "error_type": type(exc).__name__, "error": str(exc)}
+    uri = getattr(exc, "uri", None)
+    if uri:
+        extra["uri"] = uri
+    log.error("manifest failed", extra=extra)
+    log.debug("manifest failed: traceback", extra={"manifest_id": manifest_id}, exc_info=exc)
 
 
 def _stats(result: ConversionResult) -> dict[str, object]:
