@@ -113,7 +113,8 @@ class SqliteStore(StateStore):
             try:
                 yield db
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite rolls back by itself on some errors (SQLITE_FULL among them)
+                    db.execute("ROLLBACK")
                 raise
             else:
                 try:
@@ -130,7 +131,8 @@ class SqliteStore(StateStore):
             yield
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
-                raise ResourceExhausted(f"state store full ({exc}): {self.path}") from exc
+                message = f"state store full ({exc}): {self.path}; free some room, then run again"
+                raise ResourceExhausted(message) from exc
             raise
 
     def _retrying_write(self, fn: Callable[[sqlite3.Connection], T]) -> T:

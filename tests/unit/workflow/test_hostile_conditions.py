@@ -179,7 +179,9 @@ def test_running_out_of_memory_puts_the_manifest_back_instead_of_failing_it(tmp_
     pipeline = _pipeline(tmp_path, engine)
     with pytest.raises(ResourceExhausted, match="out of memory"):
         pipeline.run(LocalSource(tmp_path / "in"))
-    assert all(r.attempts == 0 and r.state == FileState.CLAIMED for r in _files(pipeline, tmp_path / "in"))
+    files = _files(pipeline, tmp_path / "in")  # the other manifest may have converted meanwhile
+    assert all(r.attempts == 0 for r in files) and FileState.CLAIMED in {r.state for r in files}
+    assert {r.state for r in files} <= {FileState.CLAIMED, FileState.DONE}
     pipeline.run(LocalSource(tmp_path / "in"))
     assert sorted(_rows(tmp_path / "lake"), key=orjson.dumps) == sorted(records, key=orjson.dumps)
 
