@@ -103,6 +103,9 @@ class ManifestExecutor:
             manifest = self.store.start(manifest_id, self.owner)
         except ConditionFailed:
             return Outcome(manifest_id, "SKIPPED")
+        except ResourceExhausted as exc:  # the state store is full: the manifest stays CREATED
+            self.halted.set()
+            return Outcome(manifest_id, "SKIPPED", error=str(exc), exhausted=exc)
         log.info("manifest started", extra={"manifest_id": manifest_id, "run": manifest.runs})
         exhausted: ResourceExhausted | None = None
         with Heartbeat(self.store, manifest, self.owner, self.store.policy.lease_s / 3) as beat:

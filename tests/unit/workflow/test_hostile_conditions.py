@@ -181,7 +181,26 @@ def test_running_out_of_memory_puts_the_manifest_back_instead_of_failing_it(tmp_
         pipeline.run(LocalSource(tmp_path / "in"))
     files = _files(pipeline, tmp_path / "in")  # the other manifest may have converted meanwhile
     assert all(r.attempts == 0 for r in files) and FileState.CLAIMED in {r.state for r in files}
-    assert {r.state for r in files} <= {FileState.CLAIMED, FileState.DONE}
+    assert {r.state for r in files} <= {FileState.PENDING, FileState.CLAIMED, FileState.DONE}
+    pipeline.run(LocalSource(tmp_path / "in"))
+    assert sorted(_rows(tmp_path / "lake"), key=orjson.dumps) == sorted(records, key=orjson.dumps)
+
+
+def test_a_full_state_store_at_a_manifest_start_stops_the_run_with_the_manifest_left_to_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = _landing(tmp_path / "in", files=2)
+    pipeline = _pipeline(tmp_path, ArrowEngine())
+
+    def full(*args: Any, **kwargs: Any) -> Any:
+        raise ResourceExhausted("state store full (database or disk is full): state.db")
+
+    monkeypatch.setattr(pipeline.store, "start", full)
+    with pytest.raises(ResourceExhausted, match=r"^run stopped, resources exhausted: state store full"):
+        pipeline.run(LocalSource(tmp_path / "in"))
+    assert {m.state for m in pipeline.store.live_manifests()} == {ManifestState.CREATED}
+    assert all(r.attempts == 0 for r in _files(pipeline, tmp_path / "in"))
+    monkeypatch.undo()
     pipeline.run(LocalSource(tmp_path / "in"))
     assert sorted(_rows(tmp_path / "lake"), key=orjson.dumps) == sorted(records, key=orjson.dumps)
 
