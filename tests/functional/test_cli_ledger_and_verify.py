@@ -88,3 +88,18 @@ def test_verify_reports_a_tampered_lake(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "good.ndjson: has 3 lines (0 blank), ledger says 3 (1 blank)" in result.output
     assert "bad.ndjson: ledger says 2 quarantined, quarantine file holds 1" in result.output
+
+
+def test_verify_agrees_with_the_engine_that_a_form_feed_line_is_no_blank(tmp_path: Path) -> None:
+    day = tmp_path / "in" / "2026-11-25"
+    day.mkdir(parents=True)
+    (day / "ff.ndjson").write_bytes(b'{"a": 1}\n\x0c\n \t\n\x0b\r\n{"a": 2}\n')
+    lake = tmp_path / "lake"
+    state = str(lake / "_state" / "state.db")
+    assert invoke("run", "--input", str(tmp_path / "in"), "--output", str(lake)).exit_code == 0
+    (version,) = json.loads(invoke("ledger", str(day / "ff.ndjson"), "--state", state, "--json").output)["versions"]
+    assert (version["lines"], version["blank"], version["rows_written"], version["rows_quarantined"]) == (5, 1, 2, 2)
+    result = invoke("verify", "--state", state, "--json")
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.output)
+    assert report["ok"] and report["lines"] == 5 and report["rows_quarantined"] == 2

@@ -30,6 +30,7 @@ How a manifest goes through (and why it stays fast)
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,7 +41,7 @@ from typing import Any
 import pyarrow as pa
 import simdjson
 
-from ..domain.errors import EngineError, InputError
+from ..domain.errors import EngineError, InputError, PipelineError, ResourceExhausted, exhaustion
 from ..domain.records import Ledger
 from . import quarantine
 from .assemble import assemble_part
@@ -124,12 +125,17 @@ class ArrowEngine(Engine):
         """Convert, publish atomically, and remove any leftover part of an earlier attempt."""
         try:
             return self._convert(job)
-        except (EngineError, InputError):
+        except PipelineError:
             raise
-        except OSError as exc:
-            raise EngineError(f"manifest {job.manifest_id}: I/O failed: {exc}", transient=True) from exc
-        except (pa.ArrowException, ValueError, TypeError) as exc:
-            raise EngineError(f"manifest {job.manifest_id}: conversion failed: {exc}") from exc
+        except Exception as exc:
+            exhausted = exhaustion(exc)  # disk full, out of memory or file handles: the run stops, no attempt spent
+            if exhausted is not None:
+                raise ResourceExhausted(f"manifest {job.manifest_id}: {exhausted}{_disk_of(job, exc)}") from exc
+            if isinstance(exc, OSError):
+                raise EngineError(f"manifest {job.manifest_id}: I/O failed: {exc}", transient=True) from exc
+            if isinstance(exc, pa.ArrowException | ValueError | TypeError):
+                raise EngineError(f"manifest {job.manifest_id}: conversion failed: {exc}") from exc
+            raise
 
     def remove_outputs(self, job: ConversionJob) -> None:
         """Delete every part and quarantine file this manifest may have written (compensation)."""
@@ -379,6 +385,14 @@ class ArrowEngine(Engine):
             bytes_in=bytes_in,
             quarantine_path=quarantine_written,
         )
+
+
+def _disk_of(job: ConversionJob, exc: Exception) -> str:
+    """Where a full disk (or quota) was met: the lake's folder, and the quarantine's when it lies elsewhere."""
+    if not isinstance(exc, OSError) or exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        return ""
+    inside = Path(job.quarantine_root).is_relative_to(job.output_root)
+    return f" (writing under {job.output_root}{'' if inside else ' or ' + job.quarantine_root})"
 
 
 def _quarantine_row(group: _Group, row: int, reason: str, raw: bytes, run: _Run, finder: _OffsetFinder) -> None:

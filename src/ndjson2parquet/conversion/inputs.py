@@ -5,21 +5,32 @@ says: a ``.gz`` that is plain text is read as plain text, and a compressed file 
 is decompressed. Several concatenated gzip members or zstd frames are all read.
 
 A whole file is rejected (``InputError``, which the engine turns into the ledger's ``rejection``) when
-it cannot be decompressed (corrupt or truncated gzip/zstd) or is not in UTF-8 (a UTF-16/UTF-32 byte
-order mark, or NUL bytes in its first bytes, which is how UTF-16 without a BOM looks).
+it cannot be decompressed (corrupt or truncated gzip/zstd), is not in UTF-8 (see ``wide_encoding``),
+or cannot be read at all: gone, not a regular file (a folder, a named pipe, a socket or a device put
+where a file was: never opened for reading, so a pipe cannot hang the run), no permission, or
+another error that only the file's path can cause (``PERMANENT_ERRNOS``).
+
+Other read errors are not the file's fault: running out of disk, memory or file handles is
+``ResourceExhausted`` (the run stops, nothing is spent); any other (``EIO``, ``ESTALE``,
+``ETIMEDOUT``, ...: a failing disk or network file system) is a transient ``EngineError`` naming the
+file: its manifest is retried, and after ``max_attempts`` its files are ``FAILED`` (dead letters that
+``retry`` puts back), never ``REJECTED``, since the file itself may be fine.
 """
 
 from __future__ import annotations
 
+import errno
 import gzip
 import os
+import re
+import stat
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import zstandard
 
-from ..domain.errors import InputError
+from ..domain.errors import EngineError, InputError, PipelineError, ResourceExhausted, exhaustion
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -30,6 +41,20 @@ _WIDE_BOMS = {
     b"\xfe\xff": "UTF-16 (big-endian)",
     b"\xff\xfe": "UTF-16 (little-endian)",
 }
+
+# Code units of ASCII text in each wide encoding without a BOM: two at the start tell it (see wide_encoding).
+_WIDE_STARTS = (
+    ("UTF-32 (big-endian)", re.compile(rb"(?:\x00\x00\x00[\x01-\x7f]){2}")),
+    ("UTF-32 (little-endian)", re.compile(rb"(?:[\x01-\x7f]\x00\x00\x00){2}")),
+    ("UTF-16 (big-endian)", re.compile(rb"(?:\x00[\x01-\x7f]){2}")),
+    ("UTF-16 (little-endian)", re.compile(rb"(?:[\x01-\x7f]\x00){2}")),
+)
+SNIFF_BYTES = 4096
+#: read errors only the file's path can cause: the file is rejected, retrying would not help
+PERMANENT_ERRNOS = frozenset(
+    {errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG, errno.ENXIO, errno.ENODEV}
+)
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"))
 
 Opener = Callable[[str], bytes]  # uri -> the object's bytes as stored
 
@@ -44,12 +69,20 @@ class DecodedInput:
 
 
 def read_local(uri: str) -> bytes:
-    """Read a local file (a plain path or ``file://`` URI)."""
+    """Read a local regular file (a plain path or ``file://`` URI); InputError for anything else.
+
+    A special file put where a file was is never opened for reading (a named pipe would block the
+    read forever, a device might never end): its type is checked before the open, and again on the
+    descriptor, opened non-blocking so that one swapped in between cannot hang the open either.
+    """
     path = uri[len("file://") :] if uri.startswith("file://") else uri
+    _require_regular(os.stat(path).st_mode, uri)
     # Bare descriptor calls: at 100,000 small files, a file object's own cost is a third of the read.
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        size = os.fstat(fd).st_size
+        status = os.fstat(fd)
+        _require_regular(status.st_mode, uri)
+        size = status.st_size
         data = os.read(fd, size + 1)  # one byte more: a file that grew meanwhile is read to its end
         if len(data) <= size:
             return data
@@ -59,6 +92,13 @@ def read_local(uri: str) -> bytes:
         return b"".join(parts)
     finally:
         os.close(fd)
+
+
+def _require_regular(mode: int, uri: str) -> None:
+    if stat.S_ISREG(mode):
+        return
+    kind = next((name for test, name in _KINDS if test(mode)), "a device")
+    raise InputError(f"not a regular file ({kind}): {uri}", uri=uri)
 
 
 def compression_of(head: bytes) -> str:
@@ -107,17 +147,59 @@ def decode(raw: bytes) -> DecodedInput:
     for bom, name in _WIDE_BOMS.items():
         if data.startswith(bom):
             raise InputError(f"undecodable encoding: {name} (only UTF-8 is read)")
-    if b"\x00" in data[:4]:
-        raise InputError("undecodable encoding: NUL bytes at the start (UTF-16/UTF-32 without a BOM?)")
+    wide = wide_encoding(data)
+    if wide is not None:
+        raise InputError(f"undecodable encoding: {wide} without a byte order mark (only UTF-8 is read)")
     if data.startswith(UTF8_BOM):
         return DecodedInput(data[len(UTF8_BOM) :], len(UTF8_BOM), kind)
     return DecodedInput(data, 0, kind)
 
 
+def wide_encoding(data: bytes) -> str | None:
+    """The UTF-16/UTF-32 flavour of a file without a BOM, or None: read it as UTF-8.
+
+    Such a file of ASCII JSON starts with two ASCII characters padded with NULs (``{\\x00"\\x00``) and
+    every line of it, cut at ``\\n`` bytes, holds NULs. Both must hold over its first bytes: UTF-8 JSON
+    lines hold no NUL (a raw NUL is invalid JSON), so a UTF-8 file with a NUL in its first line is
+    read as UTF-8 and only that line is quarantined. (A UTF-8 file whose every line is NUL-padded
+    ASCII is indistinguishable from UTF-16, and rejected as such.)
+    """
+    if b"\x00" not in data[:4]:
+        return None  # every wide pattern has a NUL in its first four bytes
+    head = data[:SNIFF_BYTES]
+    for name, start in _WIDE_STARTS:
+        if start.match(head) and all(b"\x00" in line for line in head.split(b"\n") if line):
+            return name
+    return None
+
+
 def open_input(uri: str, opener: Opener = read_local) -> DecodedInput:
-    """Read and decode one input; InputError for a file that cannot be used at all."""
+    """Read and decode one input; InputError for a file that cannot be used at all (module doc).
+
+    Raises ResourceExhausted, or a transient EngineError, for a read error that is not the file's fault.
+    """
     try:
         raw = opener(uri)
-    except FileNotFoundError as exc:
-        raise InputError(f"input not found: {uri}") from exc
-    return decode(raw)
+    except InputError as exc:
+        exc.uri = exc.uri or uri
+        raise
+    except OSError as exc:
+        raise read_error(uri, exc) from exc
+    try:
+        return decode(raw)
+    except InputError as exc:
+        exc.uri = uri
+        raise
+
+
+def read_error(uri: str, exc: OSError) -> PipelineError:
+    """What a failed read of ``uri`` means: a rejection, a stop for lack of resources, or a transient error."""
+    exhausted = exhaustion(exc)
+    if exhausted is not None:
+        return ResourceExhausted(f"{os.strerror(exc.errno) if exc.errno else exhausted} while reading {uri}", uri=uri)
+    if isinstance(exc, FileNotFoundError):
+        return InputError(f"input not found: {uri}", uri=uri)
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    if exc.errno in PERMANENT_ERRNOS:
+        return InputError(f"input not readable ({reason}): {uri}", uri=uri)
+    return EngineError(f"reading {uri} failed ({type(exc).__name__}: {reason}); will retry", transient=True, uri=uri)

@@ -4,22 +4,25 @@ Rules (what the README documents)
     * A line is a ``\\n``-terminated segment, plus a final unterminated non-empty segment. A trailing
       ``\\r`` is stripped (CRLF). A bare ``\\r`` is not a line break: ``{..}\\r{..}`` is one line holding
       two values, and is quarantined.
-    * Blank: empty or whitespace-only (ASCII whitespace). Counted, never a row.
+    * Blank: empty, or only JSON whitespace (space, tab, CR). Counted, never a row. Any other
+      character makes a line non-blank: a line holding a form feed or a vertical tab (not JSON
+      whitespace) is quarantined as malformed JSON, whichever path it takes.
     * A UTF-8 byte order mark at the very start of a file is skipped (offsets still count its 3 bytes).
     * Quarantined, one record each, with a reason: malformed or truncated JSON, invalid UTF-8,
       ``NaN``/``Infinity``, a value that is valid JSON but not an object (``"not an object"``: arrays,
       strings, numbers, ``true``/``false``/``null`` on a line), several values on one line, a line
       longer than ``max_line_bytes`` (its raw text is truncated in the record, which says so), nesting
       deeper than ``MAX_DEPTH`` = 1024 levels (``"nesting too deep"``; the native reader would overflow
-      its stack on a nesting bomb, so such a line never reaches it), a key that is not valid Unicode.
+      its stack on a nesting bomb, so such a line never reaches it), a string (key or value) holding a
+      lone surrogate escape such as ``"\\ud800"`` (``"invalid JSON string: lone surrogate"``: such a
+      string is not Unicode text, no Parquet string can hold it; the line is kept whole in quarantine).
     * What the native reader is given is decided per stretch (``triage``). A stretch whose every line
       starts with ``{``, with no line near ``max_line_bytes`` and none that could nest past
       ``MAX_DEPTH``, goes to the reader as it is (``Triage.NATIVE``): the reader refuses everything
       else that is not one object per line (see ``native``), and only then is the stretch screened.
       A stretch that fails that shape check is screened by simdjson, whole (one native pass) or line
       by line (``screen``); a line simdjson refuses for a reason that valid JSON can have (integers
-      beyond 64 bits, numbers overflowing a double, lone surrogates in strings) is parsed exactly by
-      Python's ``json`` instead.
+      beyond 64 bits, numbers overflowing a double) is parsed exactly by Python's ``json`` instead.
     * Duplicate keys in one object: the last occurrence is the value (as in JavaScript and orjson); the
       earlier ones are kept in ``_rescued_data`` under ``"_duplicate_keys"`` as ``[[path, value], ...]``.
     * Integers beyond int64 are never rounded through a double: they are kept exactly, as JSON numbers,
@@ -42,6 +45,7 @@ import simdjson
 
 MAX_DEPTH = 1024  # simdjson's own limit; the native reader copes with 2,000 and crashes on 100,000
 RAW_LIMIT = 64 * 1024  # bytes of a giant line kept in its quarantine record
+JSON_WHITESPACE = b" \t\r"  # with the LF that ends a line, the only whitespace JSON has
 _RETRY_EXACTLY = ("BIGINT_ERROR", "NUMBER_ERROR", "STRING_ERROR", "UTF8_ERROR")
 
 
@@ -124,16 +128,31 @@ class BigNumber:
 
 
 def _object_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [k for k, _ in pairs]
-    for key in keys:
-        if not key.isascii():
-            try:
-                key.encode("utf-8")
-            except UnicodeEncodeError as exc:  # a lone surrogate: no column can be named so
-                raise ValueError("a key is not valid Unicode (lone surrogate)") from exc
-    if len(set(keys)) != len(keys):
+    if len({key for key, _ in pairs}) != len(pairs):
         return DuplicateKeys(pairs)
     return dict(pairs)
+
+
+LONE_SURROGATE = "invalid JSON string: lone surrogate"
+_SURROGATE = re.compile("[\ud800-\udfff]")  # json pairs valid escapes into one code point: any left is lone
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    """True when a key or string value anywhere in ``value`` holds a lone surrogate (a loop: no recursion)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii() and _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if not key.isascii() and _SURROGATE.search(key):
+                    return True
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _parse_float(text: str) -> float | BigNumber:
@@ -169,13 +188,13 @@ def parse_exact(text: bytes) -> dict[str, Any]:
         reason = str(exc)
         if "is not JSON" in reason:
             raise LineRejected("NaN or Infinity is not JSON") from exc
-        if "not valid Unicode" in reason:
-            raise LineRejected("a key is not valid Unicode (lone surrogate)") from exc
         raise LineRejected(f"malformed JSON: {reason}") from exc
     if end != len(stripped):
         raise LineRejected("several JSON values on one line" if _starts_value(stripped[end:]) else "trailing content")
     if not isinstance(value, dict):
         raise LineRejected("not an object")
+    if "\\u" in stripped and _holds_lone_surrogate(value):  # only an escape can make a surrogate
+        raise LineRejected(LONE_SURROGATE)
     return value
 
 
@@ -364,8 +383,10 @@ def bad_line(number: int, offset: int, reason: str, line: bytes) -> BadLine:
 
 def _second_look(line: bytes, exc: BaseException) -> tuple[Verdict, str]:
     """Why simdjson refused a line, and whether valid JSON hides behind the refusal."""
-    if line.isspace():
+    if not line.strip(JSON_WHITESPACE):  # not bytes.isspace(): a form feed or vertical tab is no blank
         return Verdict.BLANK, ""
+    if line.isspace():
+        return Verdict.BAD, "malformed JSON: whitespace JSON does not allow (form feed or vertical tab)"
     if isinstance(exc, UnicodeDecodeError):
         return Verdict.BAD, "invalid UTF-8"
     message = str(exc)

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from ..backoff import Backoff
 from ..config.settings import StorePolicy
-from ..domain.errors import ConditionFailed, ConfigError, StoreUnavailable
+from ..domain.errors import ConditionFailed, ConfigError, ResourceExhausted, StoreUnavailable
 from ..domain.records import DateStatus, FileRecord, Ledger, Manifest, Page, SealRecord
 from ..domain.states import FileState, ManifestState, file_transition
 from .base import FileChange, StateStore, decode_seal, encode_seal
@@ -167,19 +167,38 @@ class SqliteStore(StateStore):
         """One IMMEDIATE transaction: the write lock is taken up front, so concurrent writers queue."""
         if self.read_only:
             raise ConfigError(f"state file {self.path} is open read-only")
-        with self._lock:
+        with self._lock, self._full_is_exhaustion():
             db = self._db()
             try:
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
+                    raise
                 raise StoreUnavailable(f"state store busy: {exc}") from exc
             try:
                 yield db
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite rolls back by itself on some errors (SQLITE_FULL among them)
+                    db.execute("ROLLBACK")
                 raise
             else:
-                db.execute("COMMIT")
+                try:
+                    db.execute("COMMIT")
+                except sqlite3.Error:
+                    if db.in_transaction:  # a failed COMMIT (disk full) leaves the transaction open
+                        db.execute("ROLLBACK")
+                    raise
+
+    @contextmanager
+    def _full_is_exhaustion(self) -> Iterator[None]:
+        """SQLite's "database or disk is full" is no busy store: the run stops (ResourceExhausted), no retry."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:
+                message = f"state store full ({exc}): {self.path}; free some room, then run again"
+                raise ResourceExhausted(message) from exc
+            raise
 
     def _retrying_write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run fn in one write transaction, retried with backoff while the database is busy."""
@@ -191,10 +210,12 @@ class SqliteStore(StateStore):
         return self.backoff.call(attempt)
 
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, self._full_is_exhaustion():
             try:
                 return self._db().execute(sql, params).fetchall()
             except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:  # a sort spilling to a full disk
+                    raise
                 raise StoreUnavailable(f"state store read failed: {exc}") from exc
 
     def close(self) -> None:

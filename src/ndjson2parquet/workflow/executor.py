@@ -5,11 +5,17 @@ are deterministic, a re-run replaces its own parts); everything after it (settli
 idempotent and finished by recovery if the process dies half way. Just before the commit point the
 manifest's commit record goes into the lake (see `lake_commits`); a re-run deletes it before it
 touches the parts, and so does compensation: no record ever names a part that is not there.
+
+Running out of disk, memory or file handles (``ResourceExhausted``) is no failure of the manifest:
+its outputs are removed and it is put back (RUNNING → CREATED, its files still CLAIMED in it, no
+attempt spent), to be re-driven under the same id by a later run; the executor then starts nothing
+more (``halted``), and the pipeline stops the run.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +24,7 @@ from ..backoff import Backoff
 from ..config.settings import ConversionOptions
 from ..conversion.engine import ConversionJob, ConversionResult, Engine, InputFile, OutputFile
 from ..domain import clock
-from ..domain.errors import ConditionFailed, PipelineError
+from ..domain.errors import ConditionFailed, PipelineError, ResourceExhausted, exhaustion
 from ..domain.records import FileRecord, Manifest
 from ..lake.record_store import CommitRecords, LocalCommitRecords
 from ..state.base import StateStore
@@ -42,7 +48,7 @@ class Outcome:
     """What running one manifest did."""
 
     manifest_id: str
-    state: str  # SUCCEEDED, FAILED, or SKIPPED (someone else runs it)
+    state: str  # SUCCEEDED, FAILED, REQUEUED (put back: resources ran out), or SKIPPED (someone else runs it)
     files: int = 0
     bytes_in: int = 0
     rows_written: int = 0
@@ -58,6 +64,7 @@ class Outcome:
     dataset: str = ""
     date: str = ""
     quarantine: dict[str, object] | None = None  # {"path", "lines", "files": [{"uri", "lines"}]} when written
+    exhausted: ResourceExhausted | None = None  # set with REQUEUED: what ran out
 
 
 class ManifestExecutor:
@@ -78,6 +85,7 @@ class ManifestExecutor:
         #: told (manifest id, bytes) as the engine reads each input file: progress within a manifest
         self.on_file_read: Callable[[str, int], None] | None = None
         self.commit_records = commit_records or LocalCommitRecords(layout.output_root)
+        self.halted = threading.Event()  # set once resources ran out: no manifest is started after that
 
     def job_for(self, manifest: Manifest, records: list[FileRecord] | None = None) -> ConversionJob:
         """The conversion job of a manifest: its files, where to write, the dataset's schema."""
@@ -104,11 +112,17 @@ class ManifestExecutor:
         ``records``: its files, when the caller has just claimed them (else they are read).
         """
         began = time.monotonic()
+        if self.halted.is_set():
+            return Outcome(manifest_id, "SKIPPED")  # left CREATED: a later run re-drives it
         try:
             manifest = self.store.start(manifest_id, self.owner)
         except ConditionFailed:
             return Outcome(manifest_id, "SKIPPED")
+        except ResourceExhausted as exc:  # the state store is full: the manifest stays CREATED
+            self.halted.set()
+            return Outcome(manifest_id, "SKIPPED", error=str(exc), exhausted=exc)
         log.info("manifest started", extra={"manifest_id": manifest_id, "run": manifest.runs})
+        exhausted: ResourceExhausted | None = None
         with Heartbeat(self.store, manifest, self.owner, self.store.policy.lease_s / 3) as beat:
             try:
                 if manifest.runs > 1:  # an earlier run may have left a record naming parts about to change
@@ -139,11 +153,31 @@ class ManifestExecutor:
                 log.warning("manifest taken over", extra={"manifest_id": manifest_id, "error": str(exc)})
                 return Outcome(manifest_id, "SKIPPED", error=str(exc), seconds=time.monotonic() - began)
             except Exception as exc:  # any failure of this attempt: compensate, files retry later
-                kind = "transient" if isinstance(exc, PipelineError) and exc.transient else "terminal"
-                log.error("manifest failed", extra={"manifest_id": manifest_id, "kind": kind, "error": repr(exc)})
-                self.fail_and_compensate(manifest, f"{type(exc).__name__}: {exc}")
-                return Outcome(manifest_id, "FAILED", error=str(exc), seconds=time.monotonic() - began)
+                exhausted = exhaustion(exc)
+                if exhausted is None:
+                    _log_failure(manifest_id, exc)
+                    self.fail_and_compensate(manifest, f"{type(exc).__name__}: {exc}")
+                    return Outcome(manifest_id, "FAILED", error=str(exc), seconds=time.monotonic() - began)
+        if exhausted is not None:  # the heartbeat is stopped: it cannot race the requeue
+            return self._put_back(manifest, exhausted, time.monotonic() - began)
         return self._outcome(committed, records, result, time.monotonic() - began)
+
+    def _put_back(self, manifest: Manifest, exhausted: ResourceExhausted, seconds: float) -> Outcome:
+        """Resources ran out: remove what this attempt wrote, requeue the manifest, start nothing more."""
+        self.halted.set()
+        extra = {"manifest_id": manifest.manifest_id, "error": str(exhausted)}
+        if exhausted.uri:
+            extra["uri"] = exhausted.uri
+        log.error("resources exhausted: manifest put back, no attempt spent", extra=extra)
+        try:
+            self.commit_records.delete(ref_of(manifest))  # as compensation does: no record names a removed part
+            self.engine.remove_outputs(self.job_for(manifest))
+            self.store.requeue(manifest)
+        except ConditionFailed:
+            pass  # someone else holds it now
+        except Exception as exc:  # e.g. the state store is full too: recovery requeues it once we are gone
+            log.warning("manifest left RUNNING for recovery", extra={**extra, "error": repr(exc)})
+        return Outcome(manifest.manifest_id, "REQUEUED", error=str(exhausted), seconds=seconds, exhausted=exhausted)
 
     def fail_and_compensate(self, manifest: Manifest, error: str) -> Manifest:
         """FAILED, its outputs removed, its files released (or FAILED after max attempts)."""
@@ -194,6 +228,17 @@ def _quarantine_entry(result: ConversionResult, records: list[FileRecord]) -> di
         if result.ledgers[r.file_id].rows_quarantined
     ]
     return {"path": result.quarantine_path, "lines": result.rows_quarantined, "files": per_file}
+
+
+def _log_failure(manifest_id: str, exc: Exception) -> None:
+    """One ERROR line saying what failed (type, message, the file when known); the traceback at DEBUG."""
+    kind = "transient" if isinstance(exc, PipelineError) and exc.transient else "terminal"
+    extra = {"manifest_id": manifest_id, "kind": kind, "error_type": type(exc).__name__, "error": str(exc)}
+    uri = getattr(exc, "uri", None)
+    if uri:
+        extra["uri"] = uri
+    log.error("manifest failed", extra=extra)
+    log.debug("manifest failed: traceback", extra={"manifest_id": manifest_id}, exc_info=exc)
 
 
 def _stats(result: ConversionResult) -> dict[str, object]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from ..batching.planner import Planner
 from ..config.settings import RunOptions
 from ..conversion.engine import Engine
+from ..domain.errors import ResourceExhausted
 from ..domain.states import FileState
 from ..ingest.registration import IngestReport, ingest
 from ..ingest.sources import Source
@@ -119,13 +120,14 @@ class Pipeline:
         While ``listing`` still registers files, only full manifests close (the remainders wait for
         the end of the listing), and the planner looks again each time a manifest's worth was listed.
         """
+        self.executor.halted.clear()  # a new pass: the shortage that stopped an earlier one may be over
         backlog = self._backlog()
         tracker = _Tracker(report, on_progress, backlog)
         self.executor.on_file_read = tracker.file_read if on_progress is not None else None
         listing_done = listing is None
         with ThreadPoolExecutor(self.options.workers, thread_name_prefix="worker") as pool:
             in_flight = {pool.submit(self.executor.execute, manifest_id) for manifest_id in runnable}
-            while not (stop and stop.is_set()):
+            while not (stop and stop.is_set()) and not self.executor.halted.is_set():
                 listed = listing.listed if listing is not None else 0
                 if not listing_done and listing is not None and listing.done():
                     listing_done = True
@@ -136,7 +138,7 @@ class Pipeline:
                     in_flight.add(pool.submit(self.executor.execute, claim.manifest.manifest_id, claim.files))
                     while len(in_flight) >= 2 * self.options.workers:  # a bounded queue: flat memory
                         in_flight = tracker.collect(in_flight, FIRST_COMPLETED)
-                    if stop and stop.is_set():
+                    if (stop and stop.is_set()) or self.executor.halted.is_set():
                         break
                 if planned:
                     continue
@@ -148,6 +150,25 @@ class Pipeline:
                 if not in_flight:
                     return
                 in_flight = tracker.collect(in_flight, ALL_COMPLETED)
+            if self.executor.halted.is_set():
+                self._halt(in_flight, tracker)
+
+    def _halt(self, in_flight: set[Future[Outcome]], tracker: _Tracker) -> None:
+        """Resources ran out: start nothing more, let the manifests under way finish, stop the run.
+
+        Raised before sealing: no date is sealed by a run that stopped so. Every manifest put back is
+        CREATED with its files CLAIMED in it and their attempts unchanged: the next run re-drives it.
+        """
+        for future in in_flight:
+            future.cancel()  # not started yet: the manifest stays CREATED
+        tracker.collect({f for f in in_flight if not f.cancelled()}, ALL_COMPLETED)
+        cause = tracker.exhausted
+        put_back = tracker.report.manifests.get("REQUEUED", 0)
+        raise ResourceExhausted(
+            f"run stopped, resources exhausted: {cause}. Nothing was lost and no attempt was spent "
+            f"({put_back} manifest(s) put back): free some room, then run again",
+            uri=cause.uri if cause is not None else None,
+        ) from cause
 
     def _backlog(self) -> int:
         counts = self.store.counts()["files"]
@@ -249,6 +270,7 @@ class _Tracker:
         files = sum(f for f, _ in self._reading.values())
         nbytes = sum(b for _, b in self._reading.values())
         self.progress = replace(self.progress, files_reading=files, bytes_reading=nbytes)
+        self.exhausted: ResourceExhausted | None = None  # the first shortage a manifest was put back for
 
     def set_total(self, files_total: int) -> None:
         """The number of files to convert, as far as it is known yet."""
@@ -270,6 +292,8 @@ class _Tracker:
         for future in finished:
             outcome = future.result()
             self.report.add(outcome)
+            if outcome.exhausted is not None and self.exhausted is None:
+                self.exhausted = outcome.exhausted
             with self._lock:
                 self._reading.pop(outcome.manifest_id, None)  # committed, failed or skipped: no longer reading
                 if outcome.state == "SUCCEEDED":

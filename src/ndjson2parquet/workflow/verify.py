@@ -24,7 +24,7 @@ from ..domain.records import FileRecord, Manifest
 from ..domain.states import FileState, ManifestState
 from ..state.base import StateStore
 
-_BLANK_LINE = re.compile(rb"^[ \t\r\f\v]*$", re.MULTILINE)
+_BLANK_LINE = re.compile(rb"^[ \t\r]*$", re.MULTILINE)  # JSON whitespace only: a form feed is no blank
 
 
 def count_lines(data: bytes) -> tuple[int, int]:

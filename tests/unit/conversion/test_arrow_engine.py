@@ -260,3 +260,14 @@ def test_fields_with_no_type_yet_are_left_out_of_the_parquet_file_and_lose_nothi
     again = ArrowEngine().convert(make_job([later], tmp_path, manifest="m2", schema=result.schema_json))
     (row,) = rows_of(again)
     assert (row["nothing"], row["tags"], row["_rescued_data"]) == (5, ["a"], None)
+
+
+def test_a_utf8_file_with_a_nul_in_its_first_line_converts_its_good_lines(tmp_path: Path) -> None:
+    path = tmp_path / "nul.ndjson"
+    path.write_bytes(b'{"\x00":1}\n{"a":2}\n{"a":3}\n')  # a NUL in the first four bytes: no UTF-16 for all that
+    result = ArrowEngine().convert(make_job([path], tmp_path))
+    ledger = result.ledgers["f0"]
+    assert ledger.rejection is None and (ledger.lines, ledger.rows_written, ledger.rows_quarantined) == (3, 2, 1)
+    assert [row["a"] for row in rows_of(result)] == [2, 3]
+    [entry] = [json.loads(line) for line in Path(result.quarantine_path or "").read_text().splitlines()]
+    assert (entry["line"], entry["raw"]) == (1, '{"\x00":1}') and entry["reason"].startswith("malformed JSON")

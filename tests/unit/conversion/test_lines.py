@@ -8,6 +8,7 @@ import pytest
 
 from ndjson2parquet.conversion.lines import (
     MAX_DEPTH,
+    BigNumber,
     DuplicateKeys,
     LineRejected,
     ScreenedFile,
@@ -44,8 +45,17 @@ def test_final_line_without_newline_is_a_line() -> None:
 
 
 def test_blank_and_whitespace_lines() -> None:
-    result = run(b'\n   \n\t\n{"a":1}\n \r\n')
-    assert (result.lines, result.blank, len(result.rows)) == (5, 4, 1)
+    result = run(b'\n   \n\t\n{"a":1}\n \r\n \t\r\r\n')
+    assert (result.lines, result.blank, len(result.rows)) == (6, 5, 1)
+
+
+@pytest.mark.parametrize("line", [b"\x0c", b"\x0b", b" \x0c\t", b"\t\x0b \r", b"\x0c\x0b"])
+def test_a_line_of_form_feeds_or_vertical_tabs_is_quarantined_not_blank(line: bytes) -> None:
+    result = run(b'{"a":1}\n' + line + b'\n \t\n{"a":2}\n')
+    assert (result.lines, result.blank, len(result.rows)) == (4, 1, 2)
+    [bad] = result.bad
+    assert (bad.line, bad.offset) == (2, 8)
+    assert bad.reason == "malformed JSON: whitespace JSON does not allow (form feed or vertical tab)"
 
 
 def test_empty_file_has_no_line() -> None:
@@ -69,6 +79,11 @@ def test_offsets_count_a_skipped_bom() -> None:
         (b'{"a":1}{"b":2}', "several JSON values on one line"),
         (b'{"a":1}\r{"b":2}', "several JSON values on one line"),  # a bare CR is no line break
         (b'{"a":1} x', "trailing content"),
+        (b'{"a":1}\x0c', "trailing content"),  # a form feed is no JSON whitespace
+        (b'{\x0b"a":1}', "malformed JSON"),
+        (b'{"a":"\\udfaa"}', "invalid JSON string: lone surrogate"),
+        (b'{"\\ud800":1}', "invalid JSON string: lone surrogate"),
+        (b'{"a":{"b":["x","\\ud800y"]}}', "invalid JSON string: lone surrogate"),
         (b'{"a":"\xff"}', "invalid UTF-8"),
         (b"[" * 100_000, "nesting too deep"),
         (b'{"a":' + b"[" * (MAX_DEPTH + 5) + b"]" * (MAX_DEPTH + 5) + b"}", "nesting too deep"),
@@ -96,7 +111,7 @@ def test_giant_line_is_quarantined_and_its_raw_truncated() -> None:
     assert len(result.rows) == 1
 
 
-@pytest.mark.parametrize("line", [b'{"a":123456789012345678901234567890}', b'{"a":1e999}', b'{"a":"\\udfaa"}'])
+@pytest.mark.parametrize("line", [b'{"a":123456789012345678901234567890}', b'{"a":1e999}'])
 def test_valid_json_the_fast_parsers_refuse_goes_to_python(line: bytes) -> None:
     result = run(line + b"\n")
     assert [text for _, _, text in result.exact] == [line]
@@ -108,6 +123,14 @@ def test_exact_parse_keeps_big_integers_and_duplicates() -> None:
     assert isinstance(value, DuplicateKeys) and value.duplicates == [("b", 1)]
 
 
-def test_exact_parse_rejects_lone_surrogate_keys() -> None:
-    with pytest.raises(LineRejected, match="not valid Unicode"):
-        parse_exact(b'{"\\udfaa":1}')
+@pytest.mark.parametrize(
+    "line", [b'{"\\udfaa":1,"n":1e999}', b'{"n":1e999,"a":"\\udfaa"}', b'{"n":1e999,"a":[{"\\ud800":1}]}']
+)
+def test_exact_parse_quarantines_lone_surrogates_in_keys_and_values_alike(line: bytes) -> None:
+    with pytest.raises(LineRejected, match=r"^invalid JSON string: lone surrogate$"):
+        parse_exact(line)
+
+
+def test_exact_parse_keeps_an_escaped_surrogate_pair_and_an_escaped_backslash_u() -> None:
+    value = parse_exact(b'{"\\ud83d\\ude00":"\\ud83d\\ude00","b":"\\\\ud800","n":1e999}')
+    assert value == {"\U0001f600": "\U0001f600", "b": "\\ud800", "n": BigNumber("1e999")}

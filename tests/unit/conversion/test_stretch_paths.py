@@ -104,7 +104,7 @@ REFUSED_BY_THE_READER = {  # every line starts with "{": the stretch reaches the
     19: b'{"id":19}\r{"id":20}',  # a bare CR is not a line break
     23: b'{"id":23,"v":18446744073709551616}',  # valid: beyond 64 bits, kept exactly
     27: b'{"id":27,"v":1,"v":2}',  # valid: duplicate keys
-    31: b'{"id":31,"v":"\\ud800"}',  # valid: a lone surrogate in a string
+    31: b'{"id":31,"v":"\\ud800"}',  # a lone surrogate: not Unicode text
     35: b'{"id":35,"v":"\xff"}',  # invalid UTF-8
 }
 
@@ -132,17 +132,17 @@ def test_lines_the_reader_refuses_are_sorted_as_line_by_line_screening_sorts_the
 
     ledger, rows, bad = native
     assert ledger == replace(screened[0], outputs=ledger.outputs) and ledger.balanced
-    assert (ledger.lines, ledger.blank, ledger.rows_quarantined) == (40, 0, 6)
+    assert (ledger.lines, ledger.blank, ledger.rows_quarantined) == (40, 0, 7)
     assert sorted(bad, key=lambda r: r["line"]) == sorted(screened[2], key=lambda r: r["line"])
-    assert [r["line"] for r in sorted(bad, key=lambda r: r["line"])] == [4, 8, 12, 16, 20, 36]
+    assert [r["line"] for r in sorted(bad, key=lambda r: r["line"])] == [4, 8, 12, 16, 20, 32, 36]
     offsets = {r["line"]: r["offset"] for r in bad}
-    assert all(offsets[n + 1] == sum(len(line) + 2 for line in lines[:n]) for n in (3, 7, 11, 15, 19, 35))
+    assert all(offsets[n + 1] == sum(len(line) + 2 for line in lines[:n]) for n in (3, 7, 11, 15, 19, 31, 35))
     key = lambda row: row["_source_line"]  # noqa: E731
     assert sorted(rows, key=key) == sorted(screened[1], key=key)
     by_line = {row["_source_line"]: row for row in rows}
     assert json.loads(by_line[24]["_rescued_data"]) == {"v": 18446744073709551616}
     assert by_line[28]["v"] == 2  # the last occurrence of a duplicate key
-    assert json.loads(by_line[32]["_rescued_data"]) == {"v": "\ud800"}  # Parquet strings are UTF-8
+    assert {r["line"]: r["reason"] for r in bad}[32] == "invalid JSON string: lone surrogate"
 
 
 def test_a_short_line_nesting_past_the_limit_reaches_the_reader_and_is_quarantined(tmp_path: Path) -> None:
@@ -162,7 +162,7 @@ def test_rows_keep_the_input_order_whichever_path_parsed_them(tmp_path: Path, fi
     lines = [orjson.dumps({"id": i, "v": i}) for i in range(60)]
     lines[0] = first_line  # bad: the stretch is screened on the main thread, or by the parse thread it reached
     lines[10] = b'{"id":10,"v":18446744073709551616}'  # these three take the exact (Python) path
-    lines[25] = b'{"id":25,"v":"\\ud800"}'
+    lines[25] = b'{"id":25,"v":1e999}'
     lines[40] = b'{"id":40,"v":1,"v":40}'
     path = tmp_path / "in.ndjson"
     path.write_bytes(b"\n".join(lines) + b"\n")
@@ -171,3 +171,34 @@ def test_rows_keep_the_input_order_whichever_path_parsed_them(tmp_path: Path, fi
     kept = [row["_source_line"] for row in rows]
     assert kept == sorted(kept) and kept[0] == 2
     assert [row["id"] for row in rows] == [line - 1 for line in kept]
+
+
+BRACKETS_IN_A_STRING = b'{"id":0,"s":"' + b"[" * 1100 + b'"}'  # makes triage ask simdjson for the whole stretch
+
+
+@pytest.mark.parametrize(
+    ("lines", "verdict"),
+    [
+        ([b'{"id":0}', b"\x0c", b"\x0b", b" \t", b'{"id":4}'], "lines"),  # not object-shaped: screened line by line
+        ([b'{"id":0}', b'{"id":1}\x0c', b'{\x0b"id":2}', b'{"id":3}'], "native"),  # the reader refuses, then screened
+        ([BRACKETS_IN_A_STRING, b'{"id":1}\x0c', b'{\x0b"id":2}', b'{"id":3}'], "lines"),  # simdjson refuses it whole
+    ],
+    ids=["line-by-line", "native-reader", "simdjson-whole"],
+)
+def test_form_feeds_and_vertical_tabs_are_quarantined_on_every_path(
+    tmp_path: Path, lines: list[bytes], verdict: str
+) -> None:
+    path = tmp_path / "in.ndjson"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    found = arrow_engine.triage(path.read_bytes(), len(lines), max_line_bytes=1 << 20, parser=simdjson.Parser())
+    assert found.value == verdict
+    result = ArrowEngine().convert(job_for([path], tmp_path, lineage=True))
+    blank = [n for n, line in enumerate(lines, 1) if not line.strip(b" \t")]
+    ledger = result.ledgers["f0"]
+    assert (ledger.lines, ledger.blank, ledger.rows_quarantined) == (len(lines), len(blank), 2) and ledger.balanced
+    bad = quarantined(result.quarantine_path)
+    assert [entry["line"] for entry in bad] == [2, 3]
+    assert [entry["raw"].encode() for entry in bad] == lines[1:3]
+    assert all(entry["reason"].startswith(("malformed JSON", "trailing content")) for entry in bad)
+    rows = [row for o in result.outputs for row in pq.read_table(o.path).to_pylist()]
+    assert [row["_source_line"] for row in rows] == [n for n in range(1, len(lines) + 1) if n not in (2, 3, *blank)]
