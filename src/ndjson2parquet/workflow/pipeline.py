@@ -251,6 +251,7 @@ class _Tracker:
         self._lock = threading.Lock()  # file_read comes from the workers' threads
         self._reading: dict[str, tuple[int, int]] = {}  # manifest id → (files, bytes) read so far
         self._told_at = 0.0
+        self.exhausted: ResourceExhausted | None = None  # the first shortage a manifest was put back for
 
     def file_read(self, manifest_id: str, size: int) -> None:
         """The engine read one more file of a converting manifest (from a worker's thread)."""
@@ -270,7 +271,6 @@ class _Tracker:
         files = sum(f for f, _ in self._reading.values())
         nbytes = sum(b for _, b in self._reading.values())
         self.progress = replace(self.progress, files_reading=files, bytes_reading=nbytes)
-        self.exhausted: ResourceExhausted | None = None  # the first shortage a manifest was put back for
 
     def set_total(self, files_total: int) -> None:
         """The number of files to convert, as far as it is known yet."""

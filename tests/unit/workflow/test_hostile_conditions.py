@@ -46,7 +46,7 @@ def _pipeline(tmp_path: Path, engine: Engine, max_files: int = 2) -> Pipeline:
 
 def _rows(lake: Path) -> list[dict[str, Any]]:
     rows = [row for part in sorted(lake.rglob("part-*.parquet")) for row in pq.read_table(part).to_pylist()]
-    return [{k: v for k, v in row.items() if k != "_rescued_data"} for row in rows]
+    return [{k: v for k, v in row.items() if k not in ("_rescued_data", "_duplicate_keys")} for row in rows]
 
 
 def _files(pipeline: Pipeline, landing: Path) -> list[FileRecord]:
