@@ -87,7 +87,11 @@ def test_sigkill_at_random_points_then_recover_and_run_gives_every_record_once(l
         # new files keep landing, so every run has work to be killed in the middle of
         generate(landing / f"wave{i}", files=200, records=60_000, days=2, seed=100 + i, gzip_ratio=0.25)
         child = subprocess.Popen([*args, *CRASHY_BATCHES], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.1, 0.9))
+        # the kill lands at a random point of the run's own work, however long start-up takes on a busy machine
+        deadline = time.monotonic() + 60
+        while not state.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.8))
         if child.poll() is None:
             os.kill(child.pid, signal.SIGKILL)
             kills += 1
