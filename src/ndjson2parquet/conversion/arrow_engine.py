@@ -44,14 +44,16 @@ from ..domain.errors import EngineError, InputError
 from ..domain.records import Ledger
 from . import quarantine
 from .assemble import assemble_part
+from .depth import ensure_recursion_budget
 from .early_write import EarlyWriter
 from .engine import ConversionJob, ConversionResult, Engine, OutputFile
 from .inputs import Opener, open_input, read_local
+from .limits import ColumnLimits, merge_within_limits
 from .lines import Triage, bad_line, screen, triage
-from .native import Declared, explicit_strings, learn_declared
+from .native import Declared, learn_declared
 from .parquet_output import part_name, partition_dir, remove_leftovers, write_part
 from .provenance import Provenance
-from .schema import load_schema_file, merge_schema, schema_from_json, schema_to_json
+from .schema import load_schema_file, manifest_columns, schema_from_json, schema_to_json
 from .stretches import Chunk, line_runs, parse_buffer, parse_runs, with_buffers
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,7 @@ class _Run:
     files: list[_FileTally]
     declared: Declared
     block: int
+    schemas: tuple[pa.Schema | None, pa.Schema | None]  # (fixed, stored): their strings are declared once sampled
     bad: list[dict[str, Any]] = field(default_factory=list)
     values_rescued: int = 0
     sampled: bool = False
@@ -140,12 +143,13 @@ class ArrowEngine(Engine):
     # --- reading, screening, handing stretches to the parse threads ----------------------------
 
     def _convert(self, job: ConversionJob) -> ConversionResult:
+        ensure_recursion_budget()  # values nested up to 1,024 levels are walked recursively (``depth``)
         options = job.options
         stored = schema_from_json(job.schema_json)
         fixed = load_schema_file(options.schema_file) if options.schema_file else None
         block = max(MIN_BLOCK, options.max_line_bytes + 2)
         files = [_FileTally(uri=f.uri) for f in job.files]
-        run = _Run(files=files, declared=Declared(explicit_strings(fixed, stored)), block=block)
+        run = _Run(files=files, declared=Declared(None), block=block, schemas=(fixed, stored))
         if not options.strict:
             folder = partition_dir(job.output_root, job.dataset, job.date)
             uris = [f.uri for f in job.files]
@@ -266,7 +270,7 @@ class ArrowEngine(Engine):
     def _sample(run: _Run, buffer: bytes) -> None:
         """Learn the types to declare to the reader from the manifest's first rows (once)."""
         if not run.sampled:
-            run.declared = learn_declared(buffer, run.declared.strings, run.block)
+            run.declared = learn_declared(buffer, run.schemas[0], run.block, run.schemas[1])
             run.sampled = True
 
     def _screen_lines(
@@ -320,12 +324,13 @@ class ArrowEngine(Engine):
     ) -> ConversionResult:
         options = job.options
         seen = [(chunk.table.schema, _non_null_counts(chunk.table)) for chunks in parsed for chunk in chunks]
-        final = merge_schema(stored, fixed, seen)
+        final = merge_within_limits(stored, fixed, seen, ColumnLimits(options.max_columns, options.max_leaf_columns))
+        columns = manifest_columns(final, seen)  # what this manifest's parts carry
 
         outputs: list[OutputFile] = []
         folder = partition_dir(job.output_root, job.dataset, job.date)
         uris = [f.uri for f in run.files]
-        early = run.early.publish(final) if run.early is not None else None
+        early = run.early.publish(columns) if run.early is not None else None
         for part in early or []:
             run.values_rescued += part.rescued
             if part.path is None:
@@ -340,7 +345,7 @@ class ArrowEngine(Engine):
                 _quarantine_row(group, row, reason, raw, run, finder)
 
             table, written_files, rescued = assemble_part(
-                chunks, final, options, group.provenance, uris, quarantine_row
+                chunks, columns, options, group.provenance, uris, quarantine_row
             )
             run.values_rescued += rescued
             if table.num_rows == 0:
@@ -368,7 +373,7 @@ class ArrowEngine(Engine):
         return ConversionResult(
             outputs=tuple(outputs),
             ledgers=ledgers,
-            schema_json=schema_to_json(final),
+            schema_json=job.schema_json if stored is not None and final.equals(stored) else schema_to_json(final),
             rows_written=sum(o.rows for o in outputs),
             rows_quarantined=sum(t.quarantined for t in run.files),
             values_rescued=run.values_rescued,

@@ -26,9 +26,10 @@ import pyarrow.parquet as pq
 
 from ..config.settings import ConversionOptions
 from .assemble import assemble_chunk, lineage_uris
+from .limits import ColumnLimits, merge_within_limits
 from .parquet_output import COMPRESSION, dictionary_columns, part_name, temp_name
 from .provenance import Provenance
-from .schema import merge_schema
+from .schema import manifest_columns
 from .stretches import Chunk
 
 
@@ -87,9 +88,9 @@ class EarlyWriter:
         self._queue.put(None)
         self._thread.join()
 
-    def publish(self, final: pa.Schema) -> list[EarlyPart] | None:
-        """Rename the temp files when the guess was the final schema; else delete them and say None."""
-        if self.failed is not None or self.guess is None or not final.equals(self.guess, check_metadata=True):
+    def publish(self, columns: pa.Schema) -> list[EarlyPart] | None:
+        """Rename the temp files when the guess was the manifest's final columns; else delete them and say None."""
+        if self.failed is not None or self.guess is None or not columns.equals(self.guess, check_metadata=True):
             self.discard()
             return None
         for part in self.parts:
@@ -131,7 +132,9 @@ class EarlyWriter:
                 n: chunk.table.num_rows - c.null_count
                 for n, c in zip(chunk.table.column_names, chunk.table.columns, strict=True)
             }
-            self.guess = merge_schema(self._stored, self._fixed, [(chunk.table.schema, counts)])
+            seen = [(chunk.table.schema, counts)]
+            limits = ColumnLimits(self._options.max_columns, self._options.max_leaf_columns)
+            self.guess = manifest_columns(merge_within_limits(self._stored, self._fixed, seen, limits), seen)
         table, rows, rescued = assemble_chunk(chunk, self.guess, self._options, part.provenance, self._uris, _never)
         part.rescued += rescued
         part.files |= part.provenance.files_of(rows)
