@@ -42,6 +42,8 @@ def value_type(value: Any) -> pa.DataType:
         return pa.struct([pa.field(key, value_type(child)) for key, child in items])
     if isinstance(value, list):
         votes = Counter(value_type(item) for item in value)
+        if len(votes) == 1:  # one type (already ours): merging it again at every level would cost depth squared
+            return pa.list_(next(iter(votes)))
         return pa.list_(merge_types(None, list(votes.items())))
     raise TypeError(f"unexpected parsed value {type(value).__name__}")
 
