@@ -174,10 +174,11 @@ def _suspect_floats(column: pa.ChunkedArray | pa.Array) -> bool:
         if not pc.any(big).as_py():
             return False
         return bool(pc.any(pc.and_(big, pc.equal(pc.floor(column), column))).as_py())
+    # children by .field() and .values (no copy, unlike flatten(), which costs as much as the nesting is deep):
+    # values a parent's null hides are looked at too, which at worst refuses a parse that was fine
+    arrays = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
     if pa.types.is_struct(arrow_type):
-        arrays = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-        return any(_suspect_floats(child) for array in arrays for child in array.flatten())
+        return any(_suspect_floats(array.field(i)) for array in arrays for i in range(arrow_type.num_fields))
     if pa.types.is_list(arrow_type):
-        arrays = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-        return any(_suspect_floats(array.flatten()) for array in arrays)
+        return any(_suspect_floats(array.values) for array in arrays)
     return False

@@ -41,9 +41,9 @@ def value_type(value: Any) -> pa.DataType:
         items = value.items() if len(value) <= TYPED_KEYS else itertools.islice(value.items(), TYPED_KEYS)
         return pa.struct([pa.field(key, value_type(child)) for key, child in items])
     if isinstance(value, list):
+        if len(value) == 1:  # hashing or merging a deep item type at every level would cost depth squared
+            return pa.list_(value_type(value[0]))
         votes = Counter(value_type(item) for item in value)
-        if len(votes) == 1:  # one type (already ours): merging it again at every level would cost depth squared
-            return pa.list_(next(iter(votes)))
         return pa.list_(merge_types(None, list(votes.items())))
     raise TypeError(f"unexpected parsed value {type(value).__name__}")
 

@@ -99,13 +99,13 @@ def test_columns_already_stored_stay_whatever_the_limits(tmp_path: Path) -> None
     assert second.values_rescued == 1 and read_back(second) == [{"k3": 1, "k19": 2, "new": 3}]
 
 
-def test_a_line_with_a_hundred_thousand_keys_converts_within_the_limits(tmp_path: Path) -> None:
-    wide = {f"key{i}": i for i in range(100_000)}
+def test_a_line_with_tens_of_thousands_of_keys_converts_within_the_limits(tmp_path: Path) -> None:
+    wide = {f"key{i}": i for i in range(30_000)}
     records = [{"id": 1}, wide, {"id": 2}]
     result = convert(tmp_path, records, "m1")
     assert result.rows_written == 3 and result.rows_quarantined == 0
     assert len(stored_names(result)) == 1000  # the default max_columns
-    assert result.values_rescued == 100_000 - 999
+    assert result.values_rescued == 30_000 - 999
     assert read_back(result) == records
 
 
