@@ -19,8 +19,12 @@ How a manifest goes through (and why it stays fast)
        a double cannot hold), the stretch is halved and each half parsed again; a failing stretch of
        at most ``SLOW_STRETCH`` lines is parsed exactly in Python (``stretches``).
     5. The schema is decided over all stretches of the manifest with the stored schema (``schema``),
-       each stretch is brought to it (``assemble``, ``conform``), misfits go to ``_rescued_data`` (or, in
-       strict mode, their rows to quarantine), and each part is written under a temp name and renamed.
+       within the dataset's column limits (``limits``); the parts carry only the columns the manifest
+       has values for (``manifest_columns``: a manifest costs what its own fields cost, however wide
+       its dataset); each stretch is brought to them (``assemble``, ``conform``), misfits go to
+       ``_rescued_data`` (or, in strict mode, their rows to quarantine), and each part is written
+       under a temp name and renamed. Values may nest 1,024 levels deep: the engine sets the recursion
+       limit its walks need (``depth``).
        Outside strict mode a writer thread does this while stretches are still parsed, against the
        schema the first chunk shows (``early_write``); the early parts are published when that was the
        final schema, else deleted and written again from the kept chunks.

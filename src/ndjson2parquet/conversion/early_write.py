@@ -4,10 +4,11 @@ The schema of a manifest is only known once every stretch is parsed, but on clea
 chunk already shows it. A writer thread takes the parse futures in order, brings each chunk to the
 guessed schema (``assemble_chunk``, which leaves the chunk as it was) and writes full row groups to
 the part's temp file, so the Parquet encoding overlaps the parsing. At the end the engine compares
-the guess with the merged schema: equal, the temp files are published as they are (byte for byte
-what writing afterwards would give: same tables, same row groups); different, or anything failed,
-they are deleted and the parts are written afterwards from the kept chunks. Strict mode (which
-quarantines rows while assembling) never writes early.
+the guessed columns with the manifest's final ones (``schema.manifest_columns``; a column of the
+dataset that only a later chunk has values for also counts as a difference): equal, the temp files
+are published as they are (byte for byte what writing afterwards would give: same tables, same row
+groups); different, or anything failed, they are deleted and the parts are written afterwards from
+the kept chunks. Strict mode (which quarantines rows while assembling) never writes early.
 """
 
 from __future__ import annotations
