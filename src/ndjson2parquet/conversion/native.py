@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
+from .lines import screen
 from .schema import is_temporal, map_leaves, strings_only, timestamps_to_strings
 
 FLOAT_EXACT_INT = 2**53
@@ -80,6 +81,9 @@ def learn_declared(buffer: bytes, fixed: pa.Schema | None, block: int, stored: p
     if cut == -1 or cut + 1 >= len(buffer):
         cut = len(buffer) - 1  # the sample is the whole stretch: parsed twice, but small
     sample = read(buffer[: cut + 1], None, block)  # declaring a wide schema would cost more than the sample
+    if sample is None:  # a bad line in it (an unscreened stretch): its good lines are sample enough
+        rows = screen(buffer[: cut + 1], start_offset=0, max_line_bytes=cut + 1).rows
+        sample = read(b"\n".join(rows) + b"\n", None, block) if rows else None
     if sample is None:
         return Declared(None)
     present = {
