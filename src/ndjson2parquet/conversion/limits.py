@@ -7,13 +7,14 @@ Rules (what the README documents)
       limits allow. New top-level fields are admitted most common first (non-null values in the
       manifest), then in first-seen order; new nested fields in first-seen order. A field refused is
       not a column (it is never stored): its values are kept in ``_rescued_data`` as JSON, exactly,
-      at their path, and counted with the rescued values. One record with a million keys therefore
-      adds at most the limits' worth of columns, once, and never changes the lake's shape again.
+      at their path, and counted with the rescued values (``--strict`` quarantines such rows). One
+      record with a million keys therefore adds at most the limits' worth of columns, once; once a
+      limit is reached, the new fields of later manifests are kept in ``_rescued_data`` too.
     * A column's type nests at most ``MAX_COLUMN_LEVELS`` Parquet schema levels (a struct takes one,
       a list two, a leaf one): pyarrow's Parquet reader refuses a deeper schema (its limit is 100
       levels, the root included). A value nested deeper (valid JSON goes to 1,024 levels) is kept
-      whole in ``_rescued_data`` from the deepest struct field that still fits (or from its top-level
-      field, for a list).
+      whole in ``_rescued_data`` from the deepest struct field that can still hold the rest of its
+      struct; a struct left with no field, or a list that cannot fit, is kept whole from its parent.
 """
 
 from __future__ import annotations
