@@ -60,6 +60,9 @@ class ConversionOptions:
     schema_file: str | None = None  # explicit schema (JSON, see conversion/schema.py): these fields' types are fixed
     # int64 columns meeting doubles become float64: parts then disagree on the type (README: what it costs readers)
     allow_widening: bool = False
+    # Columns a dataset may have (conversion/schema.py): fields past these stay in _rescued_data as JSON.
+    max_columns: int = 1000  # top-level columns
+    max_leaf_columns: int = 10_000  # Parquet (leaf) columns, nested struct fields and list items included
 
     def __post_init__(self) -> None:
         if self.compression not in COMPRESSIONS:
@@ -67,6 +70,8 @@ class ConversionOptions:
         _positive("row_group_rows", self.row_group_rows)
         _positive("target_file_bytes", self.target_file_bytes)
         _positive("max_line_bytes", self.max_line_bytes)
+        _positive("max_columns", self.max_columns)
+        _positive("max_leaf_columns", self.max_leaf_columns)
 
 
 @dataclass(frozen=True)

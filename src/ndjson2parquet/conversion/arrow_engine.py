@@ -19,8 +19,12 @@ How a manifest goes through (and why it stays fast)
        a double cannot hold), the stretch is halved and each half parsed again; a failing stretch of
        at most ``SLOW_STRETCH`` lines is parsed exactly in Python (``stretches``).
     5. The schema is decided over all stretches of the manifest with the stored schema (``schema``),
-       each stretch is brought to it (``assemble``, ``conform``), misfits go to ``_rescued_data`` (or, in
-       strict mode, their rows to quarantine), and each part is written under a temp name and renamed.
+       within the dataset's column limits (``limits``); the parts carry only the columns the manifest
+       has values for (``manifest_columns``: a manifest costs what its own fields cost, however wide
+       its dataset); each stretch is brought to them (``assemble``, ``conform``), misfits go to
+       ``_rescued_data`` (or, in strict mode, their rows to quarantine), and each part is written
+       under a temp name and renamed. Values may nest 1,024 levels deep: the engine sets the recursion
+       limit its walks need (``depth``).
        Outside strict mode a writer thread does this while stretches are still parsed, against the
        schema the first chunk shows (``early_write``); the early parts are published when that was the
        final schema, else deleted and written again from the kept chunks.
@@ -45,14 +49,16 @@ from ..domain.errors import EngineError, InputError, PipelineError, ResourceExha
 from ..domain.records import Ledger
 from . import quarantine
 from .assemble import assemble_part
+from .depth import ensure_recursion_budget
 from .early_write import EarlyWriter
 from .engine import ConversionJob, ConversionResult, Engine, OutputFile
 from .inputs import Opener, open_input, read_local
+from .limits import ColumnLimits, merge_within_limits
 from .lines import Triage, bad_line, screen, triage
-from .native import Declared, explicit_strings, learn_declared
+from .native import Declared, learn_declared
 from .parquet_output import part_name, partition_dir, remove_leftovers, write_part
 from .provenance import Provenance
-from .schema import load_schema_file, merge_schema, schema_from_json, schema_to_json
+from .schema import load_schema_file, manifest_columns, schema_from_json, schema_to_json
 from .stretches import Chunk, line_runs, parse_buffer, parse_runs, with_buffers
 
 log = logging.getLogger(__name__)
@@ -102,6 +108,7 @@ class _Run:
     files: list[_FileTally]
     declared: Declared
     block: int
+    schemas: tuple[pa.Schema | None, pa.Schema | None]  # (fixed, stored): their strings are declared once sampled
     bad: list[dict[str, Any]] = field(default_factory=list)
     values_rescued: int = 0
     sampled: bool = False
@@ -146,12 +153,13 @@ class ArrowEngine(Engine):
     # --- reading, screening, handing stretches to the parse threads ----------------------------
 
     def _convert(self, job: ConversionJob) -> ConversionResult:
+        ensure_recursion_budget()  # values nested up to 1,024 levels are walked recursively (``depth``)
         options = job.options
         stored = schema_from_json(job.schema_json)
         fixed = load_schema_file(options.schema_file) if options.schema_file else None
         block = max(MIN_BLOCK, options.max_line_bytes + 2)
         files = [_FileTally(uri=f.uri) for f in job.files]
-        run = _Run(files=files, declared=Declared(explicit_strings(fixed, stored)), block=block)
+        run = _Run(files=files, declared=Declared(None), block=block, schemas=(fixed, stored))
         if not options.strict:
             folder = partition_dir(job.output_root, job.dataset, job.date)
             uris = [f.uri for f in job.files]
@@ -276,7 +284,7 @@ class ArrowEngine(Engine):
     def _sample(run: _Run, buffer: bytes) -> None:
         """Learn the types to declare to the reader from the manifest's first rows (once)."""
         if not run.sampled:
-            run.declared = learn_declared(buffer, run.declared.strings, run.block)
+            run.declared = learn_declared(buffer, run.schemas[0], run.block, run.schemas[1])
             run.sampled = True
 
     def _screen_lines(
@@ -330,12 +338,19 @@ class ArrowEngine(Engine):
     ) -> ConversionResult:
         options = job.options
         seen = [(chunk.table.schema, _non_null_counts(chunk.table)) for chunks in parsed for chunk in chunks]
-        final = merge_schema(stored, fixed, seen, widen=options.allow_widening)
+        final = merge_within_limits(
+            stored,
+            fixed,
+            seen,
+            ColumnLimits(options.max_columns, options.max_leaf_columns),
+            widen=options.allow_widening,
+        )
+        columns = manifest_columns(final, seen)  # what this manifest's parts carry
 
         outputs: list[OutputFile] = []
         folder = partition_dir(job.output_root, job.dataset, job.date)
         uris = [f.uri for f in run.files]
-        early = run.early.publish(final) if run.early is not None else None
+        early = run.early.publish(columns) if run.early is not None else None
         for part in early or []:
             run.values_rescued += part.rescued
             if part.path is None:
@@ -350,7 +365,7 @@ class ArrowEngine(Engine):
                 _quarantine_row(group, row, reason, raw, run, finder)
 
             table, written_files, rescued = assemble_part(
-                chunks, final, options, group.provenance, uris, quarantine_row
+                chunks, columns, options, group.provenance, uris, quarantine_row
             )
             run.values_rescued += rescued
             if table.num_rows == 0:
@@ -378,7 +393,7 @@ class ArrowEngine(Engine):
         return ConversionResult(
             outputs=tuple(outputs),
             ledgers=ledgers,
-            schema_json=schema_to_json(final),
+            schema_json=job.schema_json if stored is not None and final.equals(stored) else schema_to_json(final),
             rows_written=sum(o.rows for o in outputs),
             rows_quarantined=sum(t.quarantined for t in run.files),
             values_rescued=run.values_rescued,

@@ -7,7 +7,6 @@ Every part ends with our columns: ``_rescued_data`` (the overlay of values that 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -78,7 +77,7 @@ def assemble_chunk(
     arrays, overlays = conform_table(chunk.table, final)
     rescued = dict(chunk.rescued)
     for row, overlay in overlays.items():
-        target = copy.deepcopy(rescued[row]) if row in rescued else {}
+        target = _copy_along(rescued[row], overlay) if row in rescued else {}
         rescued[row] = merge_overlay(target, overlay)
     duplicates = chunk.duplicates
     rows: Sequence[int] = chunk.rows
@@ -104,6 +103,16 @@ def assemble_chunk(
     if keep_mask is not None:
         table = table.filter(pa.array(keep_mask, pa.bool_()))
     return table, rows, values_rescued
+
+
+def _copy_along(target: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``target`` copied where ``merge_overlay(target, extra)`` would change it (the objects on ``extra``'s
+    paths), shared elsewhere: a deep copy of a million-key overlay would cost more than the line's parse."""
+    copied = dict(target)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(copied.get(key), dict):
+            copied[key] = _copy_along(copied[key], value)
+    return copied
 
 
 def _without(overlay: dict[str, Any], untyped: dict[str, Any], top: bool = False) -> dict[str, Any]:
@@ -135,7 +144,9 @@ def _strict_filter(
     """Quarantine each row holding a misfit (its whole record, rescued values included); the keep mask."""
     keep = [True] * chunk.table.num_rows
     wanted = sorted(misfits)
-    partial = pa.Table.from_arrays(arrays, names=final.names).take(pa.array(wanted, pa.int64())).to_pylist()
+    partial: list[dict[str, Any]] = [{} for _ in wanted]  # a part may have no column (every field past the limits)
+    if arrays:
+        partial = pa.Table.from_arrays(arrays, names=final.names).take(pa.array(wanted, pa.int64())).to_pylist()
     for row, values in zip(wanted, partial, strict=True):
         keep[row] = False
         record = deep_merge({k: v for k, v in values.items() if v is not None}, rescued.get(row, {}))

@@ -17,6 +17,7 @@ from .schema import kind_of
 Column = pa.Array | pa.ChunkedArray
 Misfits = dict[int, Any]  # row index -> the value rescued for this column (an overlay fragment)
 FLOAT_EXACT_INT = 2**53
+DEEP_LEVELS = 16  # an array nested deeper is read row by row (``_values_at``)
 
 
 def _as_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -30,7 +31,31 @@ def _all_values(array: pa.Array) -> Misfits:
     if array.null_count == len(array):
         return {}
     rows = pc.indices_nonzero(pc.is_valid(array)).to_pylist()
-    return dict(zip(rows, array.take(pa.array(rows, pa.int64())).to_pylist(), strict=True))
+    return dict(zip(rows, _values_at(array, rows), strict=True))
+
+
+def _values_at(array: pa.Array, rows: list[int]) -> list[Any]:
+    """The Python values of ``rows`` of ``array``.
+
+    ``take`` costs the square of the nesting depth (seconds for one value 1,000 levels deep): a deeply
+    nested array is read row by row from zero-copy slices instead.
+    """
+    if _levels(array.type) <= DEEP_LEVELS:
+        return array.take(pa.array(rows, pa.int64())).to_pylist()
+    return [array.slice(row, 1).to_pylist()[0] for row in rows]
+
+
+def _levels(arrow_type: pa.DataType) -> int:
+    """How deep a type nests (the deepest path; a scalar is 0)."""
+    deepest, stack = 0, [(arrow_type, 0)]
+    while stack:
+        current, level = stack.pop()
+        deepest = max(deepest, level)
+        if pa.types.is_struct(current):
+            stack.extend((f.type, level + 1) for f in current)
+        elif pa.types.is_list(current) or pa.types.is_large_list(current):
+            stack.append((current.value_type, level + 1))
+    return deepest
 
 
 def conform_array(column: Column, target: pa.DataType) -> tuple[Column, Misfits]:
@@ -74,7 +99,7 @@ def _conform_number(array: pa.Array, target: pa.DataType) -> tuple[pa.Array, Mis
 
 def _values_where(array: pa.Array, mask: pa.Array) -> Misfits:
     rows = pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist()
-    return dict(zip(rows, array.take(pa.array(rows, pa.int64())).to_pylist(), strict=True))
+    return dict(zip(rows, _values_at(array, rows), strict=True))
 
 
 def _conform_struct(array: pa.StructArray, target: pa.StructType) -> tuple[pa.Array, Misfits]:
@@ -110,7 +135,7 @@ def _conform_list(array: pa.ListArray, target: pa.ListType) -> tuple[pa.Array, M
     if item_misfits:
         starts = offsets.to_pylist()
         bad_rows = sorted({bisect.bisect_right(starts, item) - 1 for item in item_misfits})
-        originals = array.take(pa.array(bad_rows, pa.int64())).to_pylist()
+        originals = _values_at(array, bad_rows)
         misfits = dict(zip(bad_rows, originals, strict=True))  # rescued whole, never half a list
         bad_mask = pc.is_in(pa.array(range(len(array)), pa.int64()), value_set=pa.array(bad_rows, pa.int64()))
         null_rows = pc.or_(null_rows, bad_mask)

@@ -4,10 +4,11 @@ The schema of a manifest is only known once every stretch is parsed, but on clea
 chunk already shows it. A writer thread takes the parse futures in order, brings each chunk to the
 guessed schema (``assemble_chunk``, which leaves the chunk as it was) and writes full row groups to
 the part's temp file, so the Parquet encoding overlaps the parsing. At the end the engine compares
-the guess with the merged schema: equal, the temp files are published as they are (byte for byte
-what writing afterwards would give: same tables, same row groups); different, or anything failed,
-they are deleted and the parts are written afterwards from the kept chunks. Strict mode (which
-quarantines rows while assembling) never writes early.
+the guessed columns with the manifest's final ones (``schema.manifest_columns``; a column of the
+dataset that only a later chunk has values for also counts as a difference): equal, the temp files
+are published as they are (byte for byte what writing afterwards would give: same tables, same row
+groups); different, or anything failed, they are deleted and the parts are written afterwards from
+the kept chunks. Strict mode (which quarantines rows while assembling) never writes early.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ import pyarrow.parquet as pq
 
 from ..config.settings import ConversionOptions
 from .assemble import assemble_chunk, lineage_uris
+from .limits import ColumnLimits, merge_within_limits
 from .parquet_output import COMPRESSION, dictionary_columns, part_name, temp_name
 from .provenance import Provenance
-from .schema import merge_schema
+from .schema import manifest_columns
 from .stretches import Chunk
 
 
@@ -87,9 +89,9 @@ class EarlyWriter:
         self._queue.put(None)
         self._thread.join()
 
-    def publish(self, final: pa.Schema) -> list[EarlyPart] | None:
-        """Rename the temp files when the guess was the final schema; else delete them and say None."""
-        if self.failed is not None or self.guess is None or not final.equals(self.guess, check_metadata=True):
+    def publish(self, columns: pa.Schema) -> list[EarlyPart] | None:
+        """Rename the temp files when the guess was the manifest's final columns; else delete them and say None."""
+        if self.failed is not None or self.guess is None or not columns.equals(self.guess, check_metadata=True):
             self.discard()
             return None
         for part in self.parts:
@@ -132,7 +134,10 @@ class EarlyWriter:
                 for n, c in zip(chunk.table.column_names, chunk.table.columns, strict=True)
             }
             seen = [(chunk.table.schema, counts)]
-            self.guess = merge_schema(self._stored, self._fixed, seen, widen=self._options.allow_widening)
+            limits = ColumnLimits(self._options.max_columns, self._options.max_leaf_columns)
+            self.guess = manifest_columns(
+                merge_within_limits(self._stored, self._fixed, seen, limits, widen=self._options.allow_widening), seen
+            )
         table, rows, rescued = assemble_chunk(chunk, self.guess, self._options, part.provenance, self._uris, _never)
         part.rescued += rescued
         part.files |= part.provenance.files_of(rows)

@@ -43,10 +43,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import simdjson
 
-MAX_DEPTH = 1024  # simdjson's own limit; the native reader copes with 2,000 and crashes on 100,000
+MAX_DEPTH = 1024  # levels, the line's own object included (simdjson takes 1,023: a line of 1,024 is parsed in
+# Python); the native reader copes with 2,000 and crashes on 100,000
 RAW_LIMIT = 64 * 1024  # bytes of a giant line kept in its quarantine record
 JSON_WHITESPACE = b" \t\r"  # with the LF that ends a line, the only whitespace JSON has
-_RETRY_EXACTLY = ("BIGINT_ERROR", "NUMBER_ERROR", "STRING_ERROR", "UTF8_ERROR")
+WIDE_LINE_KEYS = 10_000  # a line with more ``:`` than this is parsed in Python, never by the native reader
+WIDE_WINDOW = 16 * 1024  # such a line is longer than 2 * 16 KiB (a key and its value take 5 bytes at least)
+_RETRY_EXACTLY = ("BIGINT_ERROR", "NUMBER_ERROR", "STRING_ERROR", "UTF8_ERROR", "DEPTH_ERROR")
 
 
 class Verdict(Enum):
@@ -273,6 +276,9 @@ def screen(data: bytes, *, start_offset: int, max_line_bytes: int, first_line: i
         if not is_object:
             result.bad.append(bad_line(number, line_offset, "not an object", line))
             continue
+        if len(line) > WIDE_WINDOW and line.count(b":") > WIDE_LINE_KEYS:
+            result.exact.append((number, line_offset, line))  # a very wide line: typed within the limits
+            continue
         rows.append(line)
         row_lines.append(number)
         row_offsets.append(line_offset)
@@ -293,11 +299,13 @@ def triage(data: bytes, lines: int, *, max_line_bytes: int, parser: simdjson.Par
     ``NATIVE`` needs no parse: every line starts with ``{`` (no blank line, no bare ``null`` that
     would crash the reader), no line may exceed ``max_line_bytes``, and no line holds enough brackets
     to nest past ``MAX_DEPTH`` (the reader's stack overflow). A stretch with such a bracket-heavy
-    line is screened whole by simdjson, which measures the real depth.
+    line is screened whole by simdjson, which measures the real depth. A stretch with a line of more
+    than ``WIDE_LINE_KEYS`` keys is screened line by line: that line is parsed in Python (the
+    native reader would build a column per key, however many; see ``screen``).
     """
     if not lines:
         return Triage.NATIVE if not data else Triage.LINES
-    if not _object_lines(data, max_line_bytes):
+    if not _object_lines(data, max_line_bytes) or _has_wide_line(data):
         return Triage.LINES
     if not _may_nest_too_deep(data):
         return Triage.NATIVE
@@ -360,6 +368,17 @@ def _has_line_not_an_object(data: bytes) -> bool:
     return bool(pc.match_substring_regex(whole, _LINE_NOT_AN_OBJECT)[0].as_py())
 
 
+def _has_wide_line(data: bytes) -> bool:
+    """True when a line may hold more than ``WIDE_LINE_KEYS`` keys (more ``:`` than that).
+
+    Such a line is over ``2 * WIDE_WINDOW`` bytes long (each key takes at least a few bytes), so it
+    spans a whole aligned window of ``WIDE_WINDOW`` bytes: only the lines found that way are counted.
+    """
+    return any(
+        data.count(b":", start, end) > WIDE_LINE_KEYS for start, end in _lines_spanning_a_window(data, WIDE_WINDOW)
+    )
+
+
 def _may_nest_too_deep(data: bytes) -> bool:
     """True when some line long enough to nest past ``MAX_DEPTH`` holds more than ``MAX_DEPTH`` brackets.
 
@@ -390,7 +409,7 @@ def _second_look(line: bytes, exc: BaseException) -> tuple[Verdict, str]:
     if isinstance(exc, UnicodeDecodeError):
         return Verdict.BAD, "invalid UTF-8"
     message = str(exc)
-    if "DEPTH_ERROR" in message or _depth_exceeds(line, MAX_DEPTH):
+    if _depth_exceeds(line, MAX_DEPTH):  # measured: simdjson refuses 1,024 levels already
         return Verdict.BAD, f"nesting too deep (over {MAX_DEPTH} levels)"
     try:
         parse_exact(line)

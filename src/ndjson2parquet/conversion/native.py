@@ -16,19 +16,29 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
+from .lines import screen
 from .schema import is_temporal, map_leaves, strings_only, timestamps_to_strings
 
 FLOAT_EXACT_INT = 2**53
 SAMPLE_BYTES = 256 * 1024  # the sample parsed first to learn which fields look like timestamps
 
 
-def explicit_strings(fixed: pa.Schema | None, stored: pa.Schema | None) -> pa.Schema | None:
-    """The string leaves of the explicit and stored schemas: declared to the reader so dates stay strings."""
+def explicit_strings(
+    fixed: pa.Schema | None, stored: pa.Schema | None, names: set[str] | None = None
+) -> pa.Schema | None:
+    """The string leaves of the explicit and stored schemas (of the fields in ``names``, when given):
+    declared to the reader so dates stay strings."""
     fields: dict[str, pa.Field] = {}
+    seen: set[str] = set()
     for schema in (fixed, stored):
-        for f in schema or []:
-            if f.name.lower() in {name.lower() for name in fields}:
+        for index, name in enumerate(schema.names if schema is not None else []):
+            if name.lower() in seen:
                 continue
+            seen.add(name.lower())
+            if names is not None and name not in names:
+                continue
+            assert schema is not None
+            f = schema.field(index)
             only = strings_only(f.type)
             if only is not None:
                 fields[f.name] = pa.field(f.name, only)
@@ -55,23 +65,37 @@ class Declared:
         return [self.full, self.strings]
 
 
-def learn_declared(buffer: bytes, explicit: pa.Schema | None, block: int) -> Declared:
+def learn_declared(buffer: bytes, fixed: pa.Schema | None, block: int, stored: pa.Schema | None = None) -> Declared:
     """Parse a small sample first: its types are declared for the whole parse, date-like strings as strings.
 
     Without this, a manifest of a dataset with no stored schema yet would be parsed twice (once to
     find that the reader guessed timestamps, once to undo the guess), and every stretch would pay
-    for the reader's type inference.
+    for the reader's type inference. Of the string leaves of ``fixed`` and ``stored``
+    (``explicit_strings``), only those of fields the sample holds a value of are declared, and the
+    sample itself is read without them: the reader fills a column for every declared field, row by
+    row, so declaring every string column a dataset ever had would make every stretch as wide and as
+    slow as the dataset. A field the sample missed is still read right: a guessed timestamp is read
+    again as a string (``native_parse``).
     """
     cut = buffer.find(b"\n", SAMPLE_BYTES) if len(buffer) > SAMPLE_BYTES else -1
     if cut == -1 or cut + 1 >= len(buffer):
-        return Declared(explicit)  # the sample would be the whole stretch: nothing to save
-    sample = read(buffer[: cut + 1], explicit, block)
+        cut = len(buffer) - 1  # the sample is the whole stretch: parsed twice, but small
+    sample = read(buffer[: cut + 1], None, block)  # declaring a wide schema would cost more than the sample
+    if sample is None:  # a bad line in it (an unscreened stretch): its good lines are sample enough
+        rows = screen(buffer[: cut + 1], start_offset=0, max_line_bytes=cut + 1).rows
+        sample = read(b"\n".join(rows) + b"\n", None, block) if rows else None
     if sample is None:
-        return Declared(explicit)
+        return Declared(None)
+    present = {
+        name
+        for name, column in zip(sample.column_names, sample.columns, strict=True)
+        if column.null_count < len(column)
+    }
+    explicit = explicit_strings(fixed, stored, present)
     forced = [(f.name, timestamps_to_strings(f.type)) for f in sample.schema]
     forced_fields = [pa.field(name, t) for name, t in forced if t is not None]
     strings = with_forced(explicit, forced_fields) if forced_fields else explicit
-    settled = [(f.name, _declarable(f.type)) for f in sample.schema]
+    settled = [(f.name, _declarable(f.type)) for f in sample.schema if f.name in present]
     full = with_forced(pa.schema([pa.field(name, t) for name, t in settled if t is not None]), list(strings or []))
     return Declared(strings, full if len(full) else None)
 
@@ -154,10 +178,11 @@ def _suspect_floats(column: pa.ChunkedArray | pa.Array) -> bool:
         if not pc.any(big).as_py():
             return False
         return bool(pc.any(pc.and_(big, pc.equal(pc.floor(column), column))).as_py())
+    # children by .field() and .values (no copy, unlike flatten(), which costs as much as the nesting is deep):
+    # values a parent's null hides are looked at too, which at worst refuses a parse that was fine
+    arrays = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
     if pa.types.is_struct(arrow_type):
-        arrays = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-        return any(_suspect_floats(child) for array in arrays for child in array.flatten())
+        return any(_suspect_floats(array.field(i)) for array in arrays for i in range(arrow_type.num_fields))
     if pa.types.is_list(arrow_type):
-        arrays = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-        return any(_suspect_floats(array.flatten()) for array in arrays)
+        return any(_suspect_floats(array.values) for array in arrays)
     return False

@@ -7,6 +7,7 @@ runs on those stretches only (see ``arrow_engine``).
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,9 @@ from .schema import INT64_MAX, INT64_MIN, kind_of, merge_fields, merge_types
 
 _MISSING = object()  # "nothing rescued here"
 FLOAT_EXACT_INT = 2**53  # beyond this an integer does not survive a trip through a double
+# Keys of one object typed here at most (a line with a million keys, see ``lines.WIDE_LINE_KEYS``); the
+# others are kept in ``_rescued_data``: no dataset takes more columns (``limits``, default limits).
+TYPED_KEYS = 10_000
 
 
 def value_type(value: Any) -> pa.DataType:
@@ -34,8 +38,11 @@ def value_type(value: Any) -> pa.DataType:
     if isinstance(value, str):
         return pa.string()
     if isinstance(value, dict):
-        return pa.struct([pa.field(key, value_type(child)) for key, child in value.items()])
+        items = value.items() if len(value) <= TYPED_KEYS else itertools.islice(value.items(), TYPED_KEYS)
+        return pa.struct([pa.field(key, value_type(child)) for key, child in items])
     if isinstance(value, list):
+        if len(value) == 1:  # hashing or merging a deep item type at every level would cost depth squared
+            return pa.list_(value_type(value[0]))
         votes = Counter(value_type(item) for item in value)
         return pa.list_(merge_types(None, list(votes.items())))
     raise TypeError(f"unexpected parsed value {type(value).__name__}")

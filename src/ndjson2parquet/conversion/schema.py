@@ -46,6 +46,7 @@ Rules (what the README documents)
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -156,6 +157,12 @@ def schema_from_json(text: str | None) -> pa.Schema | None:
     """Parse a stored schema or an explicit schema file; None stays None. Raises ConfigError when bad."""
     if text is None or not text.strip():
         return None
+    return _parsed_schema(text)
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed_schema(text: str) -> pa.Schema:
+    """The schema of one JSON text, parsed once: every manifest of a dataset starts from the same text."""
     try:
         document = json.loads(text)
         if not isinstance(document, dict) or document.get("format", SCHEMA_FORMAT) != SCHEMA_FORMAT:
@@ -260,10 +267,12 @@ def merge_fields(
     spelling: dict[str, str] = {}
     order: list[str] = []
     bases: dict[str, tuple[pa.DataType, bool]] = {}
+    kept: dict[str, pa.Field] = {}  # the base fields themselves: one with nothing new is kept as it is
     for field in fixed:
         bases[field.name.lower()] = (field.type, False)
         spelling[field.name.lower()] = field.name
         order.append(field.name.lower())
+        kept[field.name.lower()] = field
     for field in base:
         key = field.name.lower()
         if key in reserved:
@@ -272,6 +281,7 @@ def merge_fields(
             spelling[key] = field.name
             order.append(key)
             bases[key] = (field.type, widen)
+            kept[key] = field
     votes: dict[str, list[TypeVote]] = {}
     for index, (fields, weight) in enumerate(seen):
         weights = child_weights[index] if child_weights is not None else None
@@ -289,7 +299,11 @@ def merge_fields(
     merged = []
     for key in order:
         base_type, may_widen = bases.get(key, (None, widen))
-        merged.append(pa.field(spelling[key], merge_types(base_type, votes.get(key, []), widen=may_widen)))
+        key_votes = votes.get(key, [])
+        if base_type is not None and not any(w > 0 and kind_of(t) != "null" for t, w in key_votes):
+            merged.append(kept[key])  # nothing new: a wide stored schema costs little
+            continue
+        merged.append(pa.field(spelling[key], merge_types(base_type, key_votes, widen=may_widen)))
     return merged
 
 
@@ -328,6 +342,16 @@ def fits_within(written: pa.DataType, dataset: pa.DataType, *, widen: bool = Fal
     if widen and pa.types.is_int64(written) and pa.types.is_float64(dataset):
         return True
     return written.equals(dataset)
+
+
+def manifest_columns(final: pa.Schema, seen: Iterable[tuple[pa.Schema, dict[str, int]]]) -> pa.Schema:
+    """The columns of ``final`` a manifest's parts carry: those holding a value in one of its chunks.
+
+    A part never carries the dataset's other columns (readers fill them with nulls): the cost of a
+    manifest follows its own fields, not every field its dataset ever saw.
+    """
+    present = {name for _, counts in seen for name, count in counts.items() if count > 0}
+    return pa.schema([f for f in final if f.name in present])
 
 
 def map_leaves(arrow_type: pa.DataType, leaf: Callable[[pa.DataType], pa.DataType | None]) -> pa.DataType | None:

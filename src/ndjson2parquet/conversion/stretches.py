@@ -12,11 +12,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from .limits import ColumnLimits, within_limits
 from .lines import LineRejected, ScreenedFile, parse_exact, screen
 from .native import Declared, native_parse
 from .rows import infer_fields, records_to_table, split_records
 
 SLOW_STRETCH = 512  # a failing stretch this short is parsed in Python rather than halved again
+_DEPTH_ONLY = ColumnLimits(max_columns=2**31, max_leaf_columns=2**31)  # the dataset's limits come at the merge
 
 
 @dataclass(slots=True)
@@ -147,6 +149,8 @@ def exact_chunk(texts: list[bytes], rows: Sequence[int]) -> Chunk:
             kept.append(row)
         except LineRejected as exc:
             rejected.append((row, str(exc), text))
-    fields = infer_fields(records, [], [])
+    # no deeper than a column may be (``limits``): what lies deeper goes to the overlays here, and pyarrow
+    # never builds (at a cost of depth squared) the rows of a type the dataset would not take
+    fields = within_limits(infer_fields(records, [], []), {}, {}, _DEPTH_ONLY)
     split = split_records(records, fields)
     return Chunk(records_to_table(split.rows, fields), kept, split.rescued, rejected, split.duplicates)

@@ -48,3 +48,12 @@ def test_nan_and_infinity_which_the_reader_accepts_are_refused() -> None:
     for text in (b'{"n": NaN}\n', b'{"n": -Infinity}\n', b'{"n": {"m": [Inf]}}\n'):
         assert native_parse(text, 1, Declared(strings=None), BLOCK) is None
     assert native_parse(b'{"n": 1.5}\n', 1, Declared(strings=None), BLOCK) is not None
+
+
+def test_a_sample_with_a_bad_line_still_declares_the_stored_strings_it_holds() -> None:
+    stored = pa.schema([pa.field("when", pa.string()), pa.field("other", pa.string())])
+    lines = [b'{"when": "2026-11-25T10:00:00Z", "n": %d}' % i for i in range(20_000)]
+    lines[3] = b'{"when": "2026-11-25T10:00:00Z", "n": 3'  # truncated
+    declared = learn_declared(b"\n".join(lines) + b"\n", None, BLOCK, stored)
+    assert declared.strings == pa.schema([pa.field("when", pa.string())])  # "other" is not in the sample
+    assert declared.full is not None and declared.full.field("n").type == pa.int64()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import simdjson
 
-from ndjson2parquet.conversion.lines import MAX_DEPTH, Triage, screen, triage
+from ndjson2parquet.conversion.lines import MAX_DEPTH, WIDE_LINE_KEYS, Triage, screen, triage
 
 CLEAN = b'{"a":1}\n{"b":[1,2,{"c":"d"}]}\r\n{}\n{"s":"Zo\xc3\xab"}\n'
 
@@ -62,3 +62,12 @@ def test_screen_numbers_lines_from_first_line() -> None:
     screened = screen(b'{"a":1}\nbad\n', start_offset=100, max_line_bytes=1 << 20, first_line=41)
     assert screened.row_lines == [41] and screened.row_offsets == [100]
     assert (screened.bad[0].line, screened.bad[0].offset) == (42, 108)
+
+
+def test_a_line_with_very_many_keys_is_screened_and_parsed_in_python() -> None:
+    wide = b"{" + b",".join(b'"k%d":%d' % (i, i) for i in range(WIDE_LINE_KEYS + 1)) + b"}"
+    almost = b"{" + b",".join(b'"k%d":%d' % (i, i) for i in range(WIDE_LINE_KEYS)) + b"}"
+    assert triaged(CLEAN + wide + b"\n" + CLEAN) is Triage.LINES
+    assert triaged(CLEAN + almost + b"\n" + CLEAN) is Triage.NATIVE
+    screened = screen(CLEAN + wide + b"\n", start_offset=0, max_line_bytes=1 << 20)
+    assert [text for _, _, text in screened.exact] == [wide] and len(screened.rows) == CLEAN.count(b"\n")
