@@ -24,7 +24,7 @@ def test_run_keeps_fields_past_max_columns_in_rescued_data_and_reports_them(tmp_
     assert json.loads(report_path.read_text())["values_rescued"] == 2
     (part,) = lake.glob("*/date=2026-11-25/part-*.parquet")
     table = pq.read_table(part)
-    assert table.column_names == ["id", "name", "x", "_rescued_data"]
+    assert table.column_names == ["id", "name", "x", "_rescued_data", "_duplicate_keys"]
     assert table.column("_rescued_data").to_pylist()[-1] == '{"y":2,"z":3}'
 
 

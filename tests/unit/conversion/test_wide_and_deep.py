@@ -63,7 +63,7 @@ def test_a_part_carries_only_the_columns_its_manifest_has(tmp_path: Path) -> Non
     second = convert(tmp_path, rows, "m2", schema=first.schema_json)
     assert stored_names(second) == stored_names(first)  # the dataset still has every column
     for output in second.outputs:
-        assert pq.read_schema(output.path).names == ["id", "name", "_rescued_data"]
+        assert pq.read_schema(output.path).names == ["id", "name", "_rescued_data", "_duplicate_keys"]
     assert read_back(second) == rows
 
 
@@ -95,7 +95,7 @@ def test_columns_already_stored_stay_whatever_the_limits(tmp_path: Path) -> None
     first = convert(tmp_path, [{f"k{i}": i for i in range(20)}], "m1")
     second = convert(tmp_path, [{"k3": 1, "k19": 2, "new": 3}], "m2", schema=first.schema_json, max_columns=5)
     assert stored_names(second) == stored_names(first)
-    assert [pq.read_schema(o.path).names for o in second.outputs] == [["k3", "k19", "_rescued_data"]]
+    assert [pq.read_schema(o.path).names for o in second.outputs] == [["k3", "k19", "_rescued_data", "_duplicate_keys"]]
     assert second.values_rescued == 1 and read_back(second) == [{"k3": 1, "k19": 2, "new": 3}]
 
 
