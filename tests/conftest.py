@@ -16,3 +16,10 @@ def corpora() -> Path:
     if not CORPORA.is_dir():
         pytest.fail(f"test corpora missing: {CORPORA}")
     return CORPORA
+
+
+@pytest.fixture(autouse=True)
+def _no_settle_period(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files written by a test are complete: the CLI (and its child processes) need not wait for them
+    to settle. Tests of the settle period pass --settle-seconds themselves."""
+    monkeypatch.setenv("NDJSON2PARQUET_SETTLE_SECONDS", "0")

@@ -11,14 +11,14 @@ from typing import Any
 
 import click
 
-from ..config.settings import BatchPolicy, ConversionOptions, RunOptions, StorePolicy
+from ..config.settings import BatchPolicy, ConversionOptions, OnChanged, RunOptions, StorePolicy
 from ..domain.errors import ConfigError
 from ..ingest.sources import open_source
 from ..state import open_store
 from ..workflow.executor import Layout
 from ..workflow.pipeline import Pipeline
 from . import logs, progress
-from .options import build_partitioner, existing_store, partition_options, state_option
+from .options import build_partitioner, change_options, existing_store, partition_options, state_option
 
 MiB = 1024 * 1024
 
@@ -113,7 +113,7 @@ def pipeline_options(fn: Any) -> Any:
     """Attach every pipeline option to a command."""
     for option in reversed(_PIPELINE_OPTIONS):
         fn = option(fn)
-    return partition_options(fn)
+    return change_options(partition_options(fn))
 
 
 def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
@@ -148,6 +148,8 @@ def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
         ),
         partitioner=build_partitioner(kw["dataset"], kw["dataset_pattern"], kw["date_patterns"]),
         workers=kw["workers"],
+        settle_s=kw["settle_seconds"],
+        on_changed=OnChanged(kw["on_changed"]),
     )
     state = kw["state"]
     if state is None:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import zstandard
 
-from ..domain.errors import InputError
+from ..domain.errors import InputChanged, InputError
+from ..domain.records import local_version
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -59,6 +60,32 @@ def read_local(uri: str) -> bytes:
         return b"".join(parts)
     finally:
         os.close(fd)
+
+
+def read_local_version(uri: str, version: str, size: int) -> bytes:
+    """Read exactly the registered version of a local file, or raise InputChanged.
+
+    Size and modification time come from the descriptor the bytes are read through (``fstat``), so
+    a file replaced or touched between the check and the read cannot pass; a file that grows while
+    it is read is caught by reading one byte more than the registered size.
+    """
+    path = uri[len("file://") :] if uri.startswith("file://") else uri
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError as exc:
+        raise InputChanged(f"input not found: {uri}") from exc
+    try:
+        st = os.fstat(fd)
+        if local_version(st.st_size, st.st_mtime_ns) != version:
+            raise InputChanged(f"size or modification time differ from the registered version ({version})")
+        data = os.read(fd, size + 1)
+        while len(data) < size and (more := os.read(fd, 1 << 24)):
+            data += more
+    finally:
+        os.close(fd)
+    if len(data) != size:
+        raise InputChanged(f"{len(data)} bytes read, the registered version has {size}")
+    return data
 
 
 def compression_of(head: bytes) -> str:

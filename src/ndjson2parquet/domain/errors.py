@@ -47,6 +47,10 @@ class InputError(TerminalError):
     """An input file cannot be read at all (corrupt compression, unreadable encoding)."""
 
 
+class InputChanged(InputError):
+    """The bytes of an input are not those of the version that was registered (changed since)."""
+
+
 class EngineError(PipelineError):
     """A conversion engine failed; `transient` says whether a retry may help."""
 

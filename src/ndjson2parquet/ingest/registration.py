@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
+from ..config.settings import OnChanged
 from ..domain import clock
 from ..domain.partitioning import Partitioner
 from ..domain.records import FileRecord, ObjectInfo
 from ..state.base import StateStore
-from .sources import Source
+from .sources import Source, read_local_prefix
+from .versions import Verdict, Versioner
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,11 @@ class IngestReport:
     already_known: int = 0
     skipped: int = 0
     late_dates: list[tuple[str, str]] = field(default_factory=list)
+    continued: int = 0  # converted files that grew: only their new tails are registered
+    unchanged: int = 0  # touched or copied with the same bytes: not a new version
+    deferred: int = 0  # a version is being converted right now: the next listing registers this one
+    unsettled: list[str] = field(default_factory=list)  # still being written (modified within the settle period)
+    changed: list[dict[str, str]] = field(default_factory=list)  # {uri, reason, action}: converted bytes changed
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready view."""
@@ -33,6 +41,11 @@ class IngestReport:
             "already_known": self.already_known,
             "skipped": self.skipped,
             "late_dates": [f"{d}/{day}" for d, day in self.late_dates],
+            "continued": self.continued,
+            "unchanged": self.unchanged,
+            "deferred": self.deferred,
+            "unsettled": list(self.unsettled),
+            "changed": list(self.changed),
         }
 
 
@@ -48,22 +61,70 @@ def ingest(
     partitioner: Partitioner,
     now: float | None = None,
     report: IngestReport | None = None,
+    *,
+    settle_s: float = 0.0,
+    on_changed: OnChanged = OnChanged.REPORT,
 ) -> IngestReport:
     """List a landing zone and register every object; already registered versions change nothing.
 
-    ``report``, when given, is filled as the listing goes (``listed`` grows while it runs).
+    ``report``, when given, is filled as the listing goes (``listed`` grows while it runs); counts
+    add up over several passes with the same report. ``settle_s``: a file of a source whose objects
+    can change (a local folder) is registered only once it was not modified for that long; the
+    younger ones are listed in ``unsettled``. What happens to files that change: ``versions``.
     """
     report = IngestReport() if report is None else report
     at = clock.now() if now is None else now
+    settle = settle_s if getattr(source, "mutable", False) else 0.0
+    versioner = Versioner(store, partitioner, getattr(source, "read_prefix", read_local_prefix), on_changed)
+    report.unsettled = []
 
-    def counted(objects: Iterable[ObjectInfo]) -> Iterator[ObjectInfo]:
+    def settled(objects: Iterable[ObjectInfo]) -> Iterator[ObjectInfo]:
         for obj in objects:
             report.listed += 1
+            if settle and at - obj.modified_at < settle:
+                report.unsettled.append(obj.uri)
+                continue
             yield obj
 
-    result = store.register(to_records(counted(source.objects()), partitioner, at))
-    report.new, report.already_known, report.late_dates = result.new, result.seen, result.late
+    def records(objects: Iterable[ObjectInfo]) -> Iterator[FileRecord]:
+        # the uris of a chunk are looked up together: a uri never seen costs no request of its own
+        stream = iter(objects)
+        while chunk := list(islice(stream, store.write_chunk)):
+            known = store.versions_of([obj.uri for obj in chunk])
+            for obj in chunk:
+                versions = known.get(obj.uri)
+                if not versions:
+                    yield FileRecord.new(
+                        partitioner.dataset_of(obj.key), partitioner.date_of(obj.key, obj.modified_at), obj, at
+                    )
+                    continue
+                verdict = versioner.decide(obj, versions, at)
+                _count(report, obj, verdict)
+                if verdict.record is not None:
+                    yield verdict.record
+
+    result = store.register(records(settled(source.objects())))
+    report.new += result.new
+    report.already_known += result.seen
+    report.late_dates = sorted({*report.late_dates, *result.late})
     report.skipped = getattr(getattr(source, "stats", None), "skipped", 0)
     for dataset, date in result.late:
         log.warning("late data reopened a sealed date", extra={"dataset": dataset, "date": date})
+    for entry in report.changed:
+        log.warning("converted bytes of an input changed", extra=entry)
     return report
+
+
+def _count(report: IngestReport, obj: ObjectInfo, verdict: Verdict) -> None:
+    """Add a verdict to the report (a record it registers is counted by the store as new, too)."""
+    if verdict.outcome == "changed":
+        if all(entry["uri"] != obj.uri for entry in report.changed):  # once, however many passes
+            report.changed.append({"uri": obj.uri, "reason": verdict.reason, "action": verdict.action})
+    elif verdict.outcome == "continued":
+        report.continued += 1
+    elif verdict.outcome == "known":
+        report.already_known += 1
+    elif verdict.outcome == "unchanged":
+        report.unchanged += 1
+    elif verdict.outcome == "deferred":
+        report.deferred += 1

@@ -44,6 +44,8 @@ from .dynamodb_writes import FileOp
 
 __all__ = ["DynamoDbStore"]
 
+_URI_MARKER = "U"  # sort key of the item that says a uri has versions (file ids are hex: never "U")
+
 
 class DynamoDbStore(ManifestPrimitives, StateStore):
     """State in one DynamoDB table (see `dynamodb_table` for its layout)."""
@@ -74,18 +76,16 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
         for dataset, date in sorted({(r.dataset, r.date) for r in todo} - self._known_dates):
             self._register_date(dataset, date)
         shards = self.policy.pending_shards
-        ops = [
-            FileOp(
-                r.file_id,
-                [
-                    {"Put": {"Item": file_item(r, shards), "ConditionExpression": "attribute_not_exists(pk)"}},
-                    {"Put": {"Item": encode_item({"pk": f"U#{r.uri}", "sk": r.file_id})}},
-                ],
-                (r.dataset, r.date),
-                {r.state.value: 1},
-            )
-            for r in todo
-        ]
+        ops, marked = [], set()
+        for r in todo:
+            items = [
+                {"Put": {"Item": file_item(r, shards), "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Put": {"Item": encode_item({"pk": f"U#{r.uri}", "sk": r.file_id})}},
+            ]
+            if r.uri not in marked:  # the uri's marker: `_versions_of` finds known uris with one BatchGet
+                marked.add(r.uri)  # (once per batch: a transaction may not touch one item twice)
+                items.append({"Put": {"Item": encode_item({"pk": f"U#{r.uri}", "sk": _URI_MARKER})}})
+            ops.append(FileOp(r.file_id, items, (r.dataset, r.date), {r.state.value: 1}))
         lost = self._run_ops(ops)
         return [r for r in todo if r.file_id not in lost]
 
@@ -111,7 +111,13 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
             ConsistentRead=True,
             Limit=self.policy.page_size,
         )
-        return self._get_files([py(i["sk"]) for i in versions])
+        return self._get_files([py(i["sk"]) for i in versions if py(i["sk"]) != _URI_MARKER])
+
+    def _versions_of(self, uris: Sequence[str]) -> list[FileRecord]:
+        # a consistent BatchGet of the markers (100 keys a request): a uri never seen costs no query
+        markers = self._batch_get([key(f"U#{uri}", _URI_MARKER) for uri in dict.fromkeys(uris)], ["pk"])
+        known = [py(item["pk"])[2:] for item in markers]
+        return [record for records in self._parallel(self._files_by_uri, known) for record in records]
 
     def _query_waiting(
         self, state: FileState, dataset: str, date: str, limit: int, cursor: str | None

@@ -70,7 +70,7 @@ class ManifestExecutor:
     def job_for(self, manifest: Manifest, records: list[FileRecord] | None = None) -> ConversionJob:
         """The conversion job of a manifest: its files, where to write, the dataset's schema."""
         records = list(self.store.files_of(manifest)) if records is None else records
-        files = tuple(InputFile(r.file_id, r.uri, r.size) for r in records)
+        files = tuple(InputFile(r.file_id, r.uri, r.size, r.version, r.start_offset, r.first_line) for r in records)
         stored = self.store.get_schema(manifest.dataset)
         return ConversionJob(
             manifest_id=manifest.manifest_id,
