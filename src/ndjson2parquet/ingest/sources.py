@@ -161,7 +161,6 @@ class S3Source:
         except (ClientError, BotoCoreError) as exc:
             raise ConfigError(f"cannot list {self.describe()}: {exc}") from exc
 
-
     def read_prefix(self, uri: str, n: int) -> bytes:
         """The first n bytes of an object (one ranged GET; only for objects whose earlier version was converted)."""
         from botocore.exceptions import BotoCoreError, ClientError

@@ -559,8 +559,9 @@ def _conditional_manifest_update(
     return _manifest(db.execute("SELECT * FROM manifests WHERE manifest_id = ?", (manifest_id,)).fetchone())
 
 
-_LEDGER_SETS = (
-    "lines = ?, blank = ?, rows_written = ?, rows_quarantined = ?, outputs = ?, rejection = ?, end_offset = ?, digest = ?"
+_LEDGER_SETS = ", ".join(
+    f"{name} = ?"
+    for name in ("lines", "blank", "rows_written", "rows_quarantined", "outputs", "rejection", "end_offset", "digest")
 )
 
 

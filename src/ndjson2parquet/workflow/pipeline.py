@@ -24,6 +24,8 @@ from .sealing import seal_ready
 
 log = logging.getLogger(__name__)
 
+_RELISTINGS = 3  # how often `run` lists again for files deferred behind a version being converted
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -55,7 +57,17 @@ class Pipeline:
         report.recovery = recovered.as_dict()
         listing = _Listing(source, self._ingest, self.options)  # a daemon: an error below leaves it to die with us
         self._drain(recovered.runnable, report, on_progress, drain=True, listing=listing)
-        report.ingest = listing.result().as_dict()
+        listed = listing.result()
+        for _ in range(_RELISTINGS):
+            if not listed.deferred:
+                break
+            # a newer version of a file met an older one being converted: once that one is finished,
+            # the newer is registered and converted in this run too, not left to the next
+            listed.deferred, before = 0, listed.listed
+            self._ingest(source, listed)
+            listed.listed = max(before, listed.listed - before)
+            self._drain([], report, on_progress, drain=True)
+        report.ingest = listed.as_dict()
         self._finish(report)
         return report
 
