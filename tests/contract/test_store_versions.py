@@ -64,3 +64,14 @@ def test_a_changed_file_is_listed_with_its_reason_and_can_be_accepted_once(store
     assert store.get_file(changed.file_id).state == FileState.PENDING
     assert store.changed(DATASET, DATE, 10).items == []
     assert {r.file_id for r in store.pending(DATASET, DATE, 10).items} == {base.file_id, changed.file_id}
+
+
+def test_versions_of_a_uri_listed_as_its_latest_version_includes_that_version(store: StateStore) -> None:
+    store.register(records(1))
+    (newer,) = records(1, version="v2", start=2_000.0)
+    store.register([newer])
+    found = store.versions_of(["s3://in/k000000"], {"s3://in/k000000": newer.file_id})
+    assert newer.file_id in {r.file_id for r in found["s3://in/k000000"]}
+    (older,) = records(1)
+    found = store.versions_of(["s3://in/k000000"], {"s3://in/k000000": "some-other-version"})
+    assert {r.file_id for r in found["s3://in/k000000"]} == {older.file_id, newer.file_id}

@@ -90,13 +90,15 @@ def ingest(
         # the uris of a chunk are looked up together: a uri never seen costs no request of its own
         stream = iter(objects)
         while chunk := list(islice(stream, store.write_chunk)):
-            known = store.versions_of([obj.uri for obj in chunk])
-            for obj in chunk:
+            fresh = [
+                FileRecord.new(partitioner.dataset_of(o.key), partitioner.date_of(o.key, o.modified_at), o, at)
+                for o in chunk
+            ]
+            known = store.versions_of([r.uri for r in fresh], {r.uri: r.file_id for r in fresh})
+            for obj, record in zip(chunk, fresh, strict=True):
                 versions = known.get(obj.uri)
                 if not versions:
-                    yield FileRecord.new(
-                        partitioner.dataset_of(obj.key), partitioner.date_of(obj.key, obj.modified_at), obj, at
-                    )
+                    yield record
                     continue
                 verdict = versioner.decide(obj, versions, at)
                 _count(report, obj, verdict)

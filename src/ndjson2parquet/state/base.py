@@ -9,7 +9,7 @@ conditional write, so concurrent callers can race freely: the loser gets `Condit
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..backoff import Backoff
@@ -70,16 +70,18 @@ class StateStore(ABC):
         late = [key for key in sorted(touched) if self._reopen_if_sealed(*key)]
         return RegisterResult(new=new, seen=seen, late=late)
 
-    def versions_of(self, uris: Sequence[str]) -> dict[str, list[FileRecord]]:
+    def versions_of(self, uris: Sequence[str], listed: Mapping[str, str] | None = None) -> dict[str, list[FileRecord]]:
         """Every registered version of each of these objects, oldest first; uris never seen are absent.
 
         One bounded, batched lookup per chunk (what registration asks before it decides on a listing's
-        chunk); a uri never seen costs no request of its own.
+        chunk); a uri never seen costs no request of its own. ``listed`` (uri → the file id a listing
+        sees now): a backend may answer a uri whose latest registered version is that one with that
+        version alone, which is all registration needs to know (DynamoDB spares a query per file).
         """
         found: dict[str, list[FileRecord]] = {}
         unique = list(dict.fromkeys(uris))
         for start in range(0, len(unique), self.write_chunk):
-            for record in self._versions_of(unique[start : start + self.write_chunk]):
+            for record in self._versions_of(unique[start : start + self.write_chunk], listed or {}):
                 found.setdefault(record.uri, []).append(record)
         for versions in found.values():
             versions.sort(key=lambda r: (r.registered_at, r.start_offset))
@@ -487,8 +489,9 @@ class StateStore(ABC):
         """Every version registered under one uri."""
 
     @abstractmethod
-    def _versions_of(self, uris: Sequence[str]) -> list[FileRecord]:
-        """Every version registered under any of these uris (at most `write_chunk` uris), batched."""
+    def _versions_of(self, uris: Sequence[str], listed: Mapping[str, str]) -> list[FileRecord]:
+        """Every version registered under any of these uris (at most `write_chunk` uris), batched; or
+        only the version `listed` names for a uri whose latest version it is (see `versions_of`)."""
 
     @abstractmethod
     def _query_waiting(

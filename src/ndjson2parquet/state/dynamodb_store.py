@@ -17,7 +17,7 @@ to the counters, so counts stay exact without scans. Nothing from botocore escap
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ..backoff import Backoff
@@ -76,15 +76,19 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
         for dataset, date in sorted({(r.dataset, r.date) for r in todo} - self._known_dates):
             self._register_date(dataset, date)
         shards = self.policy.pending_shards
-        ops, marked = [], set()
+        latest = {r.uri: r.file_id for r in sorted(todo, key=lambda r: r.registered_at)}
+        ops = []
         for r in todo:
             items = [
                 {"Put": {"Item": file_item(r, shards), "ConditionExpression": "attribute_not_exists(pk)"}},
                 {"Put": {"Item": encode_item({"pk": f"U#{r.uri}", "sk": r.file_id})}},
             ]
-            if r.uri not in marked:  # the uri's marker: `_versions_of` finds known uris with one BatchGet
-                marked.add(r.uri)  # (once per batch: a transaction may not touch one item twice)
-                items.append({"Put": {"Item": encode_item({"pk": f"U#{r.uri}", "sk": _URI_MARKER})}})
+            # the uri's marker, naming its latest version: `_versions_of` finds known uris, and those whose
+            # listed version is the latest, with one BatchGet; written once a batch (a transaction may
+            # not touch one item twice)
+            if (newest := latest.pop(r.uri, None)) is not None:
+                marker = {"pk": f"U#{r.uri}", "sk": _URI_MARKER, "latest": newest}
+                items.append({"Put": {"Item": encode_item(marker)}})
             ops.append(FileOp(r.file_id, items, (r.dataset, r.date), {r.state.value: 1}))
         lost = self._run_ops(ops)
         return [r for r in todo if r.file_id not in lost]
@@ -113,11 +117,18 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
         )
         return self._get_files([py(i["sk"]) for i in versions if py(i["sk"]) != _URI_MARKER])
 
-    def _versions_of(self, uris: Sequence[str]) -> list[FileRecord]:
-        # a consistent BatchGet of the markers (100 keys a request): a uri never seen costs no query
-        markers = self._batch_get([key(f"U#{uri}", _URI_MARKER) for uri in dict.fromkeys(uris)], ["pk"])
-        known = [py(item["pk"])[2:] for item in markers]
-        return [record for records in self._parallel(self._files_by_uri, known) for record in records]
+    def _versions_of(self, uris: Sequence[str], listed: Mapping[str, str]) -> list[FileRecord]:
+        # a consistent BatchGet of the markers (100 keys a request): a uri never seen costs no query,
+        # one listed as its latest version costs a BatchGet of that version; the others, a query each
+        markers = self._batch_get([key(f"U#{uri}", _URI_MARKER) for uri in dict.fromkeys(uris)], ["pk", "latest"])
+        same, changed = [], []
+        for item in markers:
+            uri, latest = py(item["pk"])[2:], py(item["latest"]) if "latest" in item else None
+            (same if latest is not None and listed.get(uri) == latest else changed).append((uri, latest))
+        records = self._get_files([latest for _, latest in same])
+        for versions in self._parallel(self._files_by_uri, [uri for uri, _ in changed]):
+            records += versions
+        return records
 
     def _query_waiting(
         self, state: FileState, dataset: str, date: str, limit: int, cursor: str | None

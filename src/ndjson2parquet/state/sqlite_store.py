@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -208,7 +208,7 @@ class SqliteStore(StateStore):
     def _files_by_uri(self, uri: str) -> list[FileRecord]:
         return [_file(r) for r in self._read(f"SELECT {_FILE_COLUMNS} FROM files WHERE uri = ?", (uri,))]
 
-    def _versions_of(self, uris: Sequence[str]) -> list[FileRecord]:
+    def _versions_of(self, uris: Sequence[str], listed: Mapping[str, str]) -> list[FileRecord]:
         out: list[FileRecord] = []
         for start in range(0, len(uris), 500):  # SQLite's bound-parameter limit
             chunk = list(uris[start : start + 500])
