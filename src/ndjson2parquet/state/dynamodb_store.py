@@ -39,12 +39,34 @@ from .dynamodb_items import (
 from .dynamodb_listings import decode_cursor, encode_cursor
 from .dynamodb_manifests import ManifestPrimitives
 from .dynamodb_requests import key
-from .dynamodb_table import WAITING_INDEX, av, encode_item, plain, py
+from .dynamodb_table import WAITING_INDEX, av, plain, py
 from .dynamodb_writes import FileOp
 
 __all__ = ["DynamoDbStore"]
 
-_URI_MARKER = "U"  # sort key of the item that says a uri has versions (file ids are hex: never "U")
+_URI_INDEX = "U"  # sort key of a uri's index item: the ids of its versions (`ids`) and the latest (`latest`)
+
+
+def _index_version(file_id: str) -> dict[str, Any]:
+    """The update adding a version to its uri's index item (a set: adding twice is harmless)."""
+    return {
+        "UpdateExpression": "ADD #ids :ids SET #latest = :id",
+        "ExpressionAttributeNames": {"#ids": "ids", "#latest": "latest"},
+        "ExpressionAttributeValues": {":ids": {"SS": [file_id]}, ":id": {"S": file_id}},
+    }
+
+
+def _rounds(records: Sequence[FileRecord]) -> list[list[FileRecord]]:
+    """Records split so that a round holds one version of a uri at most, oldest first: a transaction
+    may not touch one item (the uri's index) twice, and the last round leaves the latest version."""
+    rounds: list[list[FileRecord]] = []
+    seen: dict[str, int] = {}
+    for r in sorted(records, key=lambda r: r.registered_at):
+        n = seen[r.uri] = seen.get(r.uri, -1) + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(r)
+    return rounds
 
 
 class DynamoDbStore(ManifestPrimitives, StateStore):
@@ -76,21 +98,21 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
         for dataset, date in sorted({(r.dataset, r.date) for r in todo} - self._known_dates):
             self._register_date(dataset, date)
         shards = self.policy.pending_shards
-        latest = {r.uri: r.file_id for r in sorted(todo, key=lambda r: r.registered_at)}
-        ops = []
-        for r in todo:
-            items = [
-                {"Put": {"Item": file_item(r, shards), "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Put": {"Item": encode_item({"pk": f"U#{r.uri}", "sk": r.file_id})}},
+        lost: set[str] = set()
+        for round_ in _rounds(todo):
+            ops = [
+                FileOp(
+                    r.file_id,
+                    [
+                        {"Put": {"Item": file_item(r, shards), "ConditionExpression": "attribute_not_exists(pk)"}},
+                        {"Update": {"Key": key(f"U#{r.uri}", _URI_INDEX), **_index_version(r.file_id)}},
+                    ],
+                    (r.dataset, r.date),
+                    {r.state.value: 1},
+                )
+                for r in round_
             ]
-            # the uri's marker, naming its latest version: `_versions_of` finds known uris, and those whose
-            # listed version is the latest, with one BatchGet; written once a batch (a transaction may
-            # not touch one item twice)
-            if (newest := latest.pop(r.uri, None)) is not None:
-                marker = {"pk": f"U#{r.uri}", "sk": _URI_MARKER, "latest": newest}
-                items.append({"Put": {"Item": encode_item(marker)}})
-            ops.append(FileOp(r.file_id, items, (r.dataset, r.date), {r.state.value: 1}))
-        lost = self._run_ops(ops)
+            lost |= self._run_ops(ops)
         return [r for r in todo if r.file_id not in lost]
 
     def _register_date(self, dataset: str, date: str) -> None:
@@ -109,26 +131,18 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
         return [file_from(plain(i)) for i in items]
 
     def _files_by_uri(self, uri: str) -> list[FileRecord]:
-        versions = self._query_all(
-            KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues={":p": {"S": f"U#{uri}"}},
-            ConsistentRead=True,
-            Limit=self.policy.page_size,
-        )
-        return self._get_files([py(i["sk"]) for i in versions if py(i["sk"]) != _URI_MARKER])
+        (index,) = self._batch_get([key(f"U#{uri}", _URI_INDEX)], ["ids"]) or [{}]
+        return self._get_files(sorted(py(index["ids"]))) if "ids" in index else []
 
     def _versions_of(self, uris: Sequence[str], listed: Mapping[str, str]) -> list[FileRecord]:
-        # a consistent BatchGet of the markers (100 keys a request): a uri never seen costs no query,
-        # one listed as its latest version costs a BatchGet of that version; the others, a query each
-        markers = self._batch_get([key(f"U#{uri}", _URI_MARKER) for uri in dict.fromkeys(uris)], ["pk", "latest"])
-        same, changed = [], []
-        for item in markers:
-            uri, latest = py(item["pk"])[2:], py(item["latest"]) if "latest" in item else None
-            (same if latest is not None and listed.get(uri) == latest else changed).append((uri, latest))
-        records = self._get_files([latest for _, latest in same])
-        for versions in self._parallel(self._files_by_uri, [uri for uri, _ in changed]):
-            records += versions
-        return records
+        # one consistent BatchGet of the uris' index items (100 a request): a uri never seen costs
+        # nothing more; one listed at its latest version, a read of that version; others, of all theirs
+        index = self._batch_get([key(f"U#{uri}", _URI_INDEX) for uri in dict.fromkeys(uris)], ["pk", "ids", "latest"])
+        wanted: list[str] = []
+        for item in index:
+            uri, latest = py(item["pk"])[2:], py(item["latest"])
+            wanted += [latest] if listed.get(uri) == latest else sorted(py(item["ids"]))
+        return self._get_files(wanted)
 
     def _query_waiting(
         self, state: FileState, dataset: str, date: str, limit: int, cursor: str | None
