@@ -47,12 +47,22 @@ __all__ = ["DynamoDbStore"]
 _URI_INDEX = "U"  # sort key of a uri's index item: the ids of its versions (`ids`) and the latest (`latest`)
 
 
-def _index_version(file_id: str) -> dict[str, Any]:
+def _index_item(r: FileRecord) -> dict[str, Any]:
+    """A new uri's index item, holding its first version. Conditional: if another registration made it
+    meanwhile, this file's write is lost and the next listing registers it (as a known uri)."""
+    item = {"pk": {"S": f"U#{r.uri}"}, "sk": {"S": _URI_INDEX}, "ids": {"SS": [r.file_id]}, "latest": {"S": r.file_id}}
+    return {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+
+
+def _index_update(r: FileRecord) -> dict[str, Any]:
     """The update adding a version to its uri's index item (a set: adding twice is harmless)."""
     return {
-        "UpdateExpression": "ADD #ids :ids SET #latest = :id",
-        "ExpressionAttributeNames": {"#ids": "ids", "#latest": "latest"},
-        "ExpressionAttributeValues": {":ids": {"SS": [file_id]}, ":id": {"S": file_id}},
+        "Update": {
+            "Key": key(f"U#{r.uri}", _URI_INDEX),
+            "UpdateExpression": "ADD #ids :ids SET #latest = :id",
+            "ExpressionAttributeNames": {"#ids": "ids", "#latest": "latest"},
+            "ExpressionAttributeValues": {":ids": {"SS": [r.file_id]}, ":id": {"S": r.file_id}},
+        }
     }
 
 
@@ -98,6 +108,9 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
         for dataset, date in sorted({(r.dataset, r.date) for r in todo} - self._known_dates):
             self._register_date(dataset, date)
         shards = self.policy.pending_shards
+        # a uri's first version writes its index item whole (a Put: cheaper than an update expression)
+        uris = dict.fromkeys(r.uri for r in todo)
+        indexed = {py(i["pk"])[2:] for i in self._batch_get([key(f"U#{uri}", _URI_INDEX) for uri in uris], ["pk"])}
         lost: set[str] = set()
         for round_ in _rounds(todo):
             ops = [
@@ -105,7 +118,7 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
                     r.file_id,
                     [
                         {"Put": {"Item": file_item(r, shards), "ConditionExpression": "attribute_not_exists(pk)"}},
-                        {"Update": {"Key": key(f"U#{r.uri}", _URI_INDEX), **_index_version(r.file_id)}},
+                        _index_item(r) if r.uri not in indexed else _index_update(r),
                     ],
                     (r.dataset, r.date),
                     {r.state.value: 1},
@@ -113,6 +126,7 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
                 for r in round_
             ]
             lost |= self._run_ops(ops)
+            indexed.update(r.uri for r in round_)
         return [r for r in todo if r.file_id not in lost]
 
     def _register_date(self, dataset: str, date: str) -> None:
