@@ -64,18 +64,21 @@ def ingest(
     *,
     settle_s: float = 0.0,
     on_changed: OnChanged = OnChanged.REPORT,
+    unchanged: dict[str, str] | None = None,
 ) -> IngestReport:
     """List a landing zone and register every object; already registered versions change nothing.
 
     ``report``, when given, is filled as the listing goes (``listed`` grows while it runs); counts
     add up over several passes with the same report. ``settle_s``: a file of a source whose objects
     can change (a local folder) is registered only once it was not modified for that long; the
-    younger ones are listed in ``unsettled``. What happens to files that change: ``versions``.
+    younger ones are listed in ``unsettled``. What happens to files that change: ``versions``;
+    ``unchanged``, kept by a caller that lists again and again, spares hashing a touched file again.
     """
     report = IngestReport() if report is None else report
     at = clock.now() if now is None else now
     settle = settle_s if getattr(source, "mutable", False) else 0.0
-    versioner = Versioner(store, partitioner, getattr(source, "read_prefix", read_local_prefix), on_changed)
+    reader = getattr(source, "read_prefix", read_local_prefix)
+    versioner = Versioner(store, partitioner, reader, on_changed, unchanged)
     report.unsettled = []
 
     def settled(objects: Iterable[ObjectInfo]) -> Iterator[ObjectInfo]:

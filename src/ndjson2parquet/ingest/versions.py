@@ -45,9 +45,17 @@ class Versioner:
     """Decides, for objects of known uris, whether and how they are registered (see the module doc)."""
 
     def __init__(
-        self, store: StateStore, partitioner: Partitioner, read_prefix: PrefixReader, on_changed: OnChanged
+        self,
+        store: StateStore,
+        partitioner: Partitioner,
+        read_prefix: PrefixReader,
+        on_changed: OnChanged,
+        unchanged: dict[str, str] | None = None,
     ) -> None:
         self.store, self.partitioner, self.read_prefix, self.on_changed = store, partitioner, read_prefix, on_changed
+        # uri -> a version found to hold the converted bytes unchanged: not read and hashed again at
+        # every poll of `watch` (the caller keeps this across listings)
+        self.unchanged = {} if unchanged is None else unchanged
 
     def decide(self, obj: ObjectInfo, versions: list[FileRecord], now: float) -> Verdict:
         """The verdict for one object whose uri has `versions` (oldest first, never empty)."""
@@ -56,6 +64,8 @@ class Versioner:
         same = next((v for v in versions if v.file_id == file_id), None)
         if same is not None:
             return self._known(same, now)
+        if self.unchanged.get(obj.uri) == obj.version:
+            return Verdict(None, "unchanged")
         if any(v.state == FileState.CLAIMED for v in versions):
             return Verdict(None, "deferred")  # converted right now: the next listing decides
         waiting = [v for v in versions if v.state in (FileState.PENDING, FileState.FAILED)]
@@ -83,6 +93,7 @@ class Versioner:
         if digest is None or len(prefix) != end or content_digest(prefix) != digest:
             return self._changed(fresh, base, "rewritten: the bytes converted before differ")
         if obj.size == end:
+            self.unchanged[obj.uri] = obj.version
             return Verdict(None, "unchanged")  # touched, or copied with the same bytes
         if prefix.startswith((GZIP_MAGIC, ZSTD_MAGIC)):
             return self._changed(fresh, base, "a compressed file grew (compressed files are converted whole)")

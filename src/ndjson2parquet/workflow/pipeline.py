@@ -45,6 +45,7 @@ class Pipeline:
         self.owner = owner_token()
         self.executor = ManifestExecutor(store, engine, layout, options.conversion, self.owner)
         self.planner = Planner(store, options.batch)
+        self._unchanged: dict[str, str] = {}  # touched files found unchanged: not hashed at every poll
 
     def recover(self) -> RecoveryReport:
         """Re-drive what crashed runs left behind (see workflow.recovery)."""
@@ -149,6 +150,7 @@ class Pipeline:
             report=report,
             settle_s=options.settle_s,
             on_changed=options.on_changed,
+            unchanged=self._unchanged,
         )
 
     def _backlog(self) -> int:

@@ -229,3 +229,20 @@ def test_a_file_written_line_by_line_while_watch_polls_lands_each_line_once(tmp_
 
 def test_without_a_settle_period_a_growing_file_is_converted_in_continuations_each_line_once(tmp_path: Path) -> None:
     assert _watch_while_writing(tmp_path, settle_s=0.0) == Counter(range(1, 41))
+
+
+def test_a_touched_file_is_hashed_once_not_at_every_listing(tmp_path: Path) -> None:
+    path = _landing(tmp_path, _lines(1, 3))
+    pipeline = _pipeline(tmp_path)
+    pipeline.run(LocalSource(tmp_path / "in"))
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
+    reads: list[str] = []
+
+    class Counting(LocalSource):
+        def read_prefix(self, uri: str, n: int) -> bytes:
+            reads.append(uri)
+            return super().read_prefix(uri, n)
+
+    for _ in range(3):
+        assert pipeline.run(Counting(tmp_path / "in")).ingest["unchanged"] == 1
+    assert reads == [str(path)]
