@@ -166,7 +166,9 @@ def run_shape(
     out.mkdir(parents=True)
 
     product_out = out / "product"
+    # --settle-seconds 0: the generated files are complete; the other contenders wait for nothing either
     product = [sys.executable, "-m", "ndjson2parquet", "run", "--input", str(data), "--output", str(product_out)]
+    product += ["--settle-seconds", "0"]
     if workers:
         product += ["--workers", str(workers)]
     contenders = [

@@ -14,3 +14,10 @@ def corpora() -> Path:
     """The folder of third-party test files kept in the repository; a missing one fails, never skips."""
     require_corpora()
     return CORPORA
+
+
+@pytest.fixture(autouse=True)
+def _no_settle_period(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files written by a test are complete: the CLI (and its child processes) need not wait for them
+    to settle. Tests of the settle period pass --settle-seconds themselves."""
+    monkeypatch.setenv("NDJSON2PARQUET_SETTLE_SECONDS", "0")

@@ -86,7 +86,7 @@ def test_verify_reports_a_tampered_lake(tmp_path: Path) -> None:
     quarantine.write_text(quarantine.read_text().splitlines()[0] + "\n")  # a quarantined line lost
     result = invoke("verify", "--state", str(lake / "_state" / "state.db"))
     assert result.exit_code == 1
-    assert "good.ndjson: has 3 lines (0 blank), ledger says 3 (1 blank)" in result.output
+    assert "good.ndjson: cannot be verified: its first 20 bytes changed since they were converted" in result.output
     assert "bad.ndjson: ledger says 2 quarantined, quarantine file holds 1" in result.output
 
 

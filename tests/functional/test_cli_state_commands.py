@@ -36,8 +36,10 @@ def test_ingest_then_status_json_counts_files_per_state_and_date(tmp_path: Path)
     first = invoke("ingest", "--input", str(tmp_path / "in"), "--state", state, "--json")
     assert json.loads(first.output)["new"] == 5
     again = invoke("ingest", "--input", str(tmp_path / "in"), "--state", state, "--json")
-    counts = {k: json.loads(again.output)[k] for k in ("listed", "new", "already_known", "skipped", "late_dates")}
-    assert counts == {"listed": 5, "new": 0, "already_known": 5, "skipped": 0, "late_dates": []}
+    expected = {"listed": 5, "new": 0, "already_known": 5, "skipped": 0, "late_dates": [], "continued": 0}
+    expected |= {"unchanged": 0, "deferred": 0, "unsettled": [], "changed": []}
+    counts = {k: json.loads(again.output)[k] for k in expected}
+    assert counts == expected
     status = json.loads(invoke("status", "--state", state, "--json").output)
     assert status["files"]["PENDING"] == 5
     assert set(status["manifests"]) == {"CLAIMING", "CREATED", "RUNNING", "SUCCEEDED", "FAILED", "COMPENSATED"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ import pytest
 
 from ndjson2parquet.domain.errors import ConfigError
 from ndjson2parquet.domain.partitioning import Partitioner
+from ndjson2parquet.domain.records import Ledger, content_digest
+from ndjson2parquet.domain.states import FileState
 from ndjson2parquet.ingest.registration import ingest
 from ndjson2parquet.ingest.sources import S3Source
 from ndjson2parquet.state.dynamodb_store import DynamoDbStore
@@ -139,3 +142,28 @@ def test_ingest_registers_an_s3_landing_zone_into_dynamodb(moto: MotoServer, s3:
     again = ingest(S3Source(big_bucket, "in/", client=s3), store, Partitioner(default_dataset="events"), now=2_000.0)
     assert (again.new, again.already_known) == (0, BIG)
     store.close()
+
+
+def _converted(store: SqliteStore, uri: str, body: bytes) -> None:
+    """Mark the only pending version of `uri` converted, as a run would, with its ledger over `body`."""
+    (record,) = store.files_by_uri(uri)
+    manifest = store.start(store.claim([record], "max_files").manifest_id, "me")  # type: ignore[union-attr]
+    ledger = Ledger(lines=body.count(b"\n"), rows_written=body.count(b"\n"), end_offset=len(body))
+    store.succeed(manifest, "me", [], {record.file_id: replace(ledger, digest=content_digest(body))})
+
+
+def test_an_s3_object_uploaded_again_is_compared_by_its_converted_bytes(s3: Any, tmp_path: Path) -> None:
+    key = "in/2026-11-25/a.ndjson"
+    bucket = new_bucket(s3, {key: LINE})
+    uri = f"s3://{bucket}/{key}"
+    store = SqliteStore(tmp_path / "state.db")
+    source = S3Source.from_url(f"s3://{bucket}/in", client=s3)
+    ingest(source, store, Partitioner())
+    _converted(store, uri, LINE)
+    s3.put_object(Bucket=bucket, Key=key, Body=LINE + b'{"id": 2}\n')  # appended: a continuation
+    assert ingest(source, store, Partitioner()).continued == 1
+    assert [r.start_offset for r in store.files_by_uri(uri)] == [0, len(LINE)]
+    s3.put_object(Bucket=bucket, Key=key, Body=b'{"id": 9}\n')  # rewritten: reported
+    report = ingest(source, store, Partitioner())
+    assert [c["uri"] for c in report.changed] == [uri]
+    assert store.files_by_uri(uri)[-1].state == FileState.CHANGED

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ..config import env
+from ..config.settings import OnChanged
 from ..domain.errors import ConfigError
 from ..domain.partitioning import Partitioner
 from ..ingest.sources import LocalSource, Source
@@ -46,6 +47,36 @@ _PARTITION_OPTIONS = [
         " no real date for is left out (named in the report; exit status 3), never dated by its arrival.",
     ),
 ]
+
+
+_CHANGE_OPTIONS = [
+    click.option(
+        "--settle-seconds",
+        "settle_seconds",
+        type=click.FloatRange(0),
+        default=5.0,
+        show_default=True,
+        envvar=env.SETTLE_SECONDS,
+        help="A local file is registered once unmodified for this long (it may still be written). "
+        "Env NDJSON2PARQUET_SETTLE_SECONDS.",
+    ),
+    click.option(
+        "--on-changed",
+        "on_changed",
+        type=click.Choice([p.value for p in OnChanged]),
+        default=OnChanged.REPORT.value,
+        show_default=True,
+        help="A converted file whose converted bytes changed (rewritten, truncated): report it and leave it "
+        "(report), or convert it whole as a new version, its rows added to the old ones (new-version).",
+    ),
+]
+
+
+def change_options(fn: Any) -> Any:
+    """`--settle-seconds`, `--on-changed`: how files that change are registered."""
+    for option in reversed(_CHANGE_OPTIONS):
+        fn = option(fn)
+    return fn
 
 
 def partition_options(fn: Any) -> Any:

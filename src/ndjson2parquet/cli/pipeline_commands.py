@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from ..config.settings import BatchPolicy, ConversionOptions, RunOptions, StorePolicy
+from ..config.settings import BatchPolicy, ConversionOptions, OnChanged, RunOptions, StorePolicy
 from ..domain.errors import ConfigError
 from ..domain.states import FileState
 from ..ingest.sources import open_source
@@ -20,7 +20,7 @@ from ..workflow.executor import Layout
 from ..workflow.pipeline import Pipeline
 from ..workflow.report import RunReport, WatchSummary
 from . import logs, progress
-from .options import build_partitioner, existing_store, partition_options, refuse_inside, state_option
+from .options import build_partitioner, change_options, existing_store, partition_options, refuse_inside, state_option
 
 MiB = 1024 * 1024
 
@@ -134,7 +134,7 @@ def pipeline_options(fn: Any) -> Any:
     """Attach every pipeline option to a command."""
     for option in reversed(_PIPELINE_OPTIONS):
         fn = option(fn)
-    return partition_options(fn)
+    return change_options(partition_options(fn))
 
 
 def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
@@ -172,6 +172,8 @@ def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
         ),
         partitioner=build_partitioner(kw["dataset"], kw["dataset_pattern"], kw["date_patterns"]),
         workers=kw["workers"],
+        settle_s=kw["settle_seconds"],
+        on_changed=OnChanged(kw["on_changed"]),
     )
     state = kw["state"]
     quarantine = Path(kw["quarantine"]).resolve() if kw["quarantine"] else output / "_quarantine"

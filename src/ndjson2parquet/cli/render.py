@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 #: how many dead-letter (FAILED) and set-aside (REJECTED) files `status` lists per date
 LISTED_PER_DATE = 20
+#: the per-date table's state columns: CHANGED files have a section of their own (it keeps the table narrow)
+_DATE_COLUMNS = [s for s in FileState if s is not FileState.CHANGED]
 
 
 def status_snapshot(store: StateStore) -> dict[str, Any]:
@@ -44,7 +46,26 @@ def status_snapshot(store: StateStore) -> dict[str, Any]:
         if status.files.get(FileState.REJECTED.value):
             page = store.rejected(status.dataset, status.date, LISTED_PER_DATE)
             rejected += [{"uri": r.uri, "reason": r.ledger.rejection} for r in page.items]
-    return {**store.counts(), "dates": dates, "failed": failed, "rejected": rejected}
+    return {**store.counts(), "dates": dates, "failed": failed, "rejected": rejected, "changed": changed_files(store)}
+
+
+def changed_files(store: StateStore) -> list[dict[str, Any]]:
+    """CHANGED files (converted bytes that changed since; not converted again), up to LISTED_PER_DATE a date."""
+    changed = []
+    for status in store.dates():
+        if status.files.get(FileState.CHANGED.value):
+            page = store.changed(status.dataset, status.date, LISTED_PER_DATE)
+            changed += [{"uri": r.uri, "date": r.date, "reason": r.error} for r in page.items]
+    return changed
+
+
+def print_changed(snapshot: dict[str, Any], console: Console) -> None:
+    """The changed-files section of `status`."""
+    for f in snapshot.get("changed", []):
+        console.print(f"CHANGED since conversion (not converted again): {f['uri']}: {f['reason']}", soft_wrap=True)
+    if snapshot["files"].get(FileState.CHANGED.value, 0) > len(snapshot.get("changed", [])):
+        more = snapshot["files"][FileState.CHANGED.value] - len(snapshot["changed"])
+        console.print(f"… {more} more CHANGED file(s) ({LISTED_PER_DATE} listed per date)")
 
 
 def print_status(snapshot: dict[str, Any], console: Console | None = None) -> None:
@@ -63,14 +84,14 @@ def print_status(snapshot: dict[str, Any], console: Console | None = None) -> No
     out.print(f"manifests: {manifests or 'none'}")
     if snapshot["dates"]:
         table = Table(title="dates", show_edge=False)
-        for column in ("dataset", "date", *(s.value for s in FileState), "sealed"):
+        for column in ("dataset", "date", *(s.value for s in _DATE_COLUMNS), "sealed"):
             key = column in ("dataset", "date")
             table.add_column(column, justify="left" if key else "right", no_wrap=key)
         for d in snapshot["dates"]:
             sealed = "reopened" if d["late_files"] else ""
             if d["sealed"]:
                 sealed = "problems" if d["seal"] and not d["seal"]["clean"] else "yes"
-            table.add_row(d["dataset"], d["date"], *(str(d["files"][s.value]) for s in FileState), sealed)
+            table.add_row(d["dataset"], d["date"], *(str(d["files"][s.value]) for s in _DATE_COLUMNS), sealed)
         out.print(table)
         for d in snapshot["dates"]:
             if d["sealed"] and d["seal"] and not d["seal"]["clean"]:
@@ -84,6 +105,7 @@ def print_status(snapshot: dict[str, Any], console: Console | None = None) -> No
     for state, listed in shown.items():
         if snapshot["files"][state] > listed:
             out.print(f"… {snapshot['files'][state] - listed} more {state} file(s) ({LISTED_PER_DATE} listed per date)")
+    print_changed(snapshot, out)
 
 
 def ledger_entry(record: FileRecord) -> dict[str, Any]:
@@ -106,6 +128,12 @@ def ledger_entry(record: FileRecord) -> dict[str, Any]:
         "outputs": list(ledger.outputs),
         "rejection": ledger.rejection,
         "error": record.error,
+        # the part of the file this version covers: bytes [start_offset, end_offset), lines from first_line
+        "start_offset": record.start_offset,
+        "end_offset": ledger.end_offset,
+        "first_line": record.first_line,
+        "digest": ledger.digest,
+        "changed_from": record.changed_from,
     }
 
 
@@ -123,5 +151,13 @@ def print_ledger(uri: str, versions: list[dict[str, Any]], console: Console | No
             f"    {v['lines']} line(s) = {v['blank']} blank + {v['rows_written']} written + "
             f"{v['rows_quarantined']} quarantined" + ("" if v["balanced"] else "  (NOT BALANCED)")
         )
+        if v["end_offset"]:
+            last = v["first_line"] + v["lines"] - 1
+            out.print(
+                f"    bytes {v['start_offset']}–{v['end_offset']}, lines {v['first_line']}–{last}"
+                f" (sha256 of bytes 0–{v['end_offset']}: {v['digest']})"
+            )
+        if v["changed_from"]:
+            out.print(f"    a new version of changed bytes (converted before as {v['changed_from']})")
         for path in v["outputs"]:
             out.print(f"    → {path}")

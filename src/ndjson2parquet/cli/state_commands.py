@@ -8,22 +8,31 @@ from pathlib import Path
 
 import click
 
+from ..config.settings import OnChanged
 from ..domain.errors import ConfigError
 from ..ingest.registration import ingest
 from ..ingest.sources import open_source
 from ..state import DYNAMODB_SCHEME, open_store
 from ..workflow.report import ExitStatus
 from . import render
-from .options import build_partitioner, existing_store, partition_options, refuse_inside, state_option
+from .options import build_partitioner, change_options, existing_store, partition_options, refuse_inside, state_option
 
 
 @click.command("ingest")
 @click.option("--input", "input_", required=True, metavar="PATH", help="Landing folder, or s3://bucket/prefix.")
 @state_option()
 @partition_options
+@change_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def ingest_command(
-    input_: str, state: str, dataset: str, dataset_pattern: str | None, date_patterns: tuple[str, ...], as_json: bool
+    input_: str,
+    state: str,
+    dataset: str,
+    dataset_pattern: str | None,
+    date_patterns: tuple[str, ...],
+    settle_seconds: float,
+    on_changed: str,
+    as_json: bool,
 ) -> None:
     """Register the files of a landing zone as PENDING (the same version twice changes nothing)."""
     partitioner = build_partitioner(dataset, dataset_pattern, date_patterns)
@@ -33,7 +42,7 @@ def ingest_command(
         Path(state).resolve().parent.mkdir(parents=True, exist_ok=True)  # as `run` creates <output>/_state
     store = open_store(state)
     try:
-        report = ingest(source, store, partitioner)
+        report = ingest(source, store, partitioner, settle_s=settle_seconds, on_changed=OnChanged(on_changed))
     finally:
         store.close()
     if as_json:
@@ -45,6 +54,10 @@ def ingest_command(
         )
         for dataset_name, date in report.late_dates:
             click.echo(f"late data: {dataset_name}/{date} was sealed and is open again")
+        for entry in report.changed:
+            click.echo(f"changed: {entry['uri']}: {entry['reason']} ({entry['action']})")
+        if report.unsettled:
+            click.echo(f"{len(report.unsettled)} file(s) still being written (not registered yet)")
         for uri in report.undated:
             click.echo(f"undated (no --date-pattern gives a real date), not registered: {uri}")
     if report.undated_count:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 LOG_LEVEL = "LOG_LEVEL"
 LOG_FORMAT = "NDJSON2PARQUET_LOG_FORMAT"
 STATE = "NDJSON2PARQUET_STATE"
+SETTLE_SECONDS = "NDJSON2PARQUET_SETTLE_SECONDS"
 
 
 def read(name: str, default: str | None = None, environ: Mapping[str, str] | None = None) -> str | None:

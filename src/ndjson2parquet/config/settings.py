@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from ..domain.errors import ConfigError
 from ..domain.partitioning import Partitioner
@@ -74,6 +75,13 @@ class ConversionOptions:
         _positive("max_leaf_columns", self.max_leaf_columns)
 
 
+class OnChanged(StrEnum):
+    """What becomes of a file whose converted bytes changed (rewritten, truncated)."""
+
+    REPORT = "report"  # reported and registered CHANGED: not converted
+    NEW_VERSION = "new-version"  # reported and converted whole as a new version: its rows are added
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """Everything one pipeline run needs, gathered from arguments (which beat the environment)."""
@@ -83,6 +91,12 @@ class RunOptions:
     conversion: ConversionOptions = field(default_factory=ConversionOptions)
     partitioner: Partitioner = field(default_factory=Partitioner)
     workers: int = 2
+    settle_s: float = 5.0  # a local file is registered once unmodified for this long (still being written?)
+    settle_wait_s: float = 60.0  # `run` waits at most this long for files still settling, listing again
+    on_changed: OnChanged = OnChanged.REPORT
 
     def __post_init__(self) -> None:
         _positive("workers", self.workers)
+        if self.settle_s < 0 or self.settle_wait_s < 0:
+            raise ConfigError("settle_s and settle_wait_s must not be negative")
+        object.__setattr__(self, "on_changed", OnChanged(self.on_changed))

@@ -45,14 +45,14 @@ from typing import Any
 import pyarrow as pa
 import simdjson
 
-from ..domain.errors import EngineError, InputError, PipelineError, ResourceExhausted, exhaustion
-from ..domain.records import Ledger
+from ..domain.errors import EngineError, InputChanged, InputError, PipelineError, ResourceExhausted, exhaustion
+from ..domain.records import CHANGED_SINCE_REGISTRATION, Ledger, content_digest
 from . import quarantine
 from .assemble import assemble_part
 from .depth import ensure_recursion_budget
 from .early_write import EarlyWriter
-from .engine import ConversionJob, ConversionResult, Engine, OutputFile
-from .inputs import Opener, open_input, read_local
+from .engine import ConversionJob, ConversionResult, Engine, InputFile, OutputFile
+from .inputs import DecodedInput, Opener, compression_of, decode, read_input, read_local
 from .limits import ColumnLimits, merge_within_limits
 from .lines import Triage, bad_line, screen, triage
 from .native import Declared, learn_declared
@@ -77,6 +77,8 @@ class _FileTally:
     quarantined: int = 0
     rejection: str | None = None
     outputs: list[str] = field(default_factory=list)
+    end_offset: int = 0  # the bytes (as stored) read: the converted prefix ends here
+    digest: Future[str] | None = None  # of those bytes, hashed on a thread of its own
 
 
 @dataclass(slots=True)
@@ -165,8 +167,11 @@ class ArrowEngine(Engine):
             uris = [f.uri for f in job.files]
             run.early = EarlyWriter(folder, job.manifest_id, stored, fixed, options, uris)
         try:
-            with ThreadPoolExecutor(max_workers=PARSE_THREADS, thread_name_prefix="n2p-parse") as pool:
-                groups, bytes_in = self._read(job, run, pool)
+            with (
+                ThreadPoolExecutor(max_workers=PARSE_THREADS, thread_name_prefix="n2p-parse") as pool,
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="n2p-digest") as hasher,
+            ):
+                groups, bytes_in = self._read(job, run, pool, hasher)
             if run.early is not None:
                 run.early.stop()
             return self._finish(job, run, groups, stored, fixed, bytes_in)
@@ -193,28 +198,39 @@ class ArrowEngine(Engine):
                     _quarantine_row(group, row, reason, raw, run, finder)
         return self._publish(job, run, groups, parsed, stored, fixed, bytes_in, finder)
 
-    def _read(self, job: ConversionJob, run: _Run, pool: ThreadPoolExecutor) -> tuple[list[_Group], int]:
+    def _read(
+        self, job: ConversionJob, run: _Run, pool: ThreadPoolExecutor, hasher: ThreadPoolExecutor
+    ) -> tuple[list[_Group], int]:
         """Read file after file, cutting them into stretches that are screened and parsed as they fill."""
         target = job.options.target_file_bytes
         groups: list[_Group] = []
         group = self._start_group(run)
         bytes_in = 0
         for index, input_file in enumerate(job.files):
+            tally = run.files[index]
             try:
-                decoded = open_input(input_file.uri, self._open)
+                raw = read_input(input_file.uri, self._open, input_file.version, input_file.size)
+                # sha256 releases the GIL: the digest is computed while the file is screened and parsed
+                tally.end_offset, tally.digest = len(raw), hasher.submit(content_digest, raw)
+                decoded = _decode_from(raw, input_file)
+            except InputChanged as exc:
+                tally.rejection = f"{CHANGED_SINCE_REGISTRATION} ({exc})"
+                log.warning("input changed since registration", extra={"uri": input_file.uri, "reason": str(exc)})
+                continue
             except InputError as exc:
-                run.files[index].rejection = str(exc)
+                tally.rejection = str(exc)
                 log.warning("input rejected", extra={"uri": input_file.uri, "reason": str(exc)})
                 if job.on_file_read is not None:
                     job.on_file_read(input_file.size)
                 continue
+            del raw
             bytes_in += input_file.size
             if job.on_file_read is not None:
                 job.on_file_read(input_file.size)
             data = decoded.data
             if data and not data.endswith(b"\n"):
                 data += b"\n"  # a final unterminated line is a line
-            position, line, offset = 0, 1, decoded.start_offset
+            position, line, offset = 0, input_file.first_line, decoded.start_offset
             del decoded
             if len(data) >= STRETCH_BYTES // 2 and group.pending:
                 self._flush(group, pool, run, job)  # a big file is a stretch of its own: no copy
@@ -389,6 +405,10 @@ class ArrowEngine(Engine):
                 rows_quarantined=tally.quarantined,
                 outputs=tuple(tally.outputs),
                 rejection=tally.rejection,
+                start_offset=input_file.start_offset,
+                end_offset=tally.end_offset,
+                first_line=input_file.first_line,
+                digest=tally.digest.result() if tally.digest is not None else None,
             )
         return ConversionResult(
             outputs=tuple(outputs),
@@ -425,14 +445,24 @@ class _OffsetFinder:
         self._cached: tuple[int, bytes, int] | None = None
 
     def __call__(self, file_index: int, line: int) -> int:
+        input_file = self._job.files[file_index]
         if self._cached is None or self._cached[0] != file_index:
-            decoded = open_input(self._job.files[file_index].uri, self._open)
+            decoded = _decode_from(self._open(input_file.uri), input_file)
             self._cached = (file_index, decoded.data, decoded.start_offset)
         _, data, start = self._cached
         position = 0
-        for _ in range(line - 1):
+        for _ in range(line - input_file.first_line):
             position = data.find(b"\n", position) + 1
         return start + position
+
+
+def _decode_from(raw: bytes, input_file: InputFile) -> DecodedInput:
+    """Decode a whole file, or the tail of a continuation (plain files only: offsets are in stored bytes)."""
+    if not input_file.start_offset:
+        return decode(raw)
+    if compression_of(raw[:4]) != "none":
+        raise InputError("a compressed file is converted whole only, never continued")
+    return DecodedInput(raw[input_file.start_offset :], input_file.start_offset, "none")
 
 
 def _non_null_counts(table: pa.Table) -> dict[str, int]:

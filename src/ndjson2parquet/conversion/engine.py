@@ -21,6 +21,9 @@ class InputFile:
     file_id: str
     uri: str
     size: int
+    version: str = ""  # the registered version; a local file's is checked at read time ("" = no check)
+    start_offset: int = 0  # a continuation converts from here (the end of the prefix converted before)
+    first_line: int = 1  # the number of the line at start_offset
 
 
 @dataclass(frozen=True, slots=True)

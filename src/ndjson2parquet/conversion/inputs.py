@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import zstandard
 
-from ..domain.errors import EngineError, InputError, PipelineError, ResourceExhausted, exhaustion
+from ..domain.errors import EngineError, InputChanged, InputError, PipelineError, ResourceExhausted, exhaustion
+from ..domain.records import local_version
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -69,19 +70,9 @@ class DecodedInput:
 
 
 def read_local(uri: str) -> bytes:
-    """Read a local regular file (a plain path or ``file://`` URI); InputError for anything else.
-
-    A special file put where a file was is never opened for reading (a named pipe would block the
-    read forever, a device might never end): its type is checked before the open, and again on the
-    descriptor, opened non-blocking so that one swapped in between cannot hang the open either.
-    """
-    path = uri[len("file://") :] if uri.startswith("file://") else uri
-    _require_regular(os.stat(path).st_mode, uri)
-    # Bare descriptor calls: at 100,000 small files, a file object's own cost is a third of the read.
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    """Read a local regular file (a plain path or ``file://`` URI); InputError for anything else."""
+    fd, status = _open_regular(uri)
     try:
-        status = os.fstat(fd)
-        _require_regular(status.st_mode, uri)
         size = status.st_size
         data = os.read(fd, size + 1)  # one byte more: a file that grew meanwhile is read to its end
         if len(data) <= size:
@@ -94,11 +85,55 @@ def read_local(uri: str) -> bytes:
         os.close(fd)
 
 
+def _open_regular(uri: str) -> tuple[int, os.stat_result]:
+    """An open descriptor of a regular file, and its status; InputError for a special file.
+
+    A special file put where a file was is never opened for reading (a named pipe would block the
+    read forever, a device might never end): its type is checked before the open, and again on the
+    descriptor, opened non-blocking so that one swapped in between cannot hang the open either.
+    """
+    path = uri[len("file://") :] if uri.startswith("file://") else uri
+    _require_regular(os.stat(path).st_mode, uri)
+    # Bare descriptor calls: at 100,000 small files, a file object's own cost is a third of the read.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        status = os.fstat(fd)
+        _require_regular(status.st_mode, uri)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, status
+
+
 def _require_regular(mode: int, uri: str) -> None:
     if stat.S_ISREG(mode):
         return
     kind = next((name for test, name in _KINDS if test(mode)), "a device")
     raise InputError(f"not a regular file ({kind}): {uri}", uri=uri)
+
+
+def read_local_version(uri: str, version: str, size: int) -> bytes:
+    """Read exactly the registered version of a local file, or raise InputChanged.
+
+    Size and modification time come from the descriptor the bytes are read through (``fstat``), so
+    a file replaced or touched between the check and the read cannot pass; a file that grows while
+    it is read is caught by reading one byte more than the registered size.
+    """
+    try:
+        fd, st = _open_regular(uri)
+    except FileNotFoundError as exc:
+        raise InputChanged(f"input not found: {uri}") from exc
+    try:
+        if local_version(st.st_size, st.st_mtime_ns) != version:
+            raise InputChanged(f"size or modification time differ from the registered version ({version})")
+        data = os.read(fd, size + 1)
+        while len(data) < size and (more := os.read(fd, 1 << 24)):
+            data += more
+    finally:
+        os.close(fd)
+    if len(data) != size:
+        raise InputChanged(f"{len(data)} bytes read, the registered version has {size}")
+    return data
 
 
 def compression_of(head: bytes) -> str:
@@ -173,23 +208,25 @@ def wide_encoding(data: bytes) -> str | None:
     return None
 
 
-def open_input(uri: str, opener: Opener = read_local) -> DecodedInput:
-    """Read and decode one input; InputError for a file that cannot be used at all (module doc).
+def read_input(uri: str, opener: Opener = read_local, version: str = "", size: int = 0) -> bytes:
+    """The stored bytes of one input: with ``version``, exactly the registered version's ``size`` bytes.
 
-    Raises ResourceExhausted, or a transient EngineError, for a read error that is not the file's fault.
+    Raises InputError (InputChanged: not the registered version any more) for a file that cannot be
+    used at all, ResourceExhausted or a transient EngineError for a read error that is not the file's
+    fault (module doc); each names the file.
     """
     try:
+        if opener is read_local and version:
+            return read_local_version(uri, version, size)
         raw = opener(uri)
     except InputError as exc:
         exc.uri = exc.uri or uri
         raise
     except OSError as exc:
         raise read_error(uri, exc) from exc
-    try:
-        return decode(raw)
-    except InputError as exc:
-        exc.uri = uri
-        raise
+    if version and len(raw) != size:
+        raise InputChanged(f"{len(raw)} bytes read, the registered version has {size}", uri=uri)
+    return raw
 
 
 def read_error(uri: str, exc: OSError) -> PipelineError:

@@ -59,6 +59,10 @@ class InputError(TerminalError):
         self.uri = uri
 
 
+class InputChanged(InputError):
+    """The bytes of an input are not those of the version that was registered (changed since)."""
+
+
 class EngineError(PipelineError):
     """A conversion engine failed; `transient` says whether a retry may help."""
 

@@ -17,6 +17,21 @@ def file_id_for(dataset: str, uri: str, version: str) -> str:
     return digest.hexdigest()
 
 
+def local_version(size: int, mtime_ns: int) -> str:
+    """The version of a local file: its size and modification time (what a listing sees)."""
+    return f"{size}-{mtime_ns}"
+
+
+def content_digest(data: bytes | memoryview) -> str:
+    """The digest the ledger keeps of the bytes a file's versions converted (SHA-256: fast in hardware)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+#: the rejection of a version whose file changed before it was converted: its bytes are converted,
+#: if at all, under the newer version the next listing registers
+CHANGED_SINCE_REGISTRATION = "changed since registration: not converted under this version"
+
+
 def new_manifest_id(date: str) -> str:
     """A fresh manifest id, safe as a Step Functions execution name and in a file name."""
     return f"{date.replace('-', '')}-{int(time.time() * 1000):x}-{secrets.token_hex(6)}"
@@ -52,6 +67,12 @@ class Ledger:
     rows_quarantined: int = 0
     outputs: tuple[str, ...] = ()
     rejection: str | None = None
+    # the bytes of the file (as stored) this version converted: [start_offset, end_offset), its first
+    # line's number, and the digest of the whole prefix [0, end_offset) (earlier versions' part too)
+    start_offset: int = 0
+    end_offset: int = 0
+    first_line: int = 1
+    digest: str | None = None
 
     @property
     def balanced(self) -> bool:
@@ -77,6 +98,13 @@ class FileRecord:
     ledger: Ledger = field(default_factory=Ledger)
     error: str | None = None
     updated_at: float = 0.0
+    # where conversion starts: 0 for a whole file; for a continuation (a converted file that grew), the
+    # end of the converted prefix and the number of the line that follows it
+    start_offset: int = 0
+    first_line: int = 1
+    # the file_id of an earlier converted version whose bytes changed, when this one was registered
+    # knowingly as a new version (`--on-changed new-version`): its lines may repeat that version's
+    changed_from: str | None = None
 
     @classmethod
     def new(cls, dataset: str, date: str, obj: ObjectInfo, now: float) -> FileRecord:

@@ -15,6 +15,7 @@ class FileState(StrEnum):
     DONE = "DONE"  # its rows are in published Parquet files
     REJECTED = "REJECTED"  # unreadable as a whole; set aside with its reason
     FAILED = "FAILED"  # gave up after max attempts; `retry` puts it back
+    CHANGED = "CHANGED"  # bytes already converted changed (rewritten, truncated): reported, not converted
     # REJECTED and FAILED files go back to PENDING only when a user asks (`retry --rejected`, `retry FILE`)
 
 
@@ -36,6 +37,10 @@ FILE_TRANSITIONS: dict[str, tuple[frozenset[FileState], FileState]] = {
     "release": (frozenset({FileState.CLAIMED}), FileState.PENDING),
     "give_up": (frozenset({FileState.CLAIMED}), FileState.FAILED),
     "retry": (frozenset({FileState.FAILED}), FileState.PENDING),
+    # a version never converted that a newer version of the same file replaces before any run took it
+    "supersede": (frozenset({FileState.PENDING, FileState.FAILED}), FileState.REJECTED),
+    # a CHANGED version converted after all (`--on-changed new-version`)
+    "accept": (frozenset({FileState.CHANGED}), FileState.PENDING),
     "retry_rejected": (frozenset({FileState.REJECTED}), FileState.PENDING),
 }
 

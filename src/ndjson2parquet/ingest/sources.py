@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..domain.errors import ConfigError
-from ..domain.records import ObjectInfo
+from ..domain.records import ObjectInfo, local_version
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,10 @@ class Source(Protocol):
 
     def objects(self) -> Iterator[ObjectInfo]:
         """Every input object, streamed."""
+        ...
+
+    def read_prefix(self, uri: str, n: int) -> bytes:
+        """The first n bytes of an object as stored (fewer if it is shorter)."""
         ...
 
 
@@ -79,6 +83,7 @@ class LocalSource:
 
     root: Path
     stats: ListingStats = field(default_factory=ListingStats)
+    mutable = True  # files change in place: registered once settled (see ingest)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
@@ -119,7 +124,7 @@ class LocalSource:
                             yield ObjectInfo(
                                 uri=entry.path,
                                 key=entry.path[prefix:].replace(os.sep, "/"),
-                                version=f"{st.st_size}-{st.st_mtime_ns}",
+                                version=local_version(st.st_size, st.st_mtime_ns),
                                 size=st.st_size,
                                 modified_at=st.st_mtime,
                             )
@@ -128,6 +133,10 @@ class LocalSource:
                             self.stats.skip(entry.path, why)
                     except OSError as exc:
                         self.stats.skip(entry.path, f"unreadable: {exc.strerror or exc}")
+
+    def read_prefix(self, uri: str, n: int) -> bytes:
+        """The first n bytes of a file (fewer if it is shorter; none if it is gone)."""
+        return read_local_prefix(uri, n)
 
 
 @dataclass
@@ -138,6 +147,7 @@ class S3Source:
     prefix: str = ""
     client: Any = None
     stats: ListingStats = field(default_factory=ListingStats)
+    mutable = False  # an object version never changes: nothing to wait for
 
     def __post_init__(self) -> None:
         if self.client is None:
@@ -181,6 +191,28 @@ class S3Source:
                     )
         except (ClientError, BotoCoreError) as exc:
             raise ConfigError(f"cannot list {self.describe()}: {exc}") from exc
+
+    def read_prefix(self, uri: str, n: int) -> bytes:
+        """The first n bytes of an object (one ranged GET; only for objects whose earlier version was converted)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if n <= 0:
+            return b""
+        bucket, _, key = uri[len("s3://") :].partition("/")
+        try:
+            body = self.client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{n - 1}")["Body"]
+            return body.read()
+        except (ClientError, BotoCoreError) as exc:
+            raise ConfigError(f"cannot read {uri}: {exc}") from exc
+
+
+def read_local_prefix(uri: str, n: int) -> bytes:
+    """The first n bytes of a local file (fewer if it is shorter; none if it is gone)."""
+    try:
+        with open(uri, "rb") as handle:
+            return handle.read(n)
+    except FileNotFoundError:
+        return b""
 
 
 def open_source(location: str, s3_client: Any = None) -> Source:

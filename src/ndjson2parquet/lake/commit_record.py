@@ -57,6 +57,7 @@ class CommittedFile:
     registered_at: float
     ledger: Ledger
     attempts: int = 0
+    changed_from: str | None = None  # the version a knowing new version (--on-changed new-version) replaced
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,7 @@ class CommitRecord:
                     registered_at=r.registered_at,
                     ledger=_map_outputs(ledgers[r.file_id], lambda p: relative_to(root, p)),
                     attempts=r.attempts,
+                    changed_from=r.changed_from,
                 )
                 for r in files
             ),
@@ -142,6 +144,9 @@ class CommitRecord:
                 attempts=f.attempts,
                 ledger=_map_outputs(f.ledger, lambda p: absolute(root, p)),
                 updated_at=at,
+                start_offset=f.ledger.start_offset,  # a continuation converted from here on
+                first_line=f.ledger.first_line,
+                changed_from=f.changed_from,
             )
             for f in self.files
         ]
@@ -212,6 +217,7 @@ class CommitRecord:
                         registered_at=float(f["registered_at"]),
                         ledger=ledger_from(f["ledger"]),
                         attempts=int(f.get("attempts", 0)),
+                        changed_from=f.get("changed_from"),
                     )
                     for f in doc["files"]
                 ),

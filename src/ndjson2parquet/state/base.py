@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..backoff import Backoff
@@ -76,6 +76,55 @@ class StateStore(ABC):
         late = [key for key in sorted(touched) if self._reopen_if_sealed(*key)]
         return RegisterResult(new=new, seen=seen, late=late)
 
+    def versions_of(self, uris: Sequence[str], listed: Mapping[str, str] | None = None) -> dict[str, list[FileRecord]]:
+        """Every registered version of each of these objects, oldest first; uris never seen are absent.
+
+        One bounded, batched lookup per chunk (what registration asks before it decides on a listing's
+        chunk); a uri never seen costs no request of its own. ``listed`` (uri → the file id a listing
+        sees now): a backend may answer a uri whose latest registered version is that one with that
+        version alone, which is all registration needs to know (DynamoDB spares a query per file).
+        """
+        found: dict[str, list[FileRecord]] = {}
+        unique = list(dict.fromkeys(uris))
+        for start in range(0, len(unique), self.write_chunk):
+            for record in self._versions_of(unique[start : start + self.write_chunk], listed or {}):
+                found.setdefault(record.uri, []).append(record)
+        for versions in found.values():
+            versions.sort(key=lambda r: (r.registered_at, r.start_offset))
+        return found
+
+    def supersede(self, records: Sequence[FileRecord], reason: str, now: float | None = None) -> set[str]:
+        """PENDING or FAILED versions a newer version of their file replaces → REJECTED with `reason`.
+
+        Returns the ids superseded; one a run claimed meanwhile is left alone (and not returned).
+        """
+        at = clock.now() if now is None else now
+        changes = [
+            FileChange(
+                r.file_id,
+                r.state,
+                None,
+                state=file_transition("supersede")[1],
+                set_fields={"ledger": Ledger(rejection=reason), "updated_at": at, "expires_at": self._ttl(at)},
+            )
+            for r in records
+            if r.state in file_transition("supersede")[0]
+        ]
+        lost = set(self._update_files(changes)) if changes else set()
+        return {c.file_id for c in changes} - lost
+
+    def accept_changed(self, record: FileRecord, now: float | None = None) -> bool:
+        """CHANGED → PENDING: a changed file converted knowingly as a new version. False if it was not CHANGED."""
+        at = clock.now() if now is None else now
+        change = FileChange(
+            record.file_id,
+            FileState.CHANGED,
+            None,
+            state=file_transition("accept")[1],
+            set_fields={"error": None, "updated_at": at},
+        )
+        return not self._update_files([change])
+
     def _reopen_if_sealed(self, dataset: str, date: str) -> bool:
         status = self._get_date(dataset, date)
         if status is None or status.sealed_at is None:
@@ -95,6 +144,10 @@ class StateStore(ABC):
     def rejected(self, dataset: str, date: str, limit: int, cursor: str | None = None) -> Page[FileRecord]:
         """REJECTED files (set aside whole; the reason is in each ledger) of one (dataset, date)."""
         return self._query_waiting(FileState.REJECTED, dataset, date, self._bounded(limit), cursor)
+
+    def changed(self, dataset: str, date: str, limit: int, cursor: str | None = None) -> Page[FileRecord]:
+        """CHANGED files (converted bytes that changed; the reason is in `error`) of one (dataset, date)."""
+        return self._query_waiting(FileState.CHANGED, dataset, date, self._bounded(limit), cursor)
 
     def dates(self, dataset: str | None = None) -> Iterator[DateStatus]:
         """Every known (dataset, date) with its counts, page by page."""
@@ -594,10 +647,15 @@ class StateStore(ABC):
         """Every version registered under one uri."""
 
     @abstractmethod
+    def _versions_of(self, uris: Sequence[str], listed: Mapping[str, str]) -> list[FileRecord]:
+        """Every version registered under any of these uris (at most `write_chunk` uris), batched; or
+        only the version `listed` names for a uri whose latest version it is (see `versions_of`)."""
+
+    @abstractmethod
     def _query_waiting(
         self, state: FileState, dataset: str, date: str, limit: int, cursor: str | None
     ) -> Page[FileRecord]:
-        """PENDING or FAILED files of (dataset, date), oldest registration first, bounded."""
+        """PENDING, FAILED, REJECTED or CHANGED files of (dataset, date), oldest registration first, bounded."""
 
     @abstractmethod
     def _create_manifest(self, manifest: Manifest) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from dataclasses import replace
 from typing import Any
 
 from ..domain.records import FileRecord, Ledger, Manifest
@@ -17,7 +18,7 @@ from .dynamodb_requests import key
 from .dynamodb_table import Item, av, encode_item
 
 #: the states that carry the sparse waiting key: waiting for a run, or for a person (dead letters, rejections)
-WAITING = (FileState.PENDING, FileState.FAILED, FileState.REJECTED)
+WAITING = (FileState.PENDING, FileState.FAILED, FileState.REJECTED, FileState.CHANGED)
 MANIFEST_FIELDS = frozenset(Manifest.__dataclass_fields__)
 
 
@@ -65,6 +66,9 @@ def file_item(r: FileRecord, shards: int) -> Item:
         "attempts": r.attempts,
         "error": r.error,
         "updated_at": r.updated_at,
+        "start_offset": r.start_offset or None,  # absent when 0 / 1: a PENDING item stays small
+        "first_line": r.first_line if r.first_line != 1 else None,
+        "changed_from": r.changed_from,
     }
     if r.ledger != Ledger():  # an empty ledger is read back from absent attributes
         values.update(ledger_values(r.ledger))
@@ -82,11 +86,26 @@ def ledger_values(ledger: Ledger) -> dict[str, object]:
         "rows_quarantined": ledger.rows_quarantined,
         "outputs": list(ledger.outputs),
         "rejection": ledger.rejection,
+        "end_offset": ledger.end_offset,
+        "digest": ledger.digest,
     }
 
 
 def file_from(v: dict[str, Any]) -> FileRecord:
     """A file item (as a plain dict) back as its record."""
+    start_offset, first_line = v.get("start_offset", 0), v.get("first_line", 1)
+    ledger = Ledger(
+        v.get("lines", 0),
+        v.get("blank", 0),
+        v.get("rows_written", 0),
+        v.get("rows_quarantined", 0),
+        tuple(v.get("outputs", ())),
+        v.get("rejection"),
+        end_offset=v.get("end_offset", 0),
+        digest=v.get("digest"),
+    )
+    if ledger != Ledger():  # a ledger written by a conversion covers the record's part of the file
+        ledger = replace(ledger, start_offset=start_offset, first_line=first_line)
     return FileRecord(
         file_id=v["file_id"],
         dataset=v["dataset"],
@@ -99,16 +118,12 @@ def file_from(v: dict[str, Any]) -> FileRecord:
         state=FileState(v["state"]),
         manifest_id=v.get("manifest_id"),
         attempts=v.get("attempts", 0),
-        ledger=Ledger(
-            v.get("lines", 0),
-            v.get("blank", 0),
-            v.get("rows_written", 0),
-            v.get("rows_quarantined", 0),
-            tuple(v.get("outputs", ())),
-            v.get("rejection"),
-        ),
+        ledger=ledger,
         error=v.get("error"),
         updated_at=v.get("updated_at", 0.0),
+        start_offset=start_offset,
+        first_line=first_line,
+        changed_from=v.get("changed_from"),
     )
 
 

@@ -17,7 +17,7 @@ to the counters, so counts stay exact without scans. Nothing from botocore escap
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ..backoff import Backoff
@@ -39,10 +39,44 @@ from .dynamodb_items import (
 from .dynamodb_listings import decode_cursor, encode_cursor
 from .dynamodb_manifests import ManifestPrimitives
 from .dynamodb_requests import key
-from .dynamodb_table import WAITING_INDEX, av, encode_item, plain, py
+from .dynamodb_table import WAITING_INDEX, av, plain, py
 from .dynamodb_writes import FileOp
 
 __all__ = ["DynamoDbStore"]
+
+_URI_INDEX = "U"  # sort key of a uri's index item: the ids of its versions (`ids`) and the latest (`latest`)
+
+
+def _index_item(r: FileRecord) -> dict[str, Any]:
+    """A new uri's index item, holding its first version. Conditional: if another registration made it
+    meanwhile, this file's write is lost and the next listing registers it (as a known uri)."""
+    item = {"pk": {"S": f"U#{r.uri}"}, "sk": {"S": _URI_INDEX}, "ids": {"SS": [r.file_id]}, "latest": {"S": r.file_id}}
+    return {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+
+
+def _index_update(r: FileRecord) -> dict[str, Any]:
+    """The update adding a version to its uri's index item (a set: adding twice is harmless)."""
+    return {
+        "Update": {
+            "Key": key(f"U#{r.uri}", _URI_INDEX),
+            "UpdateExpression": "ADD #ids :ids SET #latest = :id",
+            "ExpressionAttributeNames": {"#ids": "ids", "#latest": "latest"},
+            "ExpressionAttributeValues": {":ids": {"SS": [r.file_id]}, ":id": {"S": r.file_id}},
+        }
+    }
+
+
+def _rounds(records: Sequence[FileRecord]) -> list[list[FileRecord]]:
+    """Records split so that a round holds one version of a uri at most, oldest first: a transaction
+    may not touch one item (the uri's index) twice, and the last round leaves the latest version."""
+    rounds: list[list[FileRecord]] = []
+    seen: dict[str, int] = {}
+    for r in sorted(records, key=lambda r: r.registered_at):
+        n = seen[r.uri] = seen.get(r.uri, -1) + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(r)
+    return rounds
 
 
 class DynamoDbStore(ManifestPrimitives, StateStore):
@@ -75,19 +109,25 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
         for dataset, date in sorted({(r.dataset, r.date) for r in todo} - self._known_dates):
             self._register_date(dataset, date)
         shards = self.policy.pending_shards
-        ops = [
-            FileOp(
-                r.file_id,
-                [
-                    {"Put": {"Item": file_item(r, shards), "ConditionExpression": "attribute_not_exists(pk)"}},
-                    {"Put": {"Item": encode_item({"pk": f"U#{r.uri}", "sk": r.file_id})}},
-                ],
-                (r.dataset, r.date),
-                {r.state.value: 1},
-            )
-            for r in todo
-        ]
-        lost = self._run_ops(ops)
+        # a uri's first version writes its index item whole (a Put: cheaper than an update expression)
+        uris = dict.fromkeys(r.uri for r in todo)
+        indexed = {py(i["pk"])[2:] for i in self._batch_get([key(f"U#{uri}", _URI_INDEX) for uri in uris], ["pk"])}
+        lost: set[str] = set()
+        for round_ in _rounds(todo):
+            ops = [
+                FileOp(
+                    r.file_id,
+                    [
+                        {"Put": {"Item": file_item(r, shards), "ConditionExpression": "attribute_not_exists(pk)"}},
+                        _index_item(r) if r.uri not in indexed else _index_update(r),
+                    ],
+                    (r.dataset, r.date),
+                    {r.state.value: 1},
+                )
+                for r in round_
+            ]
+            lost |= self._run_ops(ops)
+            indexed.update(r.uri for r in round_)
         return [r for r in todo if r.file_id not in lost]
 
     def _import_files(self, records: Sequence[FileRecord]) -> list[FileRecord]:
@@ -110,13 +150,18 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
         return [file_from(plain(i)) for i in items]
 
     def _files_by_uri(self, uri: str) -> list[FileRecord]:
-        versions = self._query_all(
-            KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues={":p": {"S": f"U#{uri}"}},
-            ConsistentRead=True,
-            Limit=self.policy.page_size,
-        )
-        return self._get_files([py(i["sk"]) for i in versions])
+        (index,) = self._batch_get([key(f"U#{uri}", _URI_INDEX)], ["ids"]) or [{}]
+        return self._get_files(sorted(py(index["ids"]))) if "ids" in index else []
+
+    def _versions_of(self, uris: Sequence[str], listed: Mapping[str, str]) -> list[FileRecord]:
+        # one consistent BatchGet of the uris' index items (100 a request): a uri never seen costs
+        # nothing more; one listed at its latest version, a read of that version; others, of all theirs
+        index = self._batch_get([key(f"U#{uri}", _URI_INDEX) for uri in dict.fromkeys(uris)], ["pk", "ids", "latest"])
+        wanted: list[str] = []
+        for item in index:
+            uri, latest = py(item["pk"])[2:], py(item["latest"])
+            wanted += [latest] if listed.get(uri) == latest else sorted(py(item["ids"]))
+        return self._get_files(wanted)
 
     def _query_waiting(
         self, state: FileState, dataset: str, date: str, limit: int, cursor: str | None

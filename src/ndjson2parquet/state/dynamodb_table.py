@@ -4,8 +4,8 @@ One table, generic `pk`/`sk` keys. Item kinds (pk / sk):
 
 | item | pk | sk | notes |
 |---|---|---|---|
-| file | `F#<file_id>` | `F` | sparse `wpk`/`wsk` only while PENDING, FAILED or REJECTED |
-| uri index | `U#<uri>` | `<file_id>` | immutable; `files_by_uri` is a Query on it |
+| file | `F#<file_id>` | `F` | sparse `wpk`/`wsk` only while PENDING, FAILED, REJECTED or CHANGED |
+| uri index | `U#<uri>` | `U` | `ids`: the uri's versions (string set), `latest`: the newest; BatchGet by chunk |
 | manifest | `M#<manifest_id>` | `M` | sparse `lpk`/`lsk` only while unsettled; `mdk`/`msk` always |
 | manifest file list | `M#<manifest_id>` | `C#<n>` | only for manifests too big to hold their ids inline |
 | date | `D#<dataset>` | `<date>` | seal and late count; `_query_dates` is a Query |

@@ -11,7 +11,7 @@ import os
 import sqlite3
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -31,13 +31,16 @@ CREATE TABLE IF NOT EXISTS files (
     lines INTEGER NOT NULL DEFAULT 0, blank INTEGER NOT NULL DEFAULT 0,
     rows_written INTEGER NOT NULL DEFAULT 0, rows_quarantined INTEGER NOT NULL DEFAULT 0,
     outputs TEXT NOT NULL DEFAULT '[]', rejection TEXT, error TEXT,
-    updated_at REAL NOT NULL, expires_at INTEGER
+    updated_at REAL NOT NULL, expires_at INTEGER,
+    start_offset INTEGER NOT NULL DEFAULT 0, first_line INTEGER NOT NULL DEFAULT 1, changed_from TEXT,
+    end_offset INTEGER NOT NULL DEFAULT 0, digest TEXT
 );
 DROP INDEX IF EXISTS files_pending;
 DROP INDEX IF EXISTS files_failed;
 CREATE INDEX IF NOT EXISTS files_pending_fifo ON files (dataset, date, registered_at) WHERE state = 'PENDING';
 CREATE INDEX IF NOT EXISTS files_failed_fifo ON files (dataset, date, registered_at) WHERE state = 'FAILED';
 CREATE INDEX IF NOT EXISTS files_rejected_fifo ON files (dataset, date, registered_at) WHERE state = 'REJECTED';
+CREATE INDEX IF NOT EXISTS files_changed_fifo ON files (dataset, date, registered_at) WHERE state = 'CHANGED';
 CREATE INDEX IF NOT EXISTS files_by_uri ON files (uri);
 CREATE INDEX IF NOT EXISTS files_by_date ON files (dataset, date, state);
 CREATE TABLE IF NOT EXISTS manifests (
@@ -59,7 +62,8 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 
 _FILE_COLUMNS = (
     "file_id, dataset, uri, version, size, date, arrived_at, registered_at, state, manifest_id, attempts,"
-    " lines, blank, rows_written, rows_quarantined, outputs, rejection, error, updated_at"
+    " lines, blank, rows_written, rows_quarantined, outputs, rejection, error, updated_at,"
+    " start_offset, first_line, changed_from, end_offset, digest"
 )
 _MANIFEST_JSON = {"file_ids", "outputs", "stats"}
 T = TypeVar("T")
@@ -232,7 +236,7 @@ class SqliteStore(StateStore):
         # tries first, so re-listing a known landing zone does not pay twice.
         rows = [
             (r.file_id, r.dataset, r.uri, r.version, r.size, r.date, r.arrived_at, r.registered_at, r.state.value,
-             r.attempts, r.updated_at)
+             r.attempts, r.updated_at, r.start_offset, r.first_line, r.changed_from, r.error)
             for r in records
         ]  # fmt: skip
         unique = len({r.file_id for r in records}) == len(records)
@@ -289,6 +293,14 @@ class SqliteStore(StateStore):
 
     def _files_by_uri(self, uri: str) -> list[FileRecord]:
         return [_file(r) for r in self._read(f"SELECT {_FILE_COLUMNS} FROM files WHERE uri = ?", (uri,))]
+
+    def _versions_of(self, uris: Sequence[str], listed: Mapping[str, str]) -> list[FileRecord]:
+        out: list[FileRecord] = []
+        for start in range(0, len(uris), 500):  # SQLite's bound-parameter limit
+            chunk = list(uris[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            out.extend(_file(r) for r in self._read(f"SELECT {_FILE_COLUMNS} FROM files WHERE uri IN ({marks})", chunk))
+        return out
 
     def _query_waiting(
         self, state: FileState, dataset: str, date: str, limit: int, cursor: str | None
@@ -453,9 +465,10 @@ class SqliteStore(StateStore):
         def write(db: sqlite3.Connection) -> list[FileRecord]:
             added = []
             for r in {r.file_id: r for r in records}.values():
+                ledger = _ledger_values(r.ledger, dumped)  # in _FILE_COLUMNS order: its first six, then the rest
                 row = (r.file_id, r.dataset, r.uri, r.version, r.size, r.date, r.arrived_at, r.registered_at,
-                       r.state.value, r.manifest_id, r.attempts, *_ledger_values(r.ledger, dumped), r.error,
-                       r.updated_at)  # fmt: skip
+                       r.state.value, r.manifest_id, r.attempts, *ledger[:6], r.error, r.updated_at,
+                       r.start_offset, r.first_line, r.changed_from, *ledger[6:])  # fmt: skip
                 if db.execute(_IMPORT_FILE, row).rowcount:
                     added.append(r)
             _insert_dates(db, added)
@@ -586,8 +599,14 @@ def _file(row: Sequence[object]) -> FileRecord:
         rejection,
         error,
         updated_at,
+        start_offset,
+        first_line,
+        changed_from,
+        end_offset,
+        digest,
         *_,  # a query may add the rowid
     ) = row
+    empty = outputs == "[]" and rejection is None and not (lines or blank or rows_written or rows_quarantined)
     return FileRecord(
         file_id=file_id,
         dataset=dataset,
@@ -601,10 +620,24 @@ def _file(row: Sequence[object]) -> FileRecord:
         manifest_id=manifest_id,
         attempts=attempts,  # type: ignore[arg-type]
         ledger=_NO_LEDGER
-        if outputs == "[]" and rejection is None and not (lines or blank or rows_written or rows_quarantined)
-        else Ledger(lines, blank, rows_written, rows_quarantined, tuple(json.loads(outputs)), rejection),  # type: ignore[arg-type]
+        if empty and not end_offset and digest is None
+        else Ledger(
+            lines,  # type: ignore[arg-type]
+            blank,  # type: ignore[arg-type]
+            rows_written,  # type: ignore[arg-type]
+            rows_quarantined,  # type: ignore[arg-type]
+            tuple(json.loads(outputs)),  # type: ignore[arg-type]
+            rejection,  # type: ignore[arg-type]
+            start_offset,  # type: ignore[arg-type]
+            end_offset,  # type: ignore[arg-type]
+            first_line,  # type: ignore[arg-type]
+            digest,  # type: ignore[arg-type]
+        ),
         error=error,
         updated_at=updated_at,  # type: ignore[arg-type]
+        start_offset=start_offset,  # type: ignore[arg-type]
+        first_line=first_line,  # type: ignore[arg-type]
+        changed_from=changed_from,  # type: ignore[arg-type]
     )
 
 
@@ -658,18 +691,30 @@ def _insert_manifest(db: sqlite3.Connection, manifest: Manifest) -> None:
     )
 
 
-_LEDGER_SETS = "lines = ?, blank = ?, rows_written = ?, rows_quarantined = ?, outputs = ?, rejection = ?"
+_LEDGER_SETS = ", ".join(
+    f"{name} = ?"
+    for name in ("lines", "blank", "rows_written", "rows_quarantined", "outputs", "rejection", "end_offset", "digest")
+)
 
 
 def _ledger_values(ledger: Ledger, dumped: dict[tuple[str, ...], str]) -> tuple[object, ...]:
     """The values of ``_LEDGER_SETS``; ``dumped`` caches the outputs' JSON (a manifest's files share it)."""
     outputs = dumped.get(ledger.outputs) or dumped.setdefault(ledger.outputs, json.dumps(ledger.outputs))
-    return (ledger.lines, ledger.blank, ledger.rows_written, ledger.rows_quarantined, outputs, ledger.rejection)
+    return (
+        ledger.lines,
+        ledger.blank,
+        ledger.rows_written,
+        ledger.rows_quarantined,
+        outputs,
+        ledger.rejection,
+        ledger.end_offset,
+        ledger.digest,
+    )
 
 
 _INSERT_FILE = (
     "INSERT OR IGNORE INTO files (file_id, dataset, uri, version, size, date, arrived_at, registered_at, state,"
-    " attempts, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    " attempts, updated_at, start_offset, first_line, changed_from, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 _IMPORT_FILE = f"INSERT OR IGNORE INTO files ({_FILE_COLUMNS}) VALUES ({','.join('?' * len(_FILE_COLUMNS.split(',')))})"

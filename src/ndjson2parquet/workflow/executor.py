@@ -90,7 +90,7 @@ class ManifestExecutor:
     def job_for(self, manifest: Manifest, records: list[FileRecord] | None = None) -> ConversionJob:
         """The conversion job of a manifest: its files, where to write, the dataset's schema."""
         records = list(self.store.files_of(manifest)) if records is None else records
-        files = tuple(InputFile(r.file_id, r.uri, r.size) for r in records)
+        files = tuple(InputFile(r.file_id, r.uri, r.size, r.version, r.start_offset, r.first_line) for r in records)
         stored = self.store.get_schema(manifest.dataset)
         report, manifest_id = self.on_file_read, manifest.manifest_id
         return ConversionJob(

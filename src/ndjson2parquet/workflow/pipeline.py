@@ -26,6 +26,8 @@ from .sealing import seal_ready
 
 log = logging.getLogger(__name__)
 
+_RELISTINGS = 3  # how often `run` lists again for files deferred behind a version being converted
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -59,6 +61,7 @@ class Pipeline:
         self.owner = owner_token()
         self.executor = ManifestExecutor(store, engine, layout, options.conversion, self.owner)
         self.planner = Planner(store, options.batch)
+        self._unchanged: dict[str, str] = {}  # touched files found unchanged: not hashed at every poll
 
     def check_lake(self) -> None:
         """Refuse (StateBehindLake) when the lake holds committed manifests the state does not know."""
@@ -74,9 +77,19 @@ class Pipeline:
         report = RunReport(context=self.context)
         recovered = self.recover()
         report.recovery = recovered.as_dict()
-        listing = _Listing(source, self.store, self.options)  # a daemon: an error below leaves it to die with us
+        listing = _Listing(source, self._ingest, self.options)  # a daemon: an error below leaves it to die with us
         self._drain(recovered.runnable, report, on_progress, drain=True, listing=listing)
-        report.ingest = listing.result().as_dict()
+        listed = listing.result()
+        for _ in range(_RELISTINGS):
+            if not listed.deferred:
+                break
+            # a newer version of a file met an older one being converted: once that one is finished,
+            # the newer is registered and converted in this run too, not left to the next
+            listed.deferred, before = 0, listed.listed
+            self._ingest(source, listed)
+            listed.listed = max(before, listed.listed - before)
+            self._drain([], report, on_progress, drain=True)
+        report.ingest = listed.as_dict()
         self._finish(report)
         return report
 
@@ -93,7 +106,7 @@ class Pipeline:
         while not stop.is_set():
             cycle = RunReport(context=self.context)
             recovered = self.recover()
-            cycle.ingest = ingest(source, self.store, self.options.partitioner).as_dict()
+            cycle.ingest = self._ingest(source).as_dict()
             self._drain(recovered.runnable, cycle, None, drain=False, stop=stop)
             self._finish(cycle)
             for outcome_state, n in cycle.manifests.items():
@@ -170,6 +183,19 @@ class Pipeline:
             uri=cause.uri if cause is not None else None,
         ) from cause
 
+    def _ingest(self, source: Source, report: IngestReport | None = None) -> IngestReport:
+        """One ingest pass with this pipeline's settle period and changed-file policy."""
+        options = self.options
+        return ingest(
+            source,
+            self.store,
+            options.partitioner,
+            report=report,
+            settle_s=options.settle_s,
+            on_changed=options.on_changed,
+            unchanged=self._unchanged,
+        )
+
     def _backlog(self) -> int:
         counts = self.store.counts()["files"]
         return counts[FileState.PENDING.value] + counts[FileState.CLAIMED.value]
@@ -202,16 +228,30 @@ class Pipeline:
 class _Listing:
     """An ingest pass on a thread of its own: conversion starts while the landing zone is still listed."""
 
-    def __init__(self, source: Source, store: StateStore, options: RunOptions) -> None:
+    def __init__(
+        self, source: Source, ingest_pass: Callable[[Source, IngestReport], IngestReport], options: RunOptions
+    ) -> None:
         self._report = IngestReport()
         self._error: BaseException | None = None
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(source, store, options), name="ingest", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(source, ingest_pass, options), name="ingest", daemon=True
+        )
         self._thread.start()
 
-    def _run(self, source: Source, store: StateStore, options: RunOptions) -> None:
+    def _run(
+        self, source: Source, ingest_pass: Callable[[Source, IngestReport], IngestReport], options: RunOptions
+    ) -> None:
         try:
-            ingest(source, store, options.partitioner, report=self._report)
+            ingest_pass(source, self._report)
+            # files still being written are not left out silently: list again once they may have
+            # settled, for at most settle_wait_s; what is still unsettled then stays in the report
+            deadline = time.monotonic() + options.settle_wait_s
+            while self._report.unsettled and time.monotonic() < deadline:
+                time.sleep(min(max(options.settle_s / 2, 0.05), max(deadline - time.monotonic(), 0.0)))
+                before = self._report.listed
+                ingest_pass(source, self._report)
+                self._report.listed = max(before, self._report.listed - before)  # the same files again
         except BaseException as exc:  # re-raised on the caller's thread by result()
             self._error = exc
         finally:

@@ -4,6 +4,12 @@ The check is independent of the engine: lines are counted afresh from the inputs
 Parquet footers, quarantined lines from the quarantine files. For each converted file it proves
 `lines = blank + rows_written + rows_quarantined`; per manifest, that its parts hold exactly the rows
 its files' ledgers say (per file too, when the lake has the `_source_file` lineage column).
+
+No line is held twice: the converted versions of one file must cover disjoint byte ranges (a
+continuation starts where the converted prefix ended; only a version converted knowingly under
+`--on-changed new-version` starts over), and with lineage no (`_source_file`, `_source_line`) pair
+appears twice in the date's parts. A file is re-read as the bytes its ledger covers, proven by the
+digest of the converted prefix: a file whose converted bytes changed since cannot be verified.
 """
 
 from __future__ import annotations
@@ -17,10 +23,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from ..conversion.inputs import open_input, read_local
-from ..conversion.schema import SOURCE_FILE_COLUMN
+from ..conversion.inputs import decode, read_local
+from ..conversion.schema import SOURCE_FILE_COLUMN, SOURCE_LINE_COLUMN
 from ..domain.errors import InputError
-from ..domain.records import FileRecord, Manifest
+from ..domain.records import CHANGED_SINCE_REGISTRATION, FileRecord, Manifest, content_digest
 from ..domain.states import FileState, ManifestState
 from ..state.base import StateStore
 
@@ -48,6 +54,9 @@ class VerifyReport:
     rows_quarantined: int = 0
     not_converted: dict[str, int] = field(default_factory=dict)  # files still PENDING / CLAIMED / FAILED
     problems: list[str] = field(default_factory=list)
+    _uris: set[str] = field(default_factory=set, repr=False)  # files whose versions were checked for overlaps
+    _lineage: Counter[tuple[str, int]] = field(default_factory=Counter, repr=False)  # (file, line) of each row
+    _renewed: set[str] = field(default_factory=set, repr=False)  # files converted again knowingly (new-version)
 
     @property
     def ok(self) -> bool:
@@ -56,7 +65,7 @@ class VerifyReport:
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready view."""
-        return {**vars(self), "ok": self.ok}
+        return {**{k: v for k, v in vars(self).items() if not k.startswith("_")}, "ok": self.ok}
 
 
 def verify_date(
@@ -76,7 +85,32 @@ def verify_date(
     for manifest in store.manifests_of(dataset, date):
         if manifest.state == ManifestState.SUCCEEDED:
             _verify_manifest(store, manifest, report, opener)
+    twice = sorted(pair for pair, n in report._lineage.items() if n > 1 and pair[0] not in report._renewed)
+    for source, line in twice[:20]:
+        report.problems.append(f"{source}: line {line} is held {report._lineage[(source, line)]} times in the lake")
+    if len(twice) > 20:
+        report.problems.append(f"… {len(twice) - 20} more lines held more than once")
     return report
+
+
+def _verify_versions(store: StateStore, uri: str, report: VerifyReport) -> None:
+    """Every converted version of one file covers bytes no earlier version of its chain covered."""
+    if uri in report._uris:
+        return
+    report._uris.add(uri)
+    covered: tuple[str, int] | None = None  # (file_id, end_offset) of the chain's last converted version
+    for version in store.files_by_uri(uri):
+        if version.state != FileState.DONE or not version.ledger.end_offset:
+            continue
+        if version.changed_from is not None:
+            report._renewed.add(uri)  # its line numbers start over: lineage pairs may repeat
+        ledger = version.ledger
+        if covered is not None and version.changed_from is None and ledger.start_offset < covered[1]:
+            report.problems.append(
+                f"{uri}: bytes {ledger.start_offset}–{min(covered[1], ledger.end_offset)} (lines from "
+                f"{ledger.first_line}) are converted twice: by versions {covered[0]} and {version.file_id}"
+            )
+        covered = (version.file_id, ledger.end_offset)
 
 
 def _verify_manifest(
@@ -87,6 +121,7 @@ def _verify_manifest(
     for record in files:
         report.files_checked += 1
         _verify_file(record, report, opener)
+        _verify_versions(store, record.uri, report)
     rows = _parquet_rows(manifest, report)
     if rows is not None:
         total, by_source = rows
@@ -114,21 +149,44 @@ def _verify_file(record: FileRecord, report: VerifyReport, opener: Callable[[str
     report.rows_quarantined += ledger.rows_quarantined
     if not ledger.balanced:
         report.problems.append(f"{record.uri}: ledger does not balance ({ledger})")
+    if ledger.rejection and ledger.rejection.startswith(CHANGED_SINCE_REGISTRATION):
+        return  # nothing was converted under this version: its file had changed
     try:
-        decoded = open_input(record.uri, opener)
-    except InputError as exc:
+        covered = _covered_bytes(record, opener)
+        # a continuation's tail is read as it is, like the engine reads it; a whole file is decoded
+        data = covered if record.start_offset else decode(covered).data
+    except _Changed as exc:
+        report.problems.append(f"{record.uri}: cannot be verified: {exc}")
+        return
+    except (InputError, FileNotFoundError) as exc:
         if not ledger.rejection:
             report.problems.append(f"{record.uri}: cannot be re-read ({exc}) but was not rejected")
         return
     if ledger.rejection:
         report.problems.append(f"{record.uri}: rejected ({ledger.rejection}) but reads fine now")
         return
-    lines, blank = count_lines(decoded.data)
+    lines, blank = count_lines(data)
     report.lines += lines
     if (lines, blank) != (ledger.lines, ledger.blank):
         report.problems.append(
             f"{record.uri}: has {lines} lines ({blank} blank), ledger says {ledger.lines} ({ledger.blank} blank)"
         )
+
+
+class _Changed(Exception):
+    """The bytes a ledger covers are not in the file any more."""
+
+
+def _covered_bytes(record: FileRecord, opener: Callable[[str], bytes]) -> bytes:
+    """The bytes this version converted, proven by the digest of the converted prefix; whole if no digest."""
+    raw = opener(record.uri)
+    ledger = record.ledger
+    if ledger.digest is None:
+        return raw  # converted without a digest (rejected whole): the file as it is
+    end = ledger.end_offset
+    if len(raw) < end or content_digest(memoryview(raw)[:end]) != ledger.digest:
+        raise _Changed(f"its first {end} bytes changed since they were converted")
+    return raw[ledger.start_offset : end]
 
 
 def _parquet_rows(manifest: Manifest, report: VerifyReport) -> tuple[int, Counter[str] | None] | None:
@@ -142,7 +200,11 @@ def _parquet_rows(manifest: Manifest, report: VerifyReport) -> tuple[int, Counte
         parquet = pq.ParquetFile(path)
         total += parquet.metadata.num_rows
         if SOURCE_FILE_COLUMN in parquet.schema_arrow.names:
-            by_source.update(parquet.read(columns=[SOURCE_FILE_COLUMN]).column(0).to_pylist())
+            sources = parquet.read(columns=[SOURCE_FILE_COLUMN]).column(0).to_pylist()
+            by_source.update(sources)
+            if SOURCE_LINE_COLUMN in parquet.schema_arrow.names:
+                lines = parquet.read(columns=[SOURCE_LINE_COLUMN]).column(0).to_pylist()
+                report._lineage.update(zip(sources, lines, strict=True))
         else:
             lineage = False
     return total, (by_source if lineage else None)

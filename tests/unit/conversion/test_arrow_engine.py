@@ -16,6 +16,7 @@ import zstandard
 from ndjson2parquet.config.settings import ConversionOptions
 from ndjson2parquet.conversion.arrow_engine import ArrowEngine
 from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult, InputFile
+from ndjson2parquet.domain.records import CHANGED_SINCE_REGISTRATION, content_digest, local_version
 
 
 def make_job(
@@ -271,3 +272,36 @@ def test_a_utf8_file_with_a_nul_in_its_first_line_converts_its_good_lines(tmp_pa
     assert [row["a"] for row in rows_of(result)] == [2, 3]
     [entry] = [json.loads(line) for line in Path(result.quarantine_path or "").read_text().splitlines()]
     assert (entry["line"], entry["raw"]) == (1, '{"\x00":1}') and entry["reason"].startswith("malformed JSON")
+
+
+def test_a_continuation_converts_only_the_tail_with_its_lines_numbered_on(tmp_path: Path) -> None:
+    path = tmp_path / "a.ndjson"
+    head, tail = b'{"n": 1}\n{"n": 2}\n', b'{"n": 3}\nnot json\n'
+    path.write_bytes(head + tail)
+    st = path.stat()
+    version = local_version(st.st_size, st.st_mtime_ns)
+    files = (InputFile("f0", str(path), st.st_size, version, start_offset=len(head), first_line=3),)
+    job = ConversionJob("m1", "ds", "2026-11-25", files, str(tmp_path / "out"), str(tmp_path / "q"),
+                        ConversionOptions(lineage=True))  # fmt: skip
+    result = ArrowEngine().convert(job)
+    ledger = result.ledgers["f0"]
+    assert (ledger.lines, ledger.rows_written, ledger.rows_quarantined) == (2, 1, 1)
+    assert (ledger.start_offset, ledger.end_offset, ledger.first_line) == (len(head), st.st_size, 3)
+    assert ledger.digest == content_digest(head + tail)
+    table = pq.read_table(result.outputs[0].path)
+    assert table.column("n").to_pylist() == [3] and table.column("_source_line").to_pylist() == [3]
+    (bad,) = [json.loads(line) for line in Path(result.quarantine_path).read_text().splitlines()]
+    assert (bad["line"], bad["offset"]) == (4, len(head) + len(b'{"n": 3}\n'))
+
+
+def test_a_file_that_is_no_longer_its_registered_version_is_not_converted(tmp_path: Path) -> None:
+    path = tmp_path / "a.ndjson"
+    path.write_bytes(b'{"n": 1}\n')
+    st = path.stat()
+    version = local_version(st.st_size, st.st_mtime_ns)
+    path.write_bytes(b'{"n": 1}\n{"n": 2}\n')  # appended between registration and conversion
+    files = (InputFile("f0", str(path), st.st_size, version),)
+    job = ConversionJob("m1", "ds", "2026-11-25", files, str(tmp_path / "out"), str(tmp_path / "q"))
+    result = ArrowEngine().convert(job)
+    assert result.ledgers["f0"].rejection.startswith(CHANGED_SINCE_REGISTRATION)
+    assert result.ledgers["f0"].lines == 0 and result.outputs == ()

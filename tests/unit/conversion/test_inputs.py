@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from ndjson2parquet.conversion.inputs import compression_of, decode, open_input, wide_encoding
+from ndjson2parquet.conversion.inputs import compression_of, decode, read_input, wide_encoding
 from ndjson2parquet.domain.errors import EngineError, InputError, ResourceExhausted
 
 TEXT = b'{"a":1}\n{"a":2}\n'
@@ -19,10 +19,10 @@ TEXT = b'{"a":1}\n{"a":2}\n'
 def test_magic_bytes_decide_not_the_extension(tmp_path: Path) -> None:
     mislabelled = tmp_path / "plain.ndjson"  # gzip bytes under a plain name
     mislabelled.write_bytes(gzip.compress(TEXT))
-    assert open_input(str(mislabelled)).data == TEXT
+    assert decode(read_input(str(mislabelled))).data == TEXT
     fake = tmp_path / "fake.ndjson.gz"  # plain text under a .gz name
     fake.write_bytes(TEXT)
-    decoded = open_input(f"file://{fake}")
+    decoded = decode(read_input(f"file://{fake}"))
     assert (decoded.data, decoded.compression) == (TEXT, "none")
 
 
@@ -74,7 +74,7 @@ def test_utf8_bom_is_skipped_and_remembered() -> None:
 
 def test_missing_input_is_a_rejection(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not found"):
-        open_input(str(tmp_path / "gone.ndjson"))
+        decode(read_input(str(tmp_path / "gone.ndjson")))
 
 
 @pytest.mark.parametrize(
@@ -98,7 +98,7 @@ def test_a_file_whose_permission_is_refused_is_rejected_by_name() -> None:
         raise PermissionError(13, "Permission denied", uri)
 
     with pytest.raises(InputError, match=r"input not readable \(Permission denied\): /in/a.ndjson") as caught:
-        open_input("/in/a.ndjson", refuse)
+        decode(read_input("/in/a.ndjson", refuse))
     assert caught.value.uri == "/in/a.ndjson"
 
 
@@ -108,11 +108,11 @@ def test_special_files_are_rejected_without_being_opened(tmp_path: Path) -> None
     pipe = tmp_path / "pipe.ndjson"
     os.mkfifo(pipe)  # opened for reading, it would block until a writer comes: forever
     with pytest.raises(InputError, match=r"not a regular file \(a folder\)"):
-        open_input(str(folder))
+        decode(read_input(str(folder)))
     with pytest.raises(InputError, match=r"not a regular file \(a named pipe\)"):
-        open_input(f"file://{pipe}")
+        decode(read_input(f"file://{pipe}"))
     with pytest.raises(InputError, match=r"not a regular file \(a device\)"):
-        open_input("/dev/zero")  # would never end
+        decode(read_input("/dev/zero"))  # would never end
 
 
 @pytest.mark.parametrize(
@@ -131,6 +131,6 @@ def test_read_errors_are_rejections_retries_or_a_stop_by_their_cause(error: OSEr
         raise error
 
     with pytest.raises(expected, match=r"/in/a\.ndjson") as caught:
-        open_input("/in/a.ndjson", fail)
+        decode(read_input("/in/a.ndjson", fail))
     assert type(caught.value) is expected and caught.value.uri == "/in/a.ndjson"
     assert caught.value.transient is (expected is EngineError)

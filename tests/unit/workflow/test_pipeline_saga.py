@@ -36,7 +36,7 @@ def _landing(root: Path, files: int = 6, per_file: int = 5) -> list[dict]:
 
 def _pipeline(tmp_path: Path, engine: FakeEngine, max_attempts: int = 3, max_files: int = 2) -> Pipeline:
     store = SqliteStore(tmp_path / "state.db", policy=StorePolicy(max_attempts=max_attempts))
-    options = RunOptions(batch=BatchPolicy(max_files=max_files), store=store.policy, workers=2)
+    options = RunOptions(batch=BatchPolicy(max_files=max_files), store=store.policy, workers=2, settle_s=0)
     return Pipeline(store, engine, Layout(str(tmp_path / "lake"), str(tmp_path / "q")), options)
 
 
