@@ -14,9 +14,9 @@ def invoke(*args: str):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(cli, list(args))
 
 
-def _run(tmp_path: Path, *options: str) -> dict:  # type: ignore[type-arg]
+def _run(tmp_path: Path, *options: str, exit_status: int = 0) -> dict:  # type: ignore[type-arg]
     result = invoke("run", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "lake"), "--json", *options)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == exit_status, result.output
     return json.loads(result.stdout)
 
 
@@ -48,7 +48,7 @@ def test_a_rewritten_file_is_in_the_run_report_and_in_status(tmp_path: Path) -> 
     path = _file(tmp_path, '{"a": 1}\n{"a": 2}\n')
     _run(tmp_path)
     path.write_text('{"a": 7}\n')
-    report = _run(tmp_path)
+    report = _run(tmp_path, exit_status=4)  # changed input files reported
     assert report["ingest"]["changed"] == [
         {"uri": str(path), "reason": "truncated: 9 bytes, 18 were converted", "action": "reported, not converted"}
     ]
@@ -64,7 +64,7 @@ def test_run_converts_a_changed_file_as_a_new_version_when_asked(tmp_path: Path)
     path = _file(tmp_path, '{"a": 1}\n{"a": 2}\n')
     _run(tmp_path)
     path.write_text('{"a": 7}\n')
-    report = _run(tmp_path, "--on-changed", "new-version")
+    report = _run(tmp_path, "--on-changed", "new-version", exit_status=4)  # reported, though converted
     assert report["ingest"]["changed"][0]["action"] == "converted as a new version"
     assert report["rows_written"] == 1
 
