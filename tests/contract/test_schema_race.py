@@ -16,7 +16,7 @@ from ndjson2parquet.conversion.arrow_engine import ArrowEngine
 from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult, Engine
 from ndjson2parquet.conversion.schema import fits_within, schema_from_json, written_schema
 from ndjson2parquet.domain.partitioning import Partitioner
-from ndjson2parquet.domain.records import FileRecord, ObjectInfo
+from ndjson2parquet.domain.records import FileRecord, ObjectInfo, local_version
 from ndjson2parquet.ingest.sources import LocalSource
 from ndjson2parquet.state.base import StateStore
 from ndjson2parquet.workflow.executor import Layout, ManifestExecutor
@@ -91,7 +91,8 @@ def test_manifests_racing_on_threads_agree_on_a_new_columns_type(store_factory: 
     manifests = []
     for i, name in enumerate(sorted(INPUTS)):
         path = folder / name
-        info = ObjectInfo(str(path), name, "v1", path.stat().st_size, 1.0)
+        st = path.stat()  # the file's real version: the engine converts only the version registered
+        info = ObjectInfo(str(path), name, local_version(st.st_size, st.st_mtime_ns), st.st_size, 1.0)
         record = FileRecord.new(DATASET, DATE, info, 1000.0 + i)
         store.register([record])
         manifest = store.claim([record], "max_files")
