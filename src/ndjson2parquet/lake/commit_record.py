@@ -9,8 +9,11 @@ still says which files it holds and where each of their lines went. Format (JSON
 (the dataset schema the parts were written with, as in the state store, or null), ``outputs``
 (``[{"path", "rows", "bytes"}]``), ``quarantine`` (path or null), ``stats``, and ``files``
 (``[{"file_id", "uri", "version", "size", "date", "arrived_at", "registered_at", "attempts",
-"ledger": {every Ledger field}}]``). Paths under the lake root are stored relative to it (with ``/``),
-so a record stays true when the lake is moved or copied; other paths are stored as they are.
+"ledger": {every Ledger field}}]``), and ``lake``, the lake root it was written under. The outputs and
+the quarantine under the lake root are stored relative to it (with ``/``); the files' ledgers name
+their parts as the writer saw them (re-rooting 10,000 ledgers at every commit cost more than the
+commit), and a reader re-roots them from ``lake``: a record stays true when the lake is moved or
+copied.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class CommitRecord:
     files: tuple[CommittedFile, ...]
     outputs: tuple[CommittedOutput, ...]
     quarantine: str | None = None
+    lake: str = ""  # the lake root the ledgers' paths are under (re-rooted when read)
     schema: str | None = None  # the dataset schema JSON, exactly as the state store holds it
     reason: str = ""
     runs: int = 0
@@ -110,7 +114,7 @@ class CommitRecord:
                     date=r.date,
                     arrived_at=r.arrived_at,
                     registered_at=r.registered_at,
-                    ledger=_map_outputs(ledgers[r.file_id], lambda p: relative_to(root, p)),
+                    ledger=ledgers[r.file_id],
                     attempts=r.attempts,
                     changed_from=r.changed_from,
                 )
@@ -118,6 +122,7 @@ class CommitRecord:
             ),
             outputs=tuple(CommittedOutput(relative_to(root, path), rows, size) for path, rows, size in outputs),
             quarantine=relative_to(root, quarantine) if quarantine else None,
+            lake=root,
             schema=schema,
             reason=manifest.reason,
             runs=manifest.runs,
@@ -142,7 +147,7 @@ class CommitRecord:
                 state=final_state(f.ledger),
                 manifest_id=self.manifest_id,
                 attempts=f.attempts,
-                ledger=_map_outputs(f.ledger, lambda p: absolute(root, p)),
+                ledger=_map_outputs(f.ledger, lambda p: absolute(root, relative_to(self.lake, p) if self.lake else p)),
                 updated_at=at,
                 start_offset=f.ledger.start_offset,  # a continuation converted from here on
                 first_line=f.ledger.first_line,
@@ -183,6 +188,7 @@ class CommitRecord:
             "schema": orjson.loads(self.schema) if self.schema else None,
             "outputs": [dataclasses.asdict(o) for o in self.outputs],
             "quarantine": self.quarantine,
+            "lake": self.lake,
             "stats": self.stats,
             # orjson writes the (slotted) dataclasses itself, every field of theirs included: a field the
             # Ledger gains later travels without a change here, and 10,000 files take milliseconds
@@ -222,6 +228,7 @@ class CommitRecord:
                 ),
                 outputs=tuple(CommittedOutput(o["path"], int(o["rows"]), int(o["bytes"])) for o in doc["outputs"]),
                 quarantine=doc.get("quarantine"),
+                lake=doc.get("lake", ""),
                 schema=None if schema is None else orjson.dumps(schema).decode(),
                 reason=doc.get("reason", ""),
                 runs=int(doc.get("runs", 0)),

@@ -41,14 +41,17 @@ def _record(n: int = 2, manifest_id: str = "m1") -> CommitRecord:
     )
 
 
-def test_a_record_keeps_paths_under_the_lake_relative_and_reads_back_equal() -> None:
+def test_a_record_keeps_outputs_relative_names_its_lake_and_reads_back_equal() -> None:
     record = _record()
     document = json.loads(record.to_json())
     assert document["format"] == FORMAT and document["committed_at"] == "2027-01-15T08:00:00.250Z"
     assert document["outputs"] == [{"path": "events/date=2026-11-25/part-m1-0.parquet", "rows": 2, "bytes": 999}]
     assert document["quarantine"] == "_quarantine/events/date=2026-11-25/m1.ndjson"
     assert document["schema"]["fields"] == [{"name": "id", "type": "int64"}]
-    assert document["files"][1]["ledger"]["outputs"] == ["events/date=2026-11-25/part-m1-0.parquet"]
+    # a ledger names its parts as written, under the record's lake (re-rooted when read: test below)
+    assert (
+        document["lake"] + "/events/date=2026-11-25/part-m1-0.parquet" == document["files"][1]["ledger"]["outputs"][0]
+    )
     assert CommitRecord.from_json(record.to_json()) == record
 
 
