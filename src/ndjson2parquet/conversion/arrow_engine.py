@@ -37,6 +37,7 @@ from __future__ import annotations
 import errno
 import logging
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,7 @@ log = logging.getLogger(__name__)
 MIN_BLOCK = 16 * 1024 * 1024  # the native reader's block: large, fewer block boundaries to stitch
 STRETCH_BYTES = 16 * 1024 * 1024  # input screened and handed to a parse thread at a time
 PARSE_THREADS = 2  # one native parse per core
+READ_REPORT_FILES, READ_REPORT_BYTES = 256, 8 * 1024 * 1024  # how often the engine tells what it read
 HASH_ASIDE = 1024 * 1024  # a file bigger than this is hashed on the digest thread
 IN_FLIGHT = 3  # stretches screened ahead of the parse threads at most (bounds memory)
 
@@ -207,6 +209,7 @@ class ArrowEngine(Engine):
         groups: list[_Group] = []
         group = self._start_group(run)
         bytes_in = 0
+        told = _ReadReport(job.on_file_read)
         for index, input_file in enumerate(job.files):
             tally = run.files[index]
             try:
@@ -223,13 +226,11 @@ class ArrowEngine(Engine):
             except InputError as exc:
                 tally.rejection = str(exc)
                 log.warning("input rejected", extra={"uri": input_file.uri, "reason": str(exc)})
-                if job.on_file_read is not None:
-                    job.on_file_read(input_file.size)
+                told.add(input_file.size)
                 continue
             del raw
             bytes_in += input_file.size
-            if job.on_file_read is not None:
-                job.on_file_read(input_file.size)
+            told.add(input_file.size)
             data = decoded.data
             if data and not data.endswith(b"\n"):
                 data += b"\n"  # a final unterminated line is a line
@@ -256,6 +257,7 @@ class ArrowEngine(Engine):
                 elif group.pending_bytes >= STRETCH_BYTES:
                     self._flush(group, pool, run, job)
             del data
+        told.flush()
         self._flush(group, pool, run, job)
         self._end_group(run, groups, group)
         return groups, bytes_in
@@ -431,6 +433,26 @@ def _disk_of(job: ConversionJob, exc: Exception) -> str:
         return ""
     inside = Path(job.quarantine_root).is_relative_to(job.output_root)
     return f" (writing under {job.output_root}{'' if inside else ' or ' + job.quarantine_root})"
+
+
+class _ReadReport:
+    """Tells ``on_file_read`` what was read, every `READ_REPORT_FILES` files or `READ_REPORT_BYTES` bytes
+    (a call per small file cost more than reading it) and at the end."""
+
+    def __init__(self, on_file_read: Callable[[int, int], None] | None) -> None:
+        self._tell, self._files, self._bytes = on_file_read, 0, 0
+
+    def add(self, size: int) -> None:
+        if self._tell is None:
+            return
+        self._files, self._bytes = self._files + 1, self._bytes + size
+        if self._files >= READ_REPORT_FILES or self._bytes >= READ_REPORT_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._tell is not None and self._files:
+            self._tell(self._files, self._bytes)
+            self._files = self._bytes = 0
 
 
 def _quarantine_row(group: _Group, row: int, reason: str, raw: bytes, run: _Run, finder: _OffsetFinder) -> None:

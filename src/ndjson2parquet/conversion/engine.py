@@ -39,9 +39,10 @@ class ConversionJob:
     options: ConversionOptions = field(default_factory=ConversionOptions)
     schema_json: str | None = None  # the dataset's stored schema, if any
     schema_version: int = 0  # the stored version schema_json is (0: none yet)
-    # called (from the engine's reading thread) with each input file's size once it is read: progress
-    # while the manifest converts; an engine that cannot tell may never call it
-    on_file_read: Callable[[int], None] | None = field(default=None, compare=False)
+    # called (from the engine's reading thread) with (files, bytes) read since its last call: progress
+    # while the manifest converts, told every few files and at the end; an engine that cannot tell may
+    # never call it
+    on_file_read: Callable[[int, int], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

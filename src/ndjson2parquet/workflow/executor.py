@@ -83,7 +83,7 @@ class ManifestExecutor:
         self.store, self.engine, self.layout, self.options, self.owner = store, engine, layout, options, owner
         self.backoff = backoff or Backoff(base=0.5, cap=30.0, attempts=4)
         #: told (manifest id, bytes) as the engine reads each input file: progress within a manifest
-        self.on_file_read: Callable[[str, int], None] | None = None
+        self.on_file_read: Callable[[str, int, int], None] | None = None
         self.commit_records = commit_records or LocalCommitRecords(layout.output_root)
         self.halted = threading.Event()  # set once resources ran out: no manifest is started after that
 
@@ -103,7 +103,7 @@ class ManifestExecutor:
             options=self.options,
             schema_json=stored[1] if stored else None,
             schema_version=stored[0] if stored else 0,
-            on_file_read=None if report is None else lambda size: report(manifest_id, size),
+            on_file_read=None if report is None else lambda files, size: report(manifest_id, files, size),
         )
 
     def execute(self, manifest_id: str, records: list[FileRecord] | None = None) -> Outcome:

@@ -293,11 +293,11 @@ class _Tracker:
         self._told_at = 0.0
         self.exhausted: ResourceExhausted | None = None  # the first shortage a manifest was put back for
 
-    def file_read(self, manifest_id: str, size: int) -> None:
-        """The engine read one more file of a converting manifest (from a worker's thread)."""
+    def file_read(self, manifest_id: str, files: int, size: int) -> None:
+        """The engine read ``files`` more files (``size`` bytes) of a converting manifest (from a worker's thread)."""
         with self._lock:
-            files, nbytes = self._reading.get(manifest_id, (0, 0))
-            self._reading[manifest_id] = (files + 1, nbytes + size)
+            read, nbytes = self._reading.get(manifest_id, (0, 0))
+            self._reading[manifest_id] = (read + files, nbytes + size)
             now = time.monotonic()
             if now - self._told_at < self.READ_EVERY_S:
                 return

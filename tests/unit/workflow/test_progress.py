@@ -26,9 +26,9 @@ def _files(folder: Path) -> list[Path]:
     return [*paths, broken]
 
 
-def test_the_engine_tells_each_input_file_it_read_with_its_size(tmp_path: Path) -> None:
+def test_the_engine_tells_the_files_it_read_with_their_sizes(tmp_path: Path) -> None:
     paths = _files(tmp_path / "in")
-    told: list[int] = []
+    told: list[tuple[int, int]] = []
     job = ConversionJob(
         manifest_id="m",
         dataset="d",
@@ -36,10 +36,10 @@ def test_the_engine_tells_each_input_file_it_read_with_its_size(tmp_path: Path) 
         files=tuple(InputFile(str(i), str(p), p.stat().st_size) for i, p in enumerate(paths)),
         output_root=str(tmp_path / "lake"),
         quarantine_root=str(tmp_path / "q"),
-        on_file_read=told.append,
+        on_file_read=lambda files, size: told.append((files, size)),
     )
     ArrowEngine().convert(job)
-    assert told == [p.stat().st_size for p in paths]
+    assert sum(f for f, _ in told) == len(paths) and sum(b for _, b in told) == sum(p.stat().st_size for p in paths)
 
 
 def test_the_progress_callback_sees_files_read_before_their_manifest_commits(tmp_path: Path) -> None:
@@ -50,5 +50,6 @@ def test_the_progress_callback_sees_files_read_before_their_manifest_commits(tmp
     seen: list[Progress] = []
     pipeline.run(LocalSource(tmp_path / "in"), seen.append)
     during = [p for p in seen if p.files_done == 0 and p.files_reading]
-    assert during and during[0].bytes_reading in {p.stat().st_size for p in paths}  # one manifest, one file in
+    # one manifest: its files read (told in batches), none committed yet
+    assert during and during[-1].bytes_reading == sum(p.stat().st_size for p in paths)
     assert (seen[-1].files_done, seen[-1].files_reading) == (4, 0)
