@@ -67,7 +67,7 @@ def test_counts_add_up_per_file_and_per_day(sample: tuple[Path, GenerateSummary]
     partitioner = Partitioner()
     counted: dict[str, int] = {}
     for path, n in zip(files, per_file, strict=True):
-        day = partitioner.date_of(str(path.relative_to(root)), arrived_at=0.0)
+        day = partitioner.date_from_key(str(path.relative_to(root)))
         counted[day] = counted.get(day, 0) + n
     assert counted == dict(summary.per_day)
 
@@ -99,7 +99,7 @@ def test_dates_in_keys_match_ts(sample: tuple[Path, GenerateSummary]) -> None:
     for path in _files(root):
         key = str(path.relative_to(root))
         layouts.add(key.split("/")[0][:5])  # "2026-", "2026", "year="
-        day = partitioner.date_of(key, arrived_at=0.0)
+        day = partitioner.date_from_key(key)
         stamps = [orjson.loads(line)["ts"] for line in _lines(path)]
         for ts in stamps:
             parsed = dt.datetime.fromisoformat(ts)

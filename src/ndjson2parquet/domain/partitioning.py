@@ -60,10 +60,6 @@ class Partitioner:
                 return day.isoformat()
         return None
 
-    def date_of(self, key: str, arrived_at: float) -> str:
-        """YYYY-MM-DD from the key, or the arrival date in UTC when no pattern gives a valid date."""
-        return self.date_from_key(key) or arrival_date(arrived_at)
-
     def dataset_of(self, key: str) -> str:
         """The dataset named in the key, or the default one."""
         if self._dataset_re is not None:  # type: ignore[attr-defined]

@@ -90,11 +90,6 @@ def disagreeing(ours_json: str, dataset_json: str, *, widen: bool = False) -> li
     ]
 
 
-def parts_agree(ours_json: str, dataset_json: str, *, widen: bool = False) -> bool:
-    """Do parts written against ``ours_json`` fit a lake whose schema is ``dataset_json``?"""
-    return not disagreeing(ours_json, dataset_json, widen=widen)
-
-
 def store_schema(
     store: StateStore, dataset: str, schema_json: str | None, based_on: int, *, widen: bool = False
 ) -> tuple[int, str] | None:

@@ -10,9 +10,9 @@ import pytest
 from ndjson2parquet.domain.errors import ConfigError
 from ndjson2parquet.state.sqlite_store import SqliteStore
 from ndjson2parquet.workflow.schema_sync import (
+    disagreeing,
     lake_schema_path,
     merged,
-    parts_agree,
     publish_lake_schema,
     store_schema,
 )
@@ -43,11 +43,11 @@ def test_merging_keeps_the_types_of_new_columns_and_nested_fields() -> None:
 
 
 def test_parts_agree_unless_a_column_took_another_type() -> None:
-    assert parts_agree(schema(a="int64"), schema(a="int64", b="string"))
-    assert parts_agree(schema(a="null", b="string"), schema(a="bool", b="string"))  # untyped: not in parts
-    assert not parts_agree(schema(a="int64"), schema(a="string"))
-    assert not parts_agree(schema(a="int64"), schema(a="float64"))
-    assert parts_agree(schema(a="int64"), schema(a="float64"), widen=True)
+    assert not disagreeing(schema(a="int64"), schema(a="int64", b="string"))
+    assert not disagreeing(schema(a="null", b="string"), schema(a="bool", b="string"))  # untyped: not in parts
+    assert disagreeing(schema(a="int64"), schema(a="string"))
+    assert disagreeing(schema(a="int64"), schema(a="float64"))
+    assert not disagreeing(schema(a="int64"), schema(a="float64"), widen=True)
 
 
 def test_a_first_schema_is_stored_and_a_compatible_one_merged_into_a_newer_version(store: SqliteStore) -> None:
