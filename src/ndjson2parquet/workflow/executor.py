@@ -82,7 +82,7 @@ class ManifestExecutor:
     ) -> None:
         self.store, self.engine, self.layout, self.options, self.owner = store, engine, layout, options, owner
         self.backoff = backoff or Backoff(base=0.5, cap=30.0, attempts=4)
-        #: told (manifest id, bytes) as the engine reads each input file: progress within a manifest
+        #: told (manifest id, files, bytes) as the engine reads the inputs: progress within a manifest
         self.on_file_read: Callable[[str, int, int], None] | None = None
         self.commit_records = commit_records or LocalCommitRecords(layout.output_root)
         self.halted = threading.Event()  # set once resources ran out: no manifest is started after that
