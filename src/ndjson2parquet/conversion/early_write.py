@@ -26,9 +26,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..config.settings import ConversionOptions
+from ..lake.atomic import temp_name
 from .assemble import assemble_chunk, lineage_uris
 from .limits import ColumnLimits, merge_within_limits
-from .parquet_output import COMPRESSION, dictionary_columns, part_name, temp_name
+from .parquet_output import COMPRESSION, dictionary_columns, part_name
 from .provenance import Provenance
 from .schema import manifest_columns
 from .stretches import Chunk

@@ -16,6 +16,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..lake.atomic import temp_name
+
 COMPRESSION = {"snappy": "snappy", "zstd": "zstd", "gzip": "gzip", "lz4": "lz4", "none": "none"}
 
 
@@ -27,11 +29,6 @@ def partition_dir(root: str, dataset: str, date: str) -> Path:
 def part_name(manifest_id: str, index: int) -> str:
     """The deterministic file name of one part."""
     return f"part-{manifest_id}-{index}.parquet"
-
-
-def temp_name(final: Path) -> Path:
-    """The hidden name a file is written under before it is published."""
-    return final.with_name(f".{final.name}.tmp")
 
 
 def dictionary_columns(schema: pa.Schema) -> list[str]:
@@ -77,20 +74,6 @@ def write_part(path: Path, table: pa.Table, *, compression: str, row_group_rows:
             staging.unlink()
         raise
     return path.stat().st_size
-
-
-def publish_bytes(path: Path, data: bytes) -> None:
-    """Write a small file atomically (temp name beside it, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = temp_name(path)
-    try:
-        with open(staging, "wb") as handle:
-            handle.write(data)
-        os.replace(staging, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            staging.unlink()
-        raise
 
 
 def manifest_parts(folder: Path, manifest_id: str) -> list[Path]:

@@ -15,7 +15,8 @@ from typing import Any
 
 import orjson
 
-from .parquet_output import partition_dir, publish_bytes, temp_name
+from ..lake.atomic import publish_bytes, temp_name
+from .parquet_output import partition_dir
 
 
 def quarantine_path(root: str, dataset: str, date: str, manifest_id: str) -> Path:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..domain.errors import NotFound
+from .atomic import publish_bytes, temp_name
 from .commit_record import CommitRecord
 
 RECORDS_DIR = "_manifests"
@@ -73,16 +74,7 @@ class LocalCommitRecords(CommitRecords):
         return self.root / ref.key
 
     def write(self, record: CommitRecord) -> None:
-        final = self.path(RecordRef.of(record))
-        final.parent.mkdir(parents=True, exist_ok=True)
-        staging = _staging(final)
-        try:
-            staging.write_bytes(record.to_json())
-            os.replace(staging, final)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                staging.unlink()
-            raise
+        publish_bytes(self.path(RecordRef.of(record)), record.to_json())
 
     def read(self, ref: RecordRef) -> CommitRecord:
         path = self.path(ref)
@@ -94,7 +86,7 @@ class LocalCommitRecords(CommitRecords):
 
     def delete(self, ref: RecordRef) -> None:
         final = self.path(ref)
-        for path in (final, _staging(final)):
+        for path in (final, temp_name(final)):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
@@ -108,10 +100,6 @@ class LocalCommitRecords(CommitRecords):
                 for name in _names(self.root / RECORDS_DIR / dataset / partition, folders=False):
                     if name.endswith(SUFFIX):
                         yield RecordRef(dataset, date, name[: -len(SUFFIX)])
-
-
-def _staging(final: Path) -> Path:
-    return final.with_name(f".{final.name}.tmp")
 
 
 def _names(folder: Path, *, folders: bool) -> list[str]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..domain.clock import iso
+from ..lake.atomic import publish_bytes
 from .executor import Outcome
 
 #: how many FAILED files of a run the report names (all are counted)
@@ -248,10 +249,7 @@ def _stamp(epoch: float) -> str:
 
 def _write_json(path: Path, data: object) -> None:
     """Write JSON atomically (aside, then renamed): a reader never sees half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name("." + path.name)
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
+    publish_bytes(path, json.dumps(data, indent=2).encode())
 
 
 @dataclass

@@ -18,15 +18,14 @@ import contextlib
 import dataclasses
 import json
 import logging
-import os
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from ..conversion.engine import ConversionJob, ConversionResult
 from ..conversion.schema import fits_within, merge_schema, schema_from_json, schema_to_json, written_schema
 from ..domain.errors import ConditionFailed, ConfigError, StoreUnavailable
+from ..lake.atomic import publish_bytes
 from ..state.base import StateStore
 
 log = logging.getLogger(__name__)
@@ -54,15 +53,10 @@ def publish_lake_schema(output_root: str, dataset: str, version: int, schema_jso
         if json.loads(path.read_text(encoding="utf-8")).get("version", 0) >= version:
             return
     document = {**json.loads(schema_json), "version": version}
-    staging = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging.write_bytes(json.dumps(document, indent=1).encode("utf-8"))
-        os.replace(staging, path)
+        publish_bytes(path, json.dumps(document, indent=1).encode("utf-8"), unique=True)
     except OSError as exc:
         log.warning("schema not written into the lake", extra={"path": str(path), "error": str(exc)})
-        with contextlib.suppress(OSError):
-            staging.unlink()
         return
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
         with contextlib.suppress(OSError):  # another writer's, renamed meanwhile

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from ..domain.clock import epoch, iso
 from ..domain.errors import InvalidTransition
 from ..domain.records import DateStatus
 from ..domain.states import FileState
+from ..lake.atomic import publish_bytes
 from ..state.base import StateStore
 
 log = logging.getLogger(__name__)
@@ -66,9 +66,7 @@ def write_marker(output_root: str | Path, status: DateStatus) -> Path:
         "files": status.seal.files,
         "manifest_ids": list(status.seal.manifest_ids),
     }
-    tmp = path.with_name(f".{MARKER_NAME}.{os.getpid()}")
-    tmp.write_text(json.dumps(body, indent=2) + "\n")
-    os.replace(tmp, path)
+    publish_bytes(path, (json.dumps(body, indent=2) + "\n").encode(), unique=True)  # two runs may seal at once
     return path
 
 
