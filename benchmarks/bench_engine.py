@@ -104,7 +104,7 @@ def generate(folder: Path, records: int, large_files: int, small_files: int, ski
 
 def run_engine(files: list[Path], out: Path) -> int:
     from ndjson2parquet.config.settings import ConversionOptions
-    from ndjson2parquet.conversion.arrow_engine import ArrowEngine
+    from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
     from ndjson2parquet.conversion.engine import ConversionJob, InputFile
 
     jobs: list[list[InputFile]] = []
@@ -190,7 +190,7 @@ def run_polars(files: list[Path], out: Path) -> int:
 
 CONTENDERS = {"engine": run_engine, "baseline": run_baseline, "duckdb": run_duckdb, "polars": run_polars}
 MODULES = {
-    "engine": "ndjson2parquet.conversion.arrow_engine",
+    "engine": "ndjson2parquet.conversion.arrow.arrow_engine",
     "baseline": "pyarrow.json",
     "duckdb": "duckdb",
     "polars": "polars",

@@ -63,7 +63,7 @@ def job(files: list[Path], out: Path, manifest: str, schema: str | None, limits:
 
 
 def child(listing: Path, out: Path, schema_file: Path | None, limits: tuple[int, int]) -> None:
-    from ndjson2parquet.conversion.arrow_engine import ArrowEngine
+    from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
 
     files = [Path(line) for line in listing.read_text().splitlines()]
     schema = schema_file.read_text() if schema_file else None
@@ -115,7 +115,7 @@ def main() -> None:
     if args.child:
         child(args.listing, args.out, args.schema, limits)
         return
-    from ndjson2parquet.conversion.arrow_engine import ArrowEngine
+    from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
 
     with tempfile.TemporaryDirectory(prefix="bench-wide-") as temp:
         work = Path(temp)

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from ndjson2parquet.cli.schema_command import polars_form
 from ndjson2parquet.config.settings import BatchPolicy, ConversionOptions, RunOptions
-from ndjson2parquet.conversion.arrow_engine import ArrowEngine
+from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
 from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult, Engine
 from ndjson2parquet.conversion.schema import fits_within, schema_from_json, written_schema
 from ndjson2parquet.domain.partitioning import Partitioner

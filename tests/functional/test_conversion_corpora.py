@@ -19,7 +19,7 @@ import pytest
 import zstandard
 
 from ndjson2parquet.config.settings import ConversionOptions
-from ndjson2parquet.conversion.arrow_engine import ArrowEngine
+from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
 from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult, InputFile
 from ndjson2parquet.conversion.inputs import UTF8_BOM
 from ndjson2parquet.conversion.rescue import deep_merge

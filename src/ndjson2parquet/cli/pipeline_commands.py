@@ -139,7 +139,7 @@ def pipeline_options(fn: Any) -> Any:
 
 def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
     """Typed settings, store, engine and source from the parsed options (arguments beat the env)."""
-    from ..conversion.arrow_engine import ArrowEngine
+    from ..conversion.arrow.arrow_engine import ArrowEngine
     from ..conversion.schema import load_schema_file
 
     if kw["log_format"]:
@@ -282,7 +282,7 @@ def recover_command(
     With --from-lake: restore a lost or emptied state from the lake's commit records, so the next run
     converts nothing twice. [--state defaults to <output>/_state/state.db]
     """
-    from ..conversion.arrow_engine import ArrowEngine
+    from ..conversion.arrow.arrow_engine import ArrowEngine
     from ..workflow.executor import ManifestExecutor
     from ..workflow.lease import owner_token
     from ..workflow.recovery import recover

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from ..lake.atomic import publish_bytes, temp_name
-from .parquet_output import partition_dir
+from .naming import partition_dir
 
 
 def quarantine_path(root: str, dataset: str, date: str, manifest_id: str) -> Path:

@@ -14,7 +14,7 @@ import pytest
 import zstandard
 
 from ndjson2parquet.config.settings import ConversionOptions
-from ndjson2parquet.conversion.arrow_engine import ArrowEngine
+from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
 from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult, InputFile
 from ndjson2parquet.domain.records import CHANGED_SINCE_REGISTRATION, content_digest, local_version
 

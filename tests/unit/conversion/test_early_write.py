@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from ndjson2parquet.config.settings import ConversionOptions
-from ndjson2parquet.conversion import arrow_engine, early_write
-from ndjson2parquet.conversion.arrow_engine import ArrowEngine
+from ndjson2parquet.conversion.arrow import arrow_engine, early_write
+from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
 from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult, InputFile
 
 

@@ -6,8 +6,8 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from ndjson2parquet.conversion import native
-from ndjson2parquet.conversion.native import Declared, learn_declared, native_parse
+from ndjson2parquet.conversion.arrow import native
+from ndjson2parquet.conversion.arrow.native import Declared, learn_declared, native_parse
 
 BLOCK = 1 << 20
 

@@ -8,14 +8,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ndjson2parquet.conversion import parquet_output, quarantine
-from ndjson2parquet.conversion.parquet_output import (
+from ndjson2parquet.conversion import quarantine
+from ndjson2parquet.conversion.arrow import parquet_output
+from ndjson2parquet.conversion.arrow.parquet_output import (
     manifest_parts,
-    part_name,
-    partition_dir,
     remove_leftovers,
     write_part,
 )
+from ndjson2parquet.conversion.naming import part_name, partition_dir
 
 TABLE = pa.table({"a": [1, 2, 3]})
 

@@ -17,8 +17,8 @@ import pytest
 import simdjson
 
 from ndjson2parquet.config.settings import ConversionOptions
-from ndjson2parquet.conversion import arrow_engine
-from ndjson2parquet.conversion.arrow_engine import ArrowEngine
+from ndjson2parquet.conversion.arrow import arrow_engine
+from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
 from ndjson2parquet.conversion.engine import ConversionJob, InputFile
 
 SPECIAL = {

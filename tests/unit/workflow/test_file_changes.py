@@ -12,7 +12,7 @@ import orjson
 import pyarrow.parquet as pq
 
 from ndjson2parquet.config.settings import BatchPolicy, ConversionOptions, OnChanged, RunOptions
-from ndjson2parquet.conversion.arrow_engine import ArrowEngine
+from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
 from ndjson2parquet.domain.records import CHANGED_SINCE_REGISTRATION
 from ndjson2parquet.domain.states import FileState
 from ndjson2parquet.ingest.registration import ingest

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ndjson2parquet.config.settings import BatchPolicy, RunOptions, StorePolicy
-from ndjson2parquet.conversion.arrow_engine import ArrowEngine
+from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
 from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult, Engine
 from ndjson2parquet.conversion.inputs import read_local
 from ndjson2parquet.domain.errors import EngineError, ResourceExhausted

@@ -6,7 +6,7 @@ import gzip
 from pathlib import Path
 
 from ndjson2parquet.config.settings import BatchPolicy, RunOptions
-from ndjson2parquet.conversion.arrow_engine import ArrowEngine
+from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
 from ndjson2parquet.conversion.engine import ConversionJob, InputFile
 from ndjson2parquet.ingest.sources import LocalSource
 from ndjson2parquet.state.sqlite_store import SqliteStore

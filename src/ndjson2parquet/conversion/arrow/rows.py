@@ -14,9 +14,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from .lines import BigNumber
-from .rescue import duplicates_in
-from .schema import INT64_MAX, INT64_MIN, kind_of, merge_fields, merge_types
+from ..lines import BigNumber
+from ..rescue import duplicates_in
+from ..schema import INT64_MAX, INT64_MIN, kind_of, merge_fields, merge_types
 
 _MISSING = object()  # "nothing rescued here"
 FLOAT_EXACT_INT = 2**53  # beyond this an integer does not survive a trip through a double

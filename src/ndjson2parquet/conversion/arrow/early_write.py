@@ -25,13 +25,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..config.settings import ConversionOptions
-from ..lake.atomic import temp_name
+from ...config.settings import ConversionOptions
+from ...lake.atomic import temp_name
+from ..limits import ColumnLimits, merge_within_limits
+from ..naming import part_name
+from ..provenance import Provenance
+from ..schema import manifest_columns
 from .assemble import assemble_chunk, lineage_uris
-from .limits import ColumnLimits, merge_within_limits
-from .parquet_output import COMPRESSION, dictionary_columns, part_name
-from .provenance import Provenance
-from .schema import manifest_columns
+from .parquet_output import COMPRESSION, dictionary_columns
 from .stretches import Chunk
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from .limits import ColumnLimits, within_limits
-from .lines import LineRejected, ScreenedFile, parse_exact, screen
+from ..limits import ColumnLimits, within_limits
+from ..lines import LineRejected, ScreenedFile, parse_exact, screen
 from .native import Declared, native_parse
 from .rows import infer_fields, records_to_table, split_records
 

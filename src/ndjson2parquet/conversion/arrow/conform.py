@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .schema import kind_of
+from ..schema import kind_of
 
 Column = pa.Array | pa.ChunkedArray
 Misfits = dict[int, Any]  # row index -> the value rescued for this column (an overlay fragment)

@@ -16,19 +16,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..lake.atomic import temp_name
+from ...lake.atomic import temp_name
 
 COMPRESSION = {"snappy": "snappy", "zstd": "zstd", "gzip": "gzip", "lz4": "lz4", "none": "none"}
-
-
-def partition_dir(root: str, dataset: str, date: str) -> Path:
-    """The Hive-style folder of one (dataset, date)."""
-    return Path(root) / dataset / f"date={date}"
-
-
-def part_name(manifest_id: str, index: int) -> str:
-    """The deterministic file name of one part."""
-    return f"part-{manifest_id}-{index}.parquet"
 
 
 def dictionary_columns(schema: pa.Schema) -> list[str]:

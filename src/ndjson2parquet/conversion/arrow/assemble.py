@@ -12,12 +12,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..config.settings import ConversionOptions
-from .conform import conform_table
-from .provenance import Provenance
-from .rescue import deep_merge, dumps_exact, merge_overlay
-from .rows import count_rescued
-from .schema import (
+from ...config.settings import ConversionOptions
+from ..provenance import Provenance
+from ..rescue import deep_merge, dumps_exact, merge_overlay
+from ..schema import (
     DUPLICATES_COLUMN,
     RESCUED_COLUMN,
     RESERVED_NAMES,
@@ -26,6 +24,8 @@ from .schema import (
     untyped_fields,
     written_schema,
 )
+from .conform import conform_table
+from .rows import count_rescued
 from .stretches import Chunk
 
 Quarantiner = Callable[[int, str, bytes], None]  # (part row, reason, raw)

@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from .lines import screen
-from .schema import is_temporal, map_leaves, strings_only, timestamps_to_strings
+from ..lines import screen
+from ..schema import is_temporal, map_leaves, strings_only, timestamps_to_strings
 
 FLOAT_EXACT_INT = 2**53
 SAMPLE_BYTES = 256 * 1024  # the sample parsed first to learn which fields look like timestamps

@@ -46,20 +46,21 @@ from typing import Any
 import pyarrow as pa
 import simdjson
 
-from ..domain.errors import EngineError, InputChanged, InputError, PipelineError, ResourceExhausted, exhaustion
-from ..domain.records import CHANGED_SINCE_REGISTRATION, Ledger, content_digest
-from . import quarantine
+from ...domain.errors import EngineError, InputChanged, InputError, PipelineError, ResourceExhausted, exhaustion
+from ...domain.records import CHANGED_SINCE_REGISTRATION, Ledger, content_digest
+from .. import quarantine
+from ..depth import ensure_recursion_budget
+from ..engine import ConversionJob, ConversionResult, Engine, InputFile, OutputFile
+from ..inputs import DecodedInput, Opener, compression_of, decode, read_input, read_local
+from ..limits import ColumnLimits, merge_within_limits
+from ..lines import Triage, bad_line, screen, triage
+from ..naming import part_name, partition_dir
+from ..provenance import Provenance
+from ..schema import load_schema_file, manifest_columns, schema_from_json, schema_to_json
 from .assemble import assemble_part
-from .depth import ensure_recursion_budget
 from .early_write import EarlyWriter
-from .engine import ConversionJob, ConversionResult, Engine, InputFile, OutputFile
-from .inputs import DecodedInput, Opener, compression_of, decode, read_input, read_local
-from .limits import ColumnLimits, merge_within_limits
-from .lines import Triage, bad_line, screen, triage
 from .native import Declared, learn_declared
-from .parquet_output import part_name, partition_dir, remove_leftovers, write_part
-from .provenance import Provenance
-from .schema import load_schema_file, manifest_columns, schema_from_json, schema_to_json
+from .parquet_output import remove_leftovers, write_part
 from .stretches import Chunk, line_runs, parse_buffer, parse_runs, with_buffers
 
 log = logging.getLogger(__name__)
