@@ -63,6 +63,14 @@ class InputChanged(InputError):
     """The bytes of an input are not those of the version that was registered (changed since)."""
 
 
+class ObjectGone(TerminalError):
+    """An object (an input, a record) is not there: deleted, or never written."""
+
+    def __init__(self, message: str, *, uri: str | None = None) -> None:
+        super().__init__(message)
+        self.uri = uri
+
+
 class EngineError(PipelineError):
     """A conversion engine failed; `transient` says whether a retry may help."""
 
