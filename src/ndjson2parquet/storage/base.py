@@ -52,6 +52,11 @@ class Storage(ABC):
         """A stream published atomically when the block exits without error; discarded if it raises."""
 
     @abstractmethod
+    def publish_file(self, local_path: str, url: str) -> None:
+        """Publish a finished local file under ``url`` atomically and drop the local copy (locally a
+        rename, so ``local_path`` must be on the same file system; on S3 an upload)."""
+
+    @abstractmethod
     def delete(self, urls: Iterable[str]) -> None:
         """Delete these objects (batched where the backend can); absent ones are fine."""
 
