@@ -9,6 +9,7 @@ conditional write, so concurrent callers can race freely: the loser gets `Condit
 from __future__ import annotations
 
 import json
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from ..domain.records import DateStatus, FileRecord, Ledger, Manifest, Page, Sea
 from ..domain.states import FileState, ManifestState, file_transition, manifest_transition
 
 _FINAL_STATES = (FileState.DONE, FileState.REJECTED, FileState.FAILED)
+#: how long past its death an owner's record is kept before a store's TTL may drop it
+OWNER_GRACE_S = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -570,6 +573,32 @@ class StateStore(ABC):
         self._put_schema(dataset, schema_json, expected_version)
         return expected_version + 1
 
+    # ----------------------------------------------------------------- owners
+    def announce_owner(self, owner: str, ttl_s: float, now: float | None = None) -> None:
+        """Create or renew `owner`'s record: it is alive until `now + ttl_s` (a heartbeat renews it).
+
+        An owner is whatever holds a manifest's lease (a process, a Step Functions execution, a Glue
+        job run); recovery asks `owner_alive` instead of looking for a process.
+        """
+        if not owner:
+            raise InvalidTransition("an owner needs a name")
+        if ttl_s <= 0:
+            raise InvalidTransition(f"an owner's ttl must be positive, not {ttl_s}")
+        at = clock.now() if now is None else now
+        alive_until = at + ttl_s
+        # the store's TTL may drop the record a while after it died (owner_alive never trusts it to)
+        self._put_owner(owner, alive_until, math.ceil(alive_until) + OWNER_GRACE_S)
+
+    def retire_owner(self, owner: str) -> None:
+        """Delete `owner`'s record (it finished); an absent record is fine."""
+        self._delete_owner(owner)
+
+    def owner_alive(self, owner: str, now: float | None = None) -> bool:
+        """True when `owner` has a record whose `alive_until` is still ahead of `now`."""
+        alive_until = self._get_owner(owner)
+        at = clock.now() if now is None else now
+        return alive_until is not None and alive_until > at
+
     # ----------------------------------------------------------------- shared helpers
     def _bounded(self, limit: int) -> int:
         return max(1, min(limit, self.policy.page_size))
@@ -736,6 +765,18 @@ class StateStore(ABC):
     @abstractmethod
     def _put_manifest(self, manifest: Manifest) -> None:
         """Store a settled manifest as it is, claiming nothing; ConditionFailed if its id exists."""
+
+    @abstractmethod
+    def _put_owner(self, owner: str, alive_until: float, expires_at: int) -> None:
+        """Create or overwrite an owner's record (`expires_at`: when the store may drop it)."""
+
+    @abstractmethod
+    def _delete_owner(self, owner: str) -> None:
+        """Delete an owner's record if there is one."""
+
+    @abstractmethod
+    def _get_owner(self, owner: str) -> float | None:
+        """An owner's `alive_until` (strongly consistent read), or None when it has no record."""
 
     def close(self) -> None:  # noqa: B027 - an optional hook: most clients need no closing
         """Release connections."""

@@ -32,6 +32,7 @@ from .dynamodb_items import (
     file_item,
     file_key,
     ledger_values,
+    owner_key,
     update_expression,
     waiting_key,
     waiting_partitions,
@@ -39,7 +40,7 @@ from .dynamodb_items import (
 from .dynamodb_listings import decode_cursor, encode_cursor
 from .dynamodb_manifests import ManifestPrimitives
 from .dynamodb_requests import key
-from .dynamodb_table import WAITING_INDEX, av, plain, py
+from .dynamodb_table import TTL_ATTRIBUTE, WAITING_INDEX, av, plain, py
 from .dynamodb_writes import FileOp
 
 __all__ = ["DynamoDbStore"]
@@ -352,3 +353,15 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
                 )
         except ConditionFailed:
             raise ConditionFailed(f"schema of {dataset} moved past version {expected_version}") from None
+
+    # ----------------------------------------------------------------- owners
+    def _put_owner(self, owner: str, alive_until: float, expires_at: int) -> None:
+        item = {**owner_key(owner), "alive_until": av(alive_until), TTL_ATTRIBUTE: {"N": str(expires_at)}}
+        self._call("put_item", Item=item)
+
+    def _delete_owner(self, owner: str) -> None:
+        self._call("delete_item", Key=owner_key(owner))
+
+    def _get_owner(self, owner: str) -> float | None:
+        item = self._call("get_item", Key=owner_key(owner), ConsistentRead=True).get("Item")
+        return float(py(item["alive_until"])) if item else None

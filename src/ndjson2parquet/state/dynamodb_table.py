@@ -13,6 +13,7 @@ One table, generic `pk`/`sk` keys. Item kinds (pk / sk):
 | date counter | `C#<dataset>#<date>` | `<shard>` | `n_<STATE>`: exact file counts, sharded against hot items |
 | global counter | `COUNT` | `<shard>` | `f_<STATE>` and `m_<STATE>` |
 | schema | `S#<dataset>` | `S` | `version`, `schema` |
+| owner | `O#<owner>` | `O` | `alive_until`; `expires_at` (TTL) drops it an hour after it died |
 
 Three GSIs, all on sparse keys (finding §6.2: never a GSI on a bare, low-cardinality status):
 `waiting` on (`wpk` = `<STATE>#<dataset>#<date>#<shard>`, `wsk` = `<registered_at>#<file_id>`),

@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS dates (
     PRIMARY KEY (dataset, date)
 );
 CREATE TABLE IF NOT EXISTS schemas (dataset TEXT PRIMARY KEY, version INTEGER NOT NULL, schema TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS owners (owner TEXT PRIMARY KEY, alive_until REAL NOT NULL);
 """
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -575,6 +576,29 @@ class SqliteStore(StateStore):
                 raise ConditionFailed(f"schema of {dataset} moved past version {expected_version}")
 
         self._retrying_write(write)
+
+    # ----------------------------------------------------------------- owners
+    def _put_owner(self, owner: str, alive_until: float, expires_at: int) -> None:
+        # a dead owner's row stays until it is retired or announced again: the file needs no TTL
+        self._retrying_write(
+            lambda db: db.execute(
+                "INSERT INTO owners (owner, alive_until) VALUES (?, ?)"
+                " ON CONFLICT (owner) DO UPDATE SET alive_until = excluded.alive_until",
+                (owner, alive_until),
+            )
+        )
+
+    def _delete_owner(self, owner: str) -> None:
+        self._retrying_write(lambda db: db.execute("DELETE FROM owners WHERE owner = ?", (owner,)))
+
+    def _get_owner(self, owner: str) -> float | None:
+        if self.read_only and not self._has_owners_table():
+            return None  # a state file from before owner records: nobody announced
+        rows = self._read("SELECT alive_until FROM owners WHERE owner = ?", (owner,))
+        return float(rows[0][0]) if rows else None
+
+    def _has_owners_table(self) -> bool:
+        return bool(self._read("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'owners'"))
 
 
 # --------------------------------------------------------------------- row mapping
