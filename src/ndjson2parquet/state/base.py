@@ -22,6 +22,7 @@ from ..domain.records import DateStatus, FileRecord, Ledger, Manifest, Page, Sea
 from ..domain.states import FileState, ManifestState, file_transition, manifest_transition
 
 _FINAL_STATES = (FileState.DONE, FileState.REJECTED, FileState.FAILED)
+_BUSY_STATES = (FileState.PENDING, FileState.CLAIMED)
 #: how long past its death an owner's record is kept before a store's TTL may drop it
 OWNER_GRACE_S = 3600
 
@@ -129,11 +130,8 @@ class StateStore(ABC):
         return not self._update_files([change])
 
     def _reopen_if_sealed(self, dataset: str, date: str) -> bool:
-        status = self._get_date(dataset, date)
-        if status is None or status.sealed_at is None:
-            return False
-        self._update_date(dataset, date, sealed_at=None, late_delta=1)
-        return True
+        """A file registered into a sealed date reopens it, counted late (one conditional write)."""
+        return self._open_date(dataset, date, late=True)
 
     # ----------------------------------------------------------------- queries
     def pending(self, dataset: str, date: str, limit: int, cursor: str | None = None) -> Page[FileRecord]:
@@ -538,31 +536,36 @@ class StateStore(ABC):
 
     def _unseal(self, dataset: str, date: str) -> None:
         """A date whose files were put back is open again (not a late arrival: the late count stays)."""
-        status = self._get_date(dataset, date)
-        if status is not None and status.sealed_at is not None:
-            self._update_date(dataset, date, sealed_at=None, late_delta=0)
+        self._open_date(dataset, date, late=False)
 
     def seal(self, dataset: str, date: str, now: float | None = None) -> DateStatus:
         """Seal a date whose files are all finished (DONE, REJECTED or FAILED), with its seal record.
 
         The record keeps the date's final counts and its committed manifests; a date with REJECTED
-        or FAILED files is sealed "with problems" (`SealRecord.clean` is False).
+        or FAILED files is sealed "with problems" (`SealRecord.clean` is False). The write is
+        conditional on the date's counts being the ones read: a file registered (or moved) between
+        the read and the write makes it fail, and the date is read again.
         """
-        status = self._get_date(dataset, date)
-        if status is None:
-            raise NotFound(f"no date {dataset}/{date}")
-        busy = sum(status.files.get(s.value, 0) for s in (FileState.PENDING, FileState.CLAIMED))
-        if busy:
-            raise InvalidTransition(f"{dataset}/{date} still has {busy} file(s) pending or claimed")
-        record = SealRecord(
-            files={s.value: status.files.get(s.value, 0) for s in _FINAL_STATES},
-            manifest_ids=tuple(
-                m.manifest_id for m in self.manifests_of(dataset, date) if m.state == ManifestState.SUCCEEDED
-            ),
-        )
         at = clock.now() if now is None else now
-        self._update_date(dataset, date, sealed_at=at, late_delta=0, seal=record)
-        return self._get_date(dataset, date)  # type: ignore[return-value]
+        for _ in range(self.backoff.attempts):
+            status = self._get_date(dataset, date)
+            if status is None:
+                raise NotFound(f"no date {dataset}/{date}")
+            busy = sum(status.files.get(s.value, 0) for s in _BUSY_STATES)
+            if busy:
+                raise InvalidTransition(f"{dataset}/{date} still has {busy} file(s) pending or claimed")
+            record = SealRecord(
+                files={s.value: status.files.get(s.value, 0) for s in _FINAL_STATES},
+                manifest_ids=tuple(
+                    m.manifest_id for m in self.manifests_of(dataset, date) if m.state == ManifestState.SUCCEEDED
+                ),
+            )
+            try:
+                self._seal_date(dataset, date, at, record, {k: v for k, v in status.files.items() if v})
+            except ConditionFailed:
+                continue  # its files moved meanwhile: look again
+            return self._get_date(dataset, date)  # type: ignore[return-value]
+        raise ConditionFailed(f"{dataset}/{date} kept changing while it was being sealed")
 
     def get_schema(self, dataset: str) -> tuple[int, str] | None:
         """(version, schema JSON) stored for a dataset, or None."""
@@ -737,13 +740,17 @@ class StateStore(ABC):
         """Known dates, ordered by (dataset, date), bounded."""
 
     @abstractmethod
-    def _update_date(
-        self, dataset: str, date: str, *, sealed_at: float | None, late_delta: int, seal: SealRecord | None = None
+    def _seal_date(
+        self, dataset: str, date: str, sealed_at: float, seal: SealRecord, expect_files: Mapping[str, int]
     ) -> None:
-        """Set (or clear, with None) the seal of a date and its seal record, and add to its late-file count.
+        """Seal a date with its record if its file counts per state are still `expect_files` (states
+        with no file left out) at the moment of the write; else raise ConditionFailed. Registration
+        counts a file in the same write that inserts it, so no file slips in unseen."""
 
-        Clearing the seal clears the record too (`encode_seal` / `decode_seal` give its stored text).
-        """
+    @abstractmethod
+    def _open_date(self, dataset: str, date: str, *, late: bool) -> bool:
+        """Clear a date's seal and seal record if it is sealed (`late`: count a late file too), as one
+        conditional write; return whether it was sealed."""
 
     @abstractmethod
     def _get_schema(self, dataset: str) -> tuple[int, str] | None:

@@ -548,16 +548,36 @@ class SqliteStore(StateStore):
             out.append(DateStatus(dataset, date, counts, sealed_at, late, decode_seal(seal)))
         return out
 
-    def _update_date(
-        self, dataset: str, date: str, *, sealed_at: float | None, late_delta: int, seal: SealRecord | None = None
+    def _seal_date(
+        self, dataset: str, date: str, sealed_at: float, seal: SealRecord, expect_files: Mapping[str, int]
     ) -> None:
-        record = encode_seal(seal) if sealed_at is not None else None
-        self._retrying_write(
+        def write(db: sqlite3.Connection) -> None:
+            # under the IMMEDIATE write lock no file is registered or moved: the counts are exact
+            counts = dict(
+                db.execute(
+                    "SELECT state, count(*) FROM files WHERE dataset = ? AND date = ? GROUP BY state", (dataset, date)
+                ).fetchall()
+            )
+            if counts != dict(expect_files):
+                raise ConditionFailed(f"{dataset}/{date} changed while it was being sealed: {counts}")
+            cur = db.execute(
+                "UPDATE dates SET sealed_at = ?, seal = ? WHERE dataset = ? AND date = ?",
+                (sealed_at, encode_seal(seal), dataset, date),
+            )
+            if not cur.rowcount:
+                raise ConditionFailed(f"no date {dataset}/{date}")
+
+        self._retrying_write(write)
+
+    def _open_date(self, dataset: str, date: str, *, late: bool) -> bool:
+        cur = self._retrying_write(
             lambda db: db.execute(
-                "UPDATE dates SET sealed_at = ?, seal = ?, late_files = late_files + ? WHERE dataset = ? AND date = ?",
-                (sealed_at, record, late_delta, dataset, date),
+                "UPDATE dates SET sealed_at = NULL, seal = NULL, late_files = late_files + ?"
+                " WHERE dataset = ? AND date = ? AND sealed_at IS NOT NULL",
+                (int(late), dataset, date),
             )
         )
+        return bool(cur.rowcount)
 
     def _get_schema(self, dataset: str) -> tuple[int, str] | None:
         rows = self._read("SELECT version, schema FROM schemas WHERE dataset = ?", (dataset,))
