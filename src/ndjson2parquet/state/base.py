@@ -13,6 +13,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Self
 
 from ..backoff import Backoff
 from ..config.settings import StorePolicy
@@ -787,6 +788,13 @@ class StateStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - an optional hook: most clients need no closing
         """Release connections."""
+
+    def __enter__(self) -> Self:
+        """`with open_store(...) as store:` closes the store when the block ends."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def encode_seal(record: SealRecord | None) -> str | None:
