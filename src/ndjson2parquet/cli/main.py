@@ -15,7 +15,7 @@ import click
 
 from .. import __version__
 from ..domain.errors import PipelineError
-from . import logs, pipeline_commands, schema_command, state_commands
+from . import init_state_command, logs, pipeline_commands, schema_command, state_commands
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,12 @@ def cli(log_format: str | None) -> None:
     logs.setup(log_format)
 
 
-for _command in [*pipeline_commands.COMMANDS, *state_commands.COMMANDS, *schema_command.COMMANDS]:
+for _command in [
+    *pipeline_commands.COMMANDS,
+    *state_commands.COMMANDS,
+    *schema_command.COMMANDS,
+    *init_state_command.COMMANDS,
+]:
     cli.add_command(_command)
 
 

@@ -207,11 +207,8 @@ EXIT_STATUS_HELP = (
 def run_command(**kw: Any) -> None:
     """Convert everything in the landing zone once: ingest, batch, convert, flush, seal, report."""
     pipeline, source, output = build_pipeline(kw)
-    try:
-        with progress.bar(enabled=not kw["as_json"]) as on_progress:
-            report = pipeline.run(source, on_progress)
-    finally:
-        pipeline.store.close()
+    with pipeline.store, progress.bar(enabled=not kw["as_json"]) as on_progress:
+        report = pipeline.run(source, on_progress)
     path = report.write(output / "_reports")
     if kw["as_json"]:
         click.echo(json.dumps({**report.as_dict(), "report": str(path)}, indent=2))
@@ -249,10 +246,8 @@ def watch_command(poll: float, **kw: Any) -> None:
                 click.echo(line)
             click.echo(f"report: {path}")
 
-    try:
+    with pipeline.store:
         pipeline.watch(source, stop, poll_s=poll, on_cycle=cycle)
-    finally:
-        pipeline.store.close()
     click.echo("stopped")
     status = summary.exit_status()
     if status:
@@ -300,12 +295,9 @@ def recover_command(
     if from_lake:
         _rebuild(state, root, as_json)
         return
-    store = existing_store(state)
     layout = Layout(str(root), str(Path(quarantine).resolve() if quarantine else root / "_quarantine"))
-    try:
+    with existing_store(state) as store:
         report = recover(store, ManifestExecutor(store, ArrowEngine(), layout, ConversionOptions(), owner_token()))
-    finally:
-        store.close()
     if as_json:
         click.echo(json.dumps(report.as_dict()))
     else:
@@ -324,11 +316,8 @@ def _rebuild(state: str, root: Path, as_json: bool) -> None:
         raise ConfigError(f"no lake at {root}")
     if not state.startswith(DYNAMODB_SCHEME):
         Path(state).parent.mkdir(parents=True, exist_ok=True)
-    store = open_store(state)
-    try:
+    with open_store(state) as store:
         report = rebuild_from_lake(LocalCommitRecords(root), store, str(root))
-    finally:
-        store.close()
     if as_json:
         click.echo(json.dumps(report.as_dict()))
         return
@@ -354,8 +343,7 @@ def retry_command(state: str, files: tuple[str, ...], dates: tuple[str, ...], re
     The next `run` converts them; a REJECTED file wrote no row, so its rows are added once and its
     ledger is replaced by the new conversion's. A sealed date they belong to is open again.
     """
-    store = existing_store(state)
-    try:
+    with existing_store(state) as store:
         if files:
             moved = _retry_named(store, files)
         else:
@@ -366,8 +354,6 @@ def retry_command(state: str, files: tuple[str, ...], dates: tuple[str, ...], re
                 for status in store.dates()
                 if status.files.get(wanted) and (not dates or status.date in dates)
             )
-    finally:
-        store.close()
     click.echo(f"{moved} file(s) back to PENDING")
 
 

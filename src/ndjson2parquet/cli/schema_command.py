@@ -166,11 +166,8 @@ def schema_command(state: str | None, dataset: str, form: str, lake: str | None)
 
 
 def _from_store(state: str, dataset: str) -> str:
-    store = existing_store(state)
-    try:
+    with existing_store(state) as store:
         stored = store.get_schema(dataset)
-    finally:
-        store.close()
     if stored is None:
         raise ConfigError(f"no schema stored for dataset {dataset!r} (nothing converted yet?)")
     return stored[1]

@@ -40,11 +40,8 @@ def ingest_command(
     if not state.startswith(DYNAMODB_SCHEME):
         refuse_inside(source, {"state": Path(state)})
         Path(state).resolve().parent.mkdir(parents=True, exist_ok=True)  # as `run` creates <output>/_state
-    store = open_store(state)
-    try:
+    with open_store(state) as store:
         report = ingest(source, store, partitioner, settle_s=settle_seconds, on_changed=OnChanged(on_changed))
-    finally:
-        store.close()
     if as_json:
         click.echo(json.dumps(report.as_dict()))
     else:
@@ -74,11 +71,8 @@ def ingest_command(
 )
 def status_command(state: str, as_json: bool) -> None:
     """Files and manifests per state, every date with its counts and seal, FAILED and REJECTED files listed."""
-    store = existing_store(state, read_only=True)
-    try:
+    with existing_store(state, read_only=True) as store:
         snapshot = render.status_snapshot(store)
-    finally:
-        store.close()
     if as_json:
         click.echo(json.dumps(snapshot, indent=2))
     else:
@@ -91,12 +85,9 @@ def status_command(state: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print every version's ledger as JSON.")
 def ledger_command(file: str, state: str, as_json: bool) -> None:
     """Where FILE's lines went: its manifest, its Parquet files, its counts, its rejection if any."""
-    store = existing_store(state, read_only=True)
-    try:
+    with existing_store(state, read_only=True) as store:
         uri = file if file.startswith("s3://") else str(Path(file).resolve())
         versions = [render.ledger_entry(r) for r in store.files_by_uri(uri)]
-    finally:
-        store.close()
     if not versions:
         raise ConfigError(f"no file {uri} in the state store")
     if as_json:
@@ -114,14 +105,11 @@ def verify_command(state: str, dates: tuple[str, ...], dataset: str | None, as_j
     """Re-read inputs and outputs and confirm every line is accounted for (exit 1 if not)."""
     from ..workflow.verify import verify_date
 
-    store = existing_store(state, read_only=True)
-    try:
+    with existing_store(state, read_only=True) as store:
         targets = [(s.dataset, s.date) for s in store.dates(dataset) if not dates or s.date in dates]
         if dates and not targets:
             raise ConfigError(f"no such date in the state store: {', '.join(dates)}")
         reports = [verify_date(store, ds, day) for ds, day in targets]
-    finally:
-        store.close()
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in reports], indent=2))
     else:

@@ -41,4 +41,29 @@ def open_store(
     return SqliteStore(path, policy=policy, read_only=read_only)
 
 
-__all__ = ["DYNAMODB_SCHEME", "StateStore", "open_store"]
+def create_store(location: str | Path, *, client: Any = None) -> bool:
+    """Create the state store at `location` if it does not exist yet; True when it was created.
+
+    `dynamodb://TABLE`: the table (on-demand, TTL on), as Terraform would; a path: the SQLite file
+    (its folder must exist). Opening a store never creates a DynamoDB table: this does, once.
+    """
+    text = str(location)
+    if text.startswith(DYNAMODB_SCHEME):
+        from .dynamodb_table import create_table
+
+        table = text[len(DYNAMODB_SCHEME) :]
+        if not table:
+            raise ConfigError(f"no table name in {text!r}")
+        if client is None:
+            import boto3  # only when no client is injected
+
+            client = boto3.client("dynamodb")
+        return create_table(client, table, exist_ok=True)
+    from .sqlite_store import SqliteStore
+
+    existed = Path(text).is_file()
+    SqliteStore(Path(text)).close()  # creates the file and its tables (and adds any missing ones)
+    return not existed
+
+
+__all__ = ["DYNAMODB_SCHEME", "StateStore", "create_store", "open_store"]

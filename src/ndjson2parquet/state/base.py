@@ -9,9 +9,11 @@ conditional write, so concurrent callers can race freely: the loser gets `Condit
 from __future__ import annotations
 
 import json
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Self
 
 from ..backoff import Backoff
 from ..config.settings import StorePolicy
@@ -21,6 +23,9 @@ from ..domain.records import DateStatus, FileRecord, Ledger, Manifest, Page, Sea
 from ..domain.states import FileState, ManifestState, file_transition, manifest_transition
 
 _FINAL_STATES = (FileState.DONE, FileState.REJECTED, FileState.FAILED)
+_BUSY_STATES = (FileState.PENDING, FileState.CLAIMED)
+#: how long past its death an owner's record is kept before a store's TTL may drop it
+OWNER_GRACE_S = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +131,8 @@ class StateStore(ABC):
         return not self._update_files([change])
 
     def _reopen_if_sealed(self, dataset: str, date: str) -> bool:
-        status = self._get_date(dataset, date)
-        if status is None or status.sealed_at is None:
-            return False
-        self._update_date(dataset, date, sealed_at=None, late_delta=1)
-        return True
+        """A file registered into a sealed date reopens it, counted late (one conditional write)."""
+        return self._open_date(dataset, date, late=True)
 
     # ----------------------------------------------------------------- queries
     def pending(self, dataset: str, date: str, limit: int, cursor: str | None = None) -> Page[FileRecord]:
@@ -535,31 +537,36 @@ class StateStore(ABC):
 
     def _unseal(self, dataset: str, date: str) -> None:
         """A date whose files were put back is open again (not a late arrival: the late count stays)."""
-        status = self._get_date(dataset, date)
-        if status is not None and status.sealed_at is not None:
-            self._update_date(dataset, date, sealed_at=None, late_delta=0)
+        self._open_date(dataset, date, late=False)
 
     def seal(self, dataset: str, date: str, now: float | None = None) -> DateStatus:
         """Seal a date whose files are all finished (DONE, REJECTED or FAILED), with its seal record.
 
         The record keeps the date's final counts and its committed manifests; a date with REJECTED
-        or FAILED files is sealed "with problems" (`SealRecord.clean` is False).
+        or FAILED files is sealed "with problems" (`SealRecord.clean` is False). The write is
+        conditional on the date's counts being the ones read: a file registered (or moved) between
+        the read and the write makes it fail, and the date is read again.
         """
-        status = self._get_date(dataset, date)
-        if status is None:
-            raise NotFound(f"no date {dataset}/{date}")
-        busy = sum(status.files.get(s.value, 0) for s in (FileState.PENDING, FileState.CLAIMED))
-        if busy:
-            raise InvalidTransition(f"{dataset}/{date} still has {busy} file(s) pending or claimed")
-        record = SealRecord(
-            files={s.value: status.files.get(s.value, 0) for s in _FINAL_STATES},
-            manifest_ids=tuple(
-                m.manifest_id for m in self.manifests_of(dataset, date) if m.state == ManifestState.SUCCEEDED
-            ),
-        )
         at = clock.now() if now is None else now
-        self._update_date(dataset, date, sealed_at=at, late_delta=0, seal=record)
-        return self._get_date(dataset, date)  # type: ignore[return-value]
+        for _ in range(self.backoff.attempts):
+            status = self._get_date(dataset, date)
+            if status is None:
+                raise NotFound(f"no date {dataset}/{date}")
+            busy = sum(status.files.get(s.value, 0) for s in _BUSY_STATES)
+            if busy:
+                raise InvalidTransition(f"{dataset}/{date} still has {busy} file(s) pending or claimed")
+            record = SealRecord(
+                files={s.value: status.files.get(s.value, 0) for s in _FINAL_STATES},
+                manifest_ids=tuple(
+                    m.manifest_id for m in self.manifests_of(dataset, date) if m.state == ManifestState.SUCCEEDED
+                ),
+            )
+            try:
+                self._seal_date(dataset, date, at, record, {k: v for k, v in status.files.items() if v})
+            except ConditionFailed:
+                continue  # its files moved meanwhile: look again
+            return self._get_date(dataset, date)  # type: ignore[return-value]
+        raise ConditionFailed(f"{dataset}/{date} kept changing while it was being sealed")
 
     def get_schema(self, dataset: str) -> tuple[int, str] | None:
         """(version, schema JSON) stored for a dataset, or None."""
@@ -569,6 +576,32 @@ class StateStore(ABC):
         """Store a new schema version if the stored one is still `expected_version` (0: none yet)."""
         self._put_schema(dataset, schema_json, expected_version)
         return expected_version + 1
+
+    # ----------------------------------------------------------------- owners
+    def announce_owner(self, owner: str, ttl_s: float, now: float | None = None) -> None:
+        """Create or renew `owner`'s record: it is alive until `now + ttl_s` (a heartbeat renews it).
+
+        An owner is whatever holds a manifest's lease (a process, a Step Functions execution, a Glue
+        job run); recovery asks `owner_alive` instead of looking for a process.
+        """
+        if not owner:
+            raise InvalidTransition("an owner needs a name")
+        if ttl_s <= 0:
+            raise InvalidTransition(f"an owner's ttl must be positive, not {ttl_s}")
+        at = clock.now() if now is None else now
+        alive_until = at + ttl_s
+        # the store's TTL may drop the record a while after it died (owner_alive never trusts it to)
+        self._put_owner(owner, alive_until, math.ceil(alive_until) + OWNER_GRACE_S)
+
+    def retire_owner(self, owner: str) -> None:
+        """Delete `owner`'s record (it finished); an absent record is fine."""
+        self._delete_owner(owner)
+
+    def owner_alive(self, owner: str, now: float | None = None) -> bool:
+        """True when `owner` has a record whose `alive_until` is still ahead of `now`."""
+        alive_until = self._get_owner(owner)
+        at = clock.now() if now is None else now
+        return alive_until is not None and alive_until > at
 
     # ----------------------------------------------------------------- shared helpers
     def _bounded(self, limit: int) -> int:
@@ -708,13 +741,17 @@ class StateStore(ABC):
         """Known dates, ordered by (dataset, date), bounded."""
 
     @abstractmethod
-    def _update_date(
-        self, dataset: str, date: str, *, sealed_at: float | None, late_delta: int, seal: SealRecord | None = None
+    def _seal_date(
+        self, dataset: str, date: str, sealed_at: float, seal: SealRecord, expect_files: Mapping[str, int]
     ) -> None:
-        """Set (or clear, with None) the seal of a date and its seal record, and add to its late-file count.
+        """Seal a date with its record if its file counts per state are still `expect_files` (states
+        with no file left out) at the moment of the write; else raise ConditionFailed. Registration
+        counts a file in the same write that inserts it, so no file slips in unseen."""
 
-        Clearing the seal clears the record too (`encode_seal` / `decode_seal` give its stored text).
-        """
+    @abstractmethod
+    def _open_date(self, dataset: str, date: str, *, late: bool) -> bool:
+        """Clear a date's seal and seal record if it is sealed (`late`: count a late file too), as one
+        conditional write; return whether it was sealed."""
 
     @abstractmethod
     def _get_schema(self, dataset: str) -> tuple[int, str] | None:
@@ -737,8 +774,27 @@ class StateStore(ABC):
     def _put_manifest(self, manifest: Manifest) -> None:
         """Store a settled manifest as it is, claiming nothing; ConditionFailed if its id exists."""
 
+    @abstractmethod
+    def _put_owner(self, owner: str, alive_until: float, expires_at: int) -> None:
+        """Create or overwrite an owner's record (`expires_at`: when the store may drop it)."""
+
+    @abstractmethod
+    def _delete_owner(self, owner: str) -> None:
+        """Delete an owner's record if there is one."""
+
+    @abstractmethod
+    def _get_owner(self, owner: str) -> float | None:
+        """An owner's `alive_until` (strongly consistent read), or None when it has no record."""
+
     def close(self) -> None:  # noqa: B027 - an optional hook: most clients need no closing
         """Release connections."""
+
+    def __enter__(self) -> Self:
+        """`with open_store(...) as store:` closes the store when the block ends."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def encode_seal(record: SealRecord | None) -> str | None:

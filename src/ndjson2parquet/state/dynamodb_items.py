@@ -127,6 +127,13 @@ def file_from(v: dict[str, Any]) -> FileRecord:
     )
 
 
+# --------------------------------------------------------------------- owners
+def owner_key(owner: str) -> Item:
+    """The primary key of an owner's record: a partition of its own, carrying no GSI key, so no
+    query of files, manifests or dates can return it."""
+    return key(f"O#{owner}", "O")
+
+
 # --------------------------------------------------------------------- manifests
 def manifest_key(manifest_id: str) -> Item:
     """The primary key of a manifest's meta item."""

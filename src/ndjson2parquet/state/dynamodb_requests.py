@@ -100,6 +100,12 @@ class DynamoDbRequests:
             try:
                 return getattr(self.client, op)(**kwargs)
             except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                    message = (
+                        f"no DynamoDB table {self.table!r}:"
+                        f" create it with `ndjson2parquet init-state --state dynamodb://{self.table}`"
+                    )
+                    raise ConfigError(message) from exc
                 raise translate_error(op, exc) from exc
             except BotoCoreError as exc:
                 raise StoreUnavailable(f"DynamoDB {op} failed: {exc}") from exc

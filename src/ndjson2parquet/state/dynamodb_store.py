@@ -16,8 +16,7 @@ to the counters, so counts stay exact without scans. Nothing from botocore escap
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..backoff import Backoff
@@ -32,15 +31,16 @@ from .dynamodb_items import (
     file_item,
     file_key,
     ledger_values,
+    owner_key,
     update_expression,
     waiting_key,
     waiting_partitions,
 )
 from .dynamodb_listings import decode_cursor, encode_cursor
 from .dynamodb_manifests import ManifestPrimitives
-from .dynamodb_requests import key
-from .dynamodb_table import WAITING_INDEX, av, plain, py
-from .dynamodb_writes import FileOp
+from .dynamodb_requests import TransactionCancelled, key
+from .dynamodb_table import TTL_ATTRIBUTE, WAITING_INDEX, av, plain, py
+from .dynamodb_writes import COUNTER_SHARDS, FileOp
 
 __all__ = ["DynamoDbStore"]
 
@@ -77,6 +77,32 @@ def _rounds(records: Sequence[FileRecord]) -> list[list[FileRecord]]:
             rounds.append([])
         rounds[n].append(r)
     return rounds
+
+
+def _date_counts(shards: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Files per state of a date, summed over its counter shards (states with none left out)."""
+    counts: dict[str, int] = {}
+    for values in shards:
+        for name, n in values.items():
+            if name.startswith("n_"):
+                counts[name[2:]] = counts.get(name[2:], 0) + n
+    return {k: v for k, v in counts.items() if v}
+
+
+def _unchanged(shard: Mapping[str, Any]) -> dict[str, Any]:
+    """A condition that a date counter shard still holds exactly these per-state counts."""
+    parts, names, values = [], {}, {}
+    for i, state in enumerate(FileState):
+        names[f"#n{i}"] = f"n_{state.value}"
+        if f"n_{state.value}" in shard:
+            parts.append(f"#n{i} = :n{i}")
+            values[f":n{i}"] = {"N": str(shard[f"n_{state.value}"])}
+        else:
+            parts.append(f"attribute_not_exists(#n{i})")
+    condition: dict[str, Any] = {"ConditionExpression": " AND ".join(parts), "ExpressionAttributeNames": names}
+    if values:
+        condition["ExpressionAttributeValues"] = values
+    return condition
 
 
 class DynamoDbStore(ManifestPrimitives, StateStore):
@@ -244,19 +270,18 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
     def _date_status(self, item: dict[str, Any]) -> DateStatus:
         values = plain(item)
         dataset, date = values["pk"][2:], values["sk"]
-        counts: dict[str, int] = {}
-        shards = self._query_all(
+        files = _date_counts(self._counter_shards(dataset, date).values())
+        seal = decode_seal(values.get("seal_record"))
+        return DateStatus(dataset, date, files, values.get("sealed_at"), values.get("late_files", 0), seal)
+
+    def _counter_shards(self, dataset: str, date: str) -> dict[str, dict[str, Any]]:
+        """A date's counter shards (consistent reads), by shard."""
+        items = self._query_all(
             KeyConditionExpression="pk = :p",
             ConsistentRead=True,
             ExpressionAttributeValues={":p": {"S": f"C#{dataset}#{date}"}},
         )
-        for shard in shards:
-            for name, value in plain(shard).items():
-                if name.startswith("n_"):
-                    counts[name[2:]] = counts.get(name[2:], 0) + value
-        files = {k: v for k, v in counts.items() if v}
-        seal = decode_seal(values.get("seal_record"))
-        return DateStatus(dataset, date, files, values.get("sealed_at"), values.get("late_files", 0), seal)
+        return {py(item["sk"]): plain(item) for item in items}
 
     def _get_date(self, dataset: str, date: str) -> DateStatus | None:
         item = self._call("get_item", Key=key(f"D#{dataset}", date), ConsistentRead=True).get("Item")
@@ -301,28 +326,44 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
         for item in registry:
             yield py(item["sk"])
 
-    def _update_date(
-        self, dataset: str, date: str, *, sealed_at: float | None, late_delta: int, seal: SealRecord | None = None
+    def _seal_date(
+        self, dataset: str, date: str, sealed_at: float, seal: SealRecord, expect_files: Mapping[str, int]
     ) -> None:
-        record = encode_seal(seal)
-        if sealed_at is None:
-            expr = "REMOVE sealed_at, seal_record"
-        else:
-            expr = "SET sealed_at = :s, seal_record = :r" if record else "SET sealed_at = :s REMOVE seal_record"
-        expr += " ADD late_files :d"
-        values = {":d": {"N": str(late_delta)}}
-        if sealed_at is not None:
-            values[":s"] = av(sealed_at)
-            if record:
-                values[":r"] = {"S": record}
-        with contextlib.suppress(ConditionFailed):  # like an UPDATE of no row: the date was never registered
+        # Registration adds to a counter shard in the transaction that inserts the file, so "every
+        # shard still holds the values read" is "no file came or moved": the seal's condition.
+        partition = f"C#{dataset}#{date}"
+        shards = self._counter_shards(dataset, date)
+        if _date_counts(shards.values()) != dict(expect_files):
+            raise ConditionFailed(f"{dataset}/{date} changed while it was being sealed")
+        checks = [
+            {"ConditionCheck": {"Key": key(partition, str(shard)), **_unchanged(shards.get(str(shard), {}))}}
+            for shard in range(COUNTER_SHARDS)
+        ]
+        seal_update = {
+            "Update": {
+                "Key": key(f"D#{dataset}", date),
+                "UpdateExpression": "SET sealed_at = :s, seal_record = :r",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": {":s": av(sealed_at), ":r": {"S": encode_seal(seal)}},
+            }
+        }
+        try:
+            self._transact([seal_update, *checks])
+        except TransactionCancelled:
+            raise ConditionFailed(f"{dataset}/{date} changed while it was being sealed") from None
+
+    def _open_date(self, dataset: str, date: str, *, late: bool) -> bool:
+        try:
             self._call(
                 "update_item",
                 Key=key(f"D#{dataset}", date),
-                UpdateExpression=expr,
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues=values,
+                UpdateExpression="REMOVE sealed_at, seal_record ADD late_files :d",
+                ConditionExpression="attribute_exists(sealed_at)",
+                ExpressionAttributeValues={":d": {"N": str(int(late))}},
             )
+        except ConditionFailed:
+            return False  # not sealed (or never registered): nothing to open
+        return True
 
     def _get_schema(self, dataset: str) -> tuple[int, str] | None:
         item = self._call("get_item", Key=key(f"S#{dataset}", "S"), ConsistentRead=True).get("Item")
@@ -352,3 +393,15 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
                 )
         except ConditionFailed:
             raise ConditionFailed(f"schema of {dataset} moved past version {expected_version}") from None
+
+    # ----------------------------------------------------------------- owners
+    def _put_owner(self, owner: str, alive_until: float, expires_at: int) -> None:
+        item = {**owner_key(owner), "alive_until": av(alive_until), TTL_ATTRIBUTE: {"N": str(expires_at)}}
+        self._call("put_item", Item=item)
+
+    def _delete_owner(self, owner: str) -> None:
+        self._call("delete_item", Key=owner_key(owner))
+
+    def _get_owner(self, owner: str) -> float | None:
+        item = self._call("get_item", Key=owner_key(owner), ConsistentRead=True).get("Item")
+        return float(py(item["alive_until"])) if item else None

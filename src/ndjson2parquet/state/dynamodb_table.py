@@ -13,6 +13,7 @@ One table, generic `pk`/`sk` keys. Item kinds (pk / sk):
 | date counter | `C#<dataset>#<date>` | `<shard>` | `n_<STATE>`: exact file counts, sharded against hot items |
 | global counter | `COUNT` | `<shard>` | `f_<STATE>` and `m_<STATE>` |
 | schema | `S#<dataset>` | `S` | `version`, `schema` |
+| owner | `O#<owner>` | `O` | `alive_until`; `expires_at` (TTL) drops it an hour after it died |
 
 Three GSIs, all on sparse keys (finding §6.2: never a GSI on a bare, low-cardinality status):
 `waiting` on (`wpk` = `<STATE>#<dataset>#<date>#<shard>`, `wsk` = `<registered_at>#<file_id>`),
@@ -36,8 +37,33 @@ AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]
 
 
-def create_table(client: Any, table_name: str, *, wait: bool = True) -> None:
-    """Create the state table (on-demand billing, TTL on `expires_at`). Terraform mirrors this definition."""
+def create_table(client: Any, table_name: str, *, wait: bool = True, exist_ok: bool = False) -> bool:
+    """Create the state table (on-demand billing, TTL on `expires_at`). Terraform mirrors this definition.
+
+    True when created; with `exist_ok`, False when a table of that name exists already (left as it is).
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from ..domain.errors import ConfigError
+
+    try:
+        _create(client, table_name)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "ResourceInUseException" and exist_ok:
+            return False
+        raise ConfigError(f"cannot create DynamoDB table {table_name!r}: {code}: {exc}") from exc
+    except BotoCoreError as exc:
+        raise ConfigError(f"cannot create DynamoDB table {table_name!r}: {exc}") from exc
+    if wait:
+        client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    client.update_time_to_live(
+        TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+    )
+    return True
+
+
+def _create(client: Any, table_name: str) -> None:
     string_keys = ("pk", "sk", "wpk", "wsk", "lpk", "lsk", "mdk", "msk")
     client.create_table(
         TableName=table_name,
@@ -54,11 +80,6 @@ def create_table(client: Any, table_name: str, *, wait: bool = True) -> None:
             for name, h, r in ((WAITING_INDEX, "wpk", "wsk"), (LIVE_INDEX, "lpk", "lsk"), (BY_DATE_INDEX, "mdk", "msk"))
         ],
         SSESpecification={"Enabled": True},
-    )
-    if wait:
-        client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    client.update_time_to_live(
-        TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
     )
 
 

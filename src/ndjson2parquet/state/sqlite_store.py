@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS dates (
     PRIMARY KEY (dataset, date)
 );
 CREATE TABLE IF NOT EXISTS schemas (dataset TEXT PRIMARY KEY, version INTEGER NOT NULL, schema TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS owners (owner TEXT PRIMARY KEY, alive_until REAL NOT NULL);
 """
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -547,16 +548,36 @@ class SqliteStore(StateStore):
             out.append(DateStatus(dataset, date, counts, sealed_at, late, decode_seal(seal)))
         return out
 
-    def _update_date(
-        self, dataset: str, date: str, *, sealed_at: float | None, late_delta: int, seal: SealRecord | None = None
+    def _seal_date(
+        self, dataset: str, date: str, sealed_at: float, seal: SealRecord, expect_files: Mapping[str, int]
     ) -> None:
-        record = encode_seal(seal) if sealed_at is not None else None
-        self._retrying_write(
+        def write(db: sqlite3.Connection) -> None:
+            # under the IMMEDIATE write lock no file is registered or moved: the counts are exact
+            counts = dict(
+                db.execute(
+                    "SELECT state, count(*) FROM files WHERE dataset = ? AND date = ? GROUP BY state", (dataset, date)
+                ).fetchall()
+            )
+            if counts != dict(expect_files):
+                raise ConditionFailed(f"{dataset}/{date} changed while it was being sealed: {counts}")
+            cur = db.execute(
+                "UPDATE dates SET sealed_at = ?, seal = ? WHERE dataset = ? AND date = ?",
+                (sealed_at, encode_seal(seal), dataset, date),
+            )
+            if not cur.rowcount:
+                raise ConditionFailed(f"no date {dataset}/{date}")
+
+        self._retrying_write(write)
+
+    def _open_date(self, dataset: str, date: str, *, late: bool) -> bool:
+        cur = self._retrying_write(
             lambda db: db.execute(
-                "UPDATE dates SET sealed_at = ?, seal = ?, late_files = late_files + ? WHERE dataset = ? AND date = ?",
-                (sealed_at, record, late_delta, dataset, date),
+                "UPDATE dates SET sealed_at = NULL, seal = NULL, late_files = late_files + ?"
+                " WHERE dataset = ? AND date = ? AND sealed_at IS NOT NULL",
+                (int(late), dataset, date),
             )
         )
+        return bool(cur.rowcount)
 
     def _get_schema(self, dataset: str) -> tuple[int, str] | None:
         rows = self._read("SELECT version, schema FROM schemas WHERE dataset = ?", (dataset,))
@@ -575,6 +596,29 @@ class SqliteStore(StateStore):
                 raise ConditionFailed(f"schema of {dataset} moved past version {expected_version}")
 
         self._retrying_write(write)
+
+    # ----------------------------------------------------------------- owners
+    def _put_owner(self, owner: str, alive_until: float, expires_at: int) -> None:
+        # a dead owner's row stays until it is retired or announced again: the file needs no TTL
+        self._retrying_write(
+            lambda db: db.execute(
+                "INSERT INTO owners (owner, alive_until) VALUES (?, ?)"
+                " ON CONFLICT (owner) DO UPDATE SET alive_until = excluded.alive_until",
+                (owner, alive_until),
+            )
+        )
+
+    def _delete_owner(self, owner: str) -> None:
+        self._retrying_write(lambda db: db.execute("DELETE FROM owners WHERE owner = ?", (owner,)))
+
+    def _get_owner(self, owner: str) -> float | None:
+        if self.read_only and not self._has_owners_table():
+            return None  # a state file from before owner records: nobody announced
+        rows = self._read("SELECT alive_until FROM owners WHERE owner = ?", (owner,))
+        return float(rows[0][0]) if rows else None
+
+    def _has_owners_table(self) -> bool:
+        return bool(self._read("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'owners'"))
 
 
 # --------------------------------------------------------------------- row mapping
