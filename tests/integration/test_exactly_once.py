@@ -82,11 +82,16 @@ def test_sigkill_at_random_points_then_recover_and_run_gives_every_record_once(l
     state = lake / "_state" / "state.db"
     rng = random.Random(20261125)
     args = [sys.executable, "-m", "ndjson2parquet", "run", "--input", str(landing), "--output", str(lake)]
+    # a killed run's manifests are requeued once its owner record expires: a short life for these runs
+    ttl = 2.0
+    killed_env = {**os.environ, "NDJSON2PARQUET_OWNER_TTL_SECONDS": str(ttl)}
     kills = 0
     for i in range(40):  # until 20 runs were killed mid-way
         # new files keep landing, so every run has work to be killed in the middle of
         generate(landing / f"wave{i}", files=200, records=60_000, days=2, seed=100 + i, gzip_ratio=0.25)
-        child = subprocess.Popen([*args, *CRASHY_BATCHES], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        child = subprocess.Popen(
+            [*args, *CRASHY_BATCHES], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=killed_env
+        )
         # the kill lands at a random point of the run's own work, however long start-up takes on a busy machine
         deadline = time.monotonic() + 60
         while not state.exists() and child.poll() is None and time.monotonic() < deadline:
@@ -101,6 +106,7 @@ def test_sigkill_at_random_points_then_recover_and_run_gives_every_record_once(l
         if kills == 20:
             break
     assert kills >= 20, f"only {kills} runs were still going when killed: make the data set larger"
+    time.sleep(ttl + 0.5)  # the last killed run's owner record has expired
     cli("recover", "--state", str(state))
     cli("run", "--input", str(landing), "--output", str(lake), *SMALL_BATCHES)
     assert output_event_ids(lake) == input_event_ids(landing)

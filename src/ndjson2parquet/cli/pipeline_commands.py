@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from ..config import env
 from ..config.settings import BatchPolicy, ConversionOptions, OnChanged, RunOptions, StorePolicy
 from ..domain.errors import ConfigError
 from ..domain.states import FileState
@@ -78,6 +79,17 @@ _PIPELINE_OPTIONS = [
         default=StorePolicy.max_attempts,
         show_default=True,
         help="Failed manifests a file survives before it is FAILED.",
+    ),
+    click.option(
+        "--owner-ttl",
+        "owner_ttl",
+        type=click.FloatRange(0.1),
+        default=StorePolicy.owner_ttl_s,
+        show_default=True,
+        envvar=env.OWNER_TTL_SECONDS,
+        help="This run's owner record in the state store lives this many seconds unless renewed (every third"
+        " of it): a killed run's manifests are requeued by recovery this long after it died."
+        " Env NDJSON2PARQUET_OWNER_TTL_SECONDS.",
     ),
     click.option(
         "--row-group-rows", type=click.IntRange(1), default=ConversionOptions.row_group_rows, show_default=True
@@ -157,7 +169,7 @@ def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
             max_wait_s=kw["max_wait"],
             grace_period_s=kw["grace_hours"] * 3600,
         ),
-        store=StorePolicy(max_attempts=kw["max_attempts"]),
+        store=StorePolicy(max_attempts=kw["max_attempts"], owner_ttl_s=kw["owner_ttl"]),
         conversion=ConversionOptions(
             compression=kw["compression"],
             row_group_rows=kw["row_group_rows"],
@@ -279,7 +291,7 @@ def recover_command(
     """
     from ..conversion.arrow.arrow_engine import ArrowEngine
     from ..workflow.executor import ManifestExecutor
-    from ..workflow.lease import owner_token
+    from ..workflow.lease import Owner
     from ..workflow.recovery import recover
 
     if state is None:
@@ -297,7 +309,8 @@ def recover_command(
         return
     layout = Layout(str(root), str(Path(quarantine).resolve() if quarantine else root / "_quarantine"))
     with existing_store(state) as store:
-        report = recover(store, ManifestExecutor(store, ArrowEngine(), layout, ConversionOptions(), owner_token()))
+        executor = ManifestExecutor(store, ArrowEngine(), layout, ConversionOptions(), str(Owner.process()))
+        report = recover(store, executor)
     if as_json:
         click.echo(json.dumps(report.as_dict()))
     else:

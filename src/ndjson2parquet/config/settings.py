@@ -39,12 +39,15 @@ class StorePolicy:
 
     page_size: int = 1000  # the largest page any listing returns
     lease_s: float = 900.0  # a RUNNING manifest not renewed for this long is recoverable
+    # an embedded pipeline's owner record lives this long unless renewed (every third of it): a killed
+    # run's manifests are requeued by recovery this long after it died
+    owner_ttl_s: float = 30.0
     max_attempts: int = 3  # manifest failures a file survives before it is FAILED
     retention_days: int = 30  # finished records expire (TTL) after this
     pending_shards: int = 8  # DynamoDB: shards of the sparse pending key
 
     def __post_init__(self) -> None:
-        for name in ("page_size", "lease_s", "max_attempts", "retention_days", "pending_shards"):
+        for name in ("page_size", "lease_s", "owner_ttl_s", "max_attempts", "retention_days", "pending_shards"):
             _positive(name, getattr(self, name))
 
 

@@ -1,4 +1,5 @@
-"""Run one manifest as a small Saga: start → convert → commit, or fail → remove outputs → compensate.
+"""Run one manifest as a small Saga, in process: the steps of `workflow.steps` (start → convert →
+commit, or fail → compensate, or put back), one after the other, their documents passed along.
 
 The manifest's SUCCEEDED write is the commit point. Everything before it can be repeated (names
 are deterministic, a re-run replaces its own parts); everything after it (settling files) is
@@ -14,6 +15,7 @@ more (``halted``), and the pipeline stops the run.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -22,15 +24,17 @@ from dataclasses import dataclass, field
 
 from ..backoff import Backoff
 from ..config.settings import ConversionOptions
-from ..conversion.engine import ConversionJob, ConversionResult, Engine, InputFile, OutputFile
+from ..conversion.engine import ConversionResult, Engine, OutputFile
 from ..domain import clock
-from ..domain.errors import ConditionFailed, PipelineError, ResourceExhausted, exhaustion
+from ..domain.errors import NotFound, ResourceExhausted
 from ..domain.records import FileRecord, Manifest
 from ..lake.record_store import CommitRecords, LocalCommitRecords
 from ..state.base import StateStore
-from .lake_commits import record_of, ref_of
-from .lease import Heartbeat
-from .schema_sync import settle_schema
+from ..storage import open_storage
+from ..storage.base import Storage
+from .steps import begin, finish
+from .steps.context import StepContext
+from .steps.document import Next, Seen, StepDocument
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +72,8 @@ class Outcome:
 
 
 class ManifestExecutor:
-    """Executes manifests with one engine against one state store."""
+    """Executes manifests with one engine against one state store: the steps of `workflow.steps`,
+    run one after the other in this process."""
 
     def __init__(
         self,
@@ -79,31 +84,29 @@ class ManifestExecutor:
         owner: str,
         backoff: Backoff | None = None,
         commit_records: CommitRecords | None = None,
+        storage: Storage | None = None,
     ) -> None:
         self.store, self.engine, self.layout, self.options, self.owner = store, engine, layout, options, owner
         self.backoff = backoff or Backoff(base=0.5, cap=30.0, attempts=4)
         #: told (manifest id, files, bytes) as the engine reads the inputs: progress within a manifest
         self.on_file_read: Callable[[str, int, int], None] | None = None
         self.commit_records = commit_records or LocalCommitRecords(layout.output_root)
+        self.storage = storage or open_storage(layout.output_root)  # the steps' work objects
         self.halted = threading.Event()  # set once resources ran out: no manifest is started after that
 
-    def job_for(self, manifest: Manifest, records: list[FileRecord] | None = None) -> ConversionJob:
-        """The conversion job of a manifest: its files, where to write, the dataset's schema."""
-        records = list(self.store.files_of(manifest)) if records is None else records
-        files = tuple(InputFile(r.file_id, r.uri, r.size, r.version, r.start_offset, r.first_line) for r in records)
-        stored = self.store.get_schema(manifest.dataset)
-        report, manifest_id = self.on_file_read, manifest.manifest_id
-        return ConversionJob(
-            manifest_id=manifest.manifest_id,
-            dataset=manifest.dataset,
-            date=manifest.date,
-            files=files,
-            output_root=self.layout.output_root,
-            quarantine_root=self.layout.quarantine_root,
-            options=self.options,
-            schema_json=stored[1] if stored else None,
-            schema_version=stored[0] if stored else 0,
-            on_file_read=None if report is None else lambda files, size: report(manifest_id, files, size),
+    def context(self) -> StepContext:
+        """What the steps run against (read at each call: tests swap the engine or the backoff)."""
+        return StepContext(self.store, self.engine, self.storage, self.commit_records, self.backoff, self.on_file_read)
+
+    def document(self, manifest_id: str) -> StepDocument:
+        """The document this executor starts a manifest's steps with."""
+        return StepDocument.begin(
+            manifest_id,
+            self.owner,
+            self.layout.output_root,
+            self.layout.quarantine_root,
+            self.options,
+            owner_ttl_s=self.store.policy.owner_ttl_s,
         )
 
     def execute(self, manifest_id: str, records: list[FileRecord] | None = None) -> Outcome:
@@ -114,84 +117,71 @@ class ManifestExecutor:
         began = time.monotonic()
         if self.halted.is_set():
             return Outcome(manifest_id, "SKIPPED")  # left CREATED: a later run re-drives it
+        ctx = self.context()
         try:
-            manifest = self.store.start(manifest_id, self.owner)
-        except ConditionFailed:
-            return Outcome(manifest_id, "SKIPPED")
+            doc = begin.start(ctx, self.document(manifest_id))
         except ResourceExhausted as exc:  # the state store is full: the manifest stays CREATED
             self.halted.set()
             return Outcome(manifest_id, "SKIPPED", error=str(exc), exhausted=exc)
-        log.info("manifest started", extra={"manifest_id": manifest_id, "run": manifest.runs})
-        exhausted: ResourceExhausted | None = None
-        with Heartbeat(self.store, manifest, self.owner, self.store.policy.lease_s / 3) as beat:
-            try:
-                if manifest.runs > 1:  # an earlier run may have left a record naming parts about to change
-                    self.commit_records.delete(ref_of(manifest))
-                if records is None or {r.file_id for r in records} != set(manifest.file_ids):
-                    records = list(self.store.files_of(manifest))
-                job = self.job_for(manifest, records)
-                result = self.backoff.call(lambda: self.engine.convert(job))
-                if beat.lost.is_set():
-                    raise ConditionFailed("lease lost during conversion")
-                # the schema is decided per dataset: stored conditionally, converted again if it moved on
-                result = settle_schema(
-                    self.store, job, result, lambda again: self.backoff.call(lambda: self.engine.convert(again))
-                )
-                if beat.lost.is_set():
-                    raise ConditionFailed("lease lost during conversion")
-                stats = _stats(result)
-                self.commit_records.write(record_of(manifest, records, result, self.layout.output_root, stats))
-                committed = self.store.succeed(
-                    manifest,
-                    self.owner,
-                    [o.path for o in result.outputs],
-                    result.ledgers,
-                    stats=stats,
-                )
-            except ConditionFailed as exc:
-                # someone else owns the manifest now: never touch its outputs, they may be theirs
-                log.warning("manifest taken over", extra={"manifest_id": manifest_id, "error": str(exc)})
-                return Outcome(manifest_id, "SKIPPED", error=str(exc), seconds=time.monotonic() - began)
-            except Exception as exc:  # any failure of this attempt: compensate, files retry later
-                exhausted = exhaustion(exc)
-                if exhausted is None:
-                    _log_failure(manifest_id, exc)
-                    self.fail_and_compensate(manifest, f"{type(exc).__name__}: {exc}")
-                    return Outcome(manifest_id, "FAILED", error=str(exc), seconds=time.monotonic() - began)
-        if exhausted is not None:  # the heartbeat is stopped: it cannot race the requeue
-            return self._put_back(manifest, exhausted, time.monotonic() - began)
-        return self._outcome(committed, records, result, time.monotonic() - began)
+        if doc.state != Seen.RUNNING:
+            return Outcome(manifest_id, "SKIPPED")
+        converted = begin.convert(ctx, doc, records)
+        step, error, exhausted = converted.doc, converted.error, converted.exhausted
+        committed: finish.Committed | None = None
+        if step.next == Next.COMMIT and converted.conversion is not None:
+            committed = finish.commit(ctx, step, converted.conversion)
+            step, error, exhausted = committed.doc, committed.error, committed.exhausted
+        seconds = time.monotonic() - began
+        if step.next == Next.PUT_BACK and exhausted is not None:
+            return self._put_back(ctx, step, exhausted, seconds)
+        if step.next == Next.FAIL:
+            finish.fail(ctx, step)
+            return Outcome(manifest_id, "FAILED", error=str(error), seconds=seconds)
+        if step.state == Seen.SUCCEEDED and committed is not None and committed.manifest is not None:
+            conversion = converted.conversion
+            assert conversion is not None and conversion.records is not None  # commit only follows a conversion
+            return self._outcome(committed.manifest, list(conversion.records), conversion.result, seconds)
+        return Outcome(manifest_id, "SKIPPED", error=step.error, seconds=seconds)
 
-    def _put_back(self, manifest: Manifest, exhausted: ResourceExhausted, seconds: float) -> Outcome:
+    def _put_back(self, ctx: StepContext, doc: StepDocument, exhausted: ResourceExhausted, seconds: float) -> Outcome:
         """Resources ran out: remove what this attempt wrote, requeue the manifest, start nothing more."""
         self.halted.set()
-        extra = {"manifest_id": manifest.manifest_id, "error": str(exhausted)}
+        extra = {"manifest_id": doc.manifest_id, "error": str(exhausted)}
         if exhausted.uri:
             extra["uri"] = exhausted.uri
         log.error("resources exhausted: manifest put back, no attempt spent", extra=extra)
         try:
-            self.commit_records.delete(ref_of(manifest))  # as compensation does: no record names a removed part
-            self.engine.remove_outputs(self.job_for(manifest))
-            self.store.requeue(manifest)
-        except ConditionFailed:
-            pass  # someone else holds it now
+            finish.put_back(ctx, doc)
         except Exception as exc:  # e.g. the state store is full too: recovery requeues it once we are gone
             log.warning("manifest left RUNNING for recovery", extra={**extra, "error": repr(exc)})
-        return Outcome(manifest.manifest_id, "REQUEUED", error=str(exhausted), seconds=seconds, exhausted=exhausted)
-
-    def fail_and_compensate(self, manifest: Manifest, error: str) -> Manifest:
-        """FAILED, its outputs removed, its files released (or FAILED after max attempts)."""
-        try:
-            manifest = self.store.fail(manifest, self.owner if manifest.lease_owner else None, error)
-        except ConditionFailed:
-            return self.store.get_manifest(manifest.manifest_id)  # someone else decides its fate now
-        return self.compensate(manifest)
+        return Outcome(doc.manifest_id, "REQUEUED", error=str(exhausted), seconds=seconds, exhausted=exhausted)
 
     def compensate(self, manifest: Manifest) -> Manifest:
         """Remove a FAILED manifest's commit record, then its outputs, then release its files."""
-        self.commit_records.delete(ref_of(manifest))
-        self.engine.remove_outputs(self.job_for(manifest))
-        return self.store.compensate(manifest)
+        doc = dataclasses.replace(self.document(manifest.manifest_id), run=manifest.runs)
+        finish.compensate(self.context(), doc)
+        return self.store.get_manifest(manifest.manifest_id)
+
+    def settle(self, manifest: Manifest) -> Manifest:
+        """Finish a SUCCEEDED manifest's commit: its files settled, its work objects removed."""
+        doc = dataclasses.replace(self.document(manifest.manifest_id), run=manifest.runs)
+        committed = finish.commit(self.context(), doc)
+        return committed.manifest or self.store.get_manifest(manifest.manifest_id)
+
+    def sweep_work(self) -> list[str]:
+        """Remove the work objects of manifests that are settled (a crash between a commit or a
+        compensation and its clean-up left them); return those manifests' ids."""
+        work = self.context().work
+        swept = []
+        for manifest_id, urls in work.by_manifest(self.layout.output_root).items():
+            try:
+                manifest = self.store.get_manifest(manifest_id)
+            except NotFound:
+                manifest = None  # its state is gone (a rebuilt store): nothing will commit it
+            if manifest is None or manifest.settled:
+                self.storage.delete(urls)
+                swept.append(manifest_id)
+        return swept
 
     def _outcome(
         self, manifest: Manifest, records: list[FileRecord], result: ConversionResult, seconds: float
@@ -228,25 +218,3 @@ def _quarantine_entry(result: ConversionResult, records: list[FileRecord]) -> di
         if result.ledgers[r.file_id].rows_quarantined
     ]
     return {"path": result.quarantine_path, "lines": result.rows_quarantined, "files": per_file}
-
-
-def _log_failure(manifest_id: str, exc: Exception) -> None:
-    """One ERROR line saying what failed (type, message, the file when known); the traceback at DEBUG."""
-    kind = "transient" if isinstance(exc, PipelineError) and exc.transient else "terminal"
-    extra = {"manifest_id": manifest_id, "kind": kind, "error_type": type(exc).__name__, "error": str(exc)}
-    uri = getattr(exc, "uri", None)
-    if uri:
-        extra["uri"] = uri
-    log.error("manifest failed", extra=extra)
-    log.debug("manifest failed: traceback", extra={"manifest_id": manifest_id}, exc_info=exc)
-
-
-def _stats(result: ConversionResult) -> dict[str, object]:
-    return {
-        "rows_written": result.rows_written,
-        "rows_quarantined": result.rows_quarantined,
-        "values_rescued": result.values_rescued,
-        "bytes_in": result.bytes_in,
-        "bytes_out": sum(o.bytes for o in result.outputs),
-        "quarantine": result.quarantine_path,
-    }

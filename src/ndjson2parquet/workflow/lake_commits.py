@@ -52,6 +52,18 @@ def record_of(
     )
 
 
+def stats_of(result: ConversionResult) -> dict[str, object]:
+    """A converted manifest's totals, as its commit record and the state store keep them."""
+    return {
+        "rows_written": result.rows_written,
+        "rows_quarantined": result.rows_quarantined,
+        "values_rescued": result.values_rescued,
+        "bytes_in": result.bytes_in,
+        "bytes_out": sum(o.bytes for o in result.outputs),
+        "quarantine": result.quarantine_path,
+    }
+
+
 def ref_of(manifest: Manifest) -> RecordRef:
     """Where a manifest's commit record is."""
     return RecordRef(manifest.dataset, manifest.date, manifest.manifest_id)

@@ -19,7 +19,7 @@ from ..ingest.sources import Source
 from ..state.base import StateStore
 from .executor import Layout, ManifestExecutor, Outcome
 from .lake_commits import check_lake_known
-from .lease import owner_token
+from .lease import Owner, OwnerPresence
 from .recovery import RecoveryReport, recover
 from .report import RunReport
 from .sealing import seal_ready
@@ -58,8 +58,11 @@ class Pipeline:
     ) -> None:
         self.store, self.engine, self.layout, self.options = store, engine, layout, options
         self.context = dict(context or {})  # input, output, options…: copied into every run report
-        self.owner = owner_token()
+        self.owner = str(Owner.process())
         self.executor = ManifestExecutor(store, engine, layout, options.conversion, self.owner)
+        # our owner record, alive while run or watch works: recovery elsewhere requeues our manifests
+        # once it expires (we were killed), not while we convert them
+        self.presence = OwnerPresence(store, self.owner, store.policy.owner_ttl_s)
         self.planner = Planner(store, options.batch)
         self._unchanged: dict[str, str] = {}  # touched files found unchanged: not hashed at every poll
 
@@ -74,6 +77,10 @@ class Pipeline:
     def run(self, source: Source, on_progress: Callable[[Progress], None] | None = None) -> RunReport:
         """One shot: convert everything in the landing zone, flush partial batches, seal what is due."""
         self.check_lake()
+        with self.presence:
+            return self._run(source, on_progress)
+
+    def _run(self, source: Source, on_progress: Callable[[Progress], None] | None) -> RunReport:
         report = RunReport(context=self.context)
         recovered = self.recover()
         report.recovery = recovered.as_dict()
@@ -102,6 +109,16 @@ class Pipeline:
     ) -> RunReport:
         """Continuous: poll the landing zone, close manifests per policy, seal days, until `stop` is set."""
         self.check_lake()
+        with self.presence:
+            return self._watch(source, stop, poll_s, on_cycle)
+
+    def _watch(
+        self,
+        source: Source,
+        stop: threading.Event,
+        poll_s: float,
+        on_cycle: Callable[[RunReport], None] | None,
+    ) -> RunReport:
         total = RunReport()
         while not stop.is_set():
             cycle = RunReport(context=self.context)

@@ -234,7 +234,7 @@ def test_a_terminal_error_logs_its_type_its_file_and_at_debug_its_traceback(
     _landing(tmp_path / "in", files=1)
     monkeypatch.setattr(logging.getLogger("ndjson2parquet"), "propagate", True)  # the CLI's setup may turn it off
     pipeline = _pipeline(tmp_path, _Broken(error))
-    with caplog.at_level(logging.DEBUG, logger="ndjson2parquet.workflow.executor"):
+    with caplog.at_level(logging.DEBUG, logger="ndjson2parquet.workflow"):  # the steps log it
         report = pipeline.run(LocalSource(tmp_path / "in"))
     assert report.manifests["FAILED"] >= 1
     [failed, *_] = [r for r in caplog.records if r.getMessage() == "manifest failed"]

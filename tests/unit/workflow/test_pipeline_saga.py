@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -105,7 +104,7 @@ def test_transient_engine_errors_are_retried_without_failing_the_manifest(tmp_pa
     assert report.manifests["FAILED"] == 0 and len(_rows(tmp_path / "lake")) == len(records)
 
 
-def test_recovery_requeues_a_manifest_whose_owner_process_is_dead(tmp_path: Path) -> None:
+def test_recovery_requeues_a_manifest_whose_owner_record_expired(tmp_path: Path) -> None:
     records = _landing(tmp_path / "in", files=2)
     pipeline = _pipeline(tmp_path, FakeEngine(), max_files=10)
     store = pipeline.store
@@ -113,7 +112,8 @@ def test_recovery_requeues_a_manifest_whose_owner_process_is_dead(tmp_path: Path
 
     ingest(LocalSource(tmp_path / "in"), store, pipeline.options.partitioner, now=time.time())
     manifests = [c.manifest for c in pipeline.planner.close_ready(drain=True)]
-    dead_owner = f"{os.uname().nodename}:999999:1"  # no such pid
+    dead_owner = "process:elsewhere:4242:dead"  # a run on another host, killed: its record expired
+    store.announce_owner(dead_owner, 30.0, now=time.time() - 60)
     store.start(manifests[0].manifest_id, dead_owner)
     report = pipeline.recover()
     assert manifests[0].manifest_id in report.requeued
