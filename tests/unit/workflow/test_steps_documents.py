@@ -18,7 +18,14 @@ from ndjson2parquet.lake.record_store import LocalCommitRecords
 from ndjson2parquet.state.sqlite_store import SqliteStore
 from ndjson2parquet.storage.local import LocalStorage
 from ndjson2parquet.workflow import steps
-from ndjson2parquet.workflow.steps import BadStepDocument, StepContext, StepDocument, work_url
+from ndjson2parquet.workflow.steps import (
+    BadStepDocument,
+    BadWorkObject,
+    Conversion,
+    StepContext,
+    StepDocument,
+    work_url,
+)
 from ndjson2parquet.workflow.steps.document import Next, Seen
 
 OWNER = "sfn-execution:arn:aws:states:eu-west-1:123456789012:execution:ndjson2parquet:20261120-abc"
@@ -153,3 +160,20 @@ def test_work_objects_are_never_listed_as_commit_records(tmp_path: Path) -> None
     assert list(records.refs()) == []  # converted, not committed: no record, the work object is none
     steps.commit(ctx, doc)
     assert [r.manifest_id for r in records.refs()] == [manifest_id]
+
+
+def test_a_commit_never_reads_another_runs_work_object_and_a_missing_one_fails_the_attempt(tmp_path: Path) -> None:
+    store, manifest_id = _store_with_manifest(tmp_path, 3)
+    lake = tmp_path / "lake"
+    ctx = _context(store, lake)
+    first = StepDocument.begin(manifest_id, OWNER, str(lake), str(lake / "q")).to_json()
+    doc = steps.convert(ctx, steps.start(ctx, first))
+    with pytest.raises(BadWorkObject, match="is run 1 of"):
+        ctx.work.read(doc["work"], manifest_id, 2)
+    with pytest.raises(BadWorkObject, match=r"not a ndjson2parquet\.work/1"):
+        Conversion.from_json(b'{"format": "x"}', "here")
+    Path(doc["work"]).unlink()  # lost between the steps
+    failed = steps.commit(ctx, doc)
+    assert (failed["state"], failed["next"]) == ("RUNNING", "fail") and "no work object" in failed["error"]
+    ended = steps.fail(ctx, failed)
+    assert ended["state"] == "COMPENSATED" and list(LocalCommitRecords(lake).refs()) == []
