@@ -66,6 +66,13 @@ class LocalStorage(Storage):
         Path(url).parent.mkdir(parents=True, exist_ok=True)
         os.replace(local_path, url)
 
+    def staging_path(self, url: str) -> str:
+        """The hidden ``.<name>.tmp`` beside ``url`` (its folder created): one per file, so a re-run of
+        its one writer reuses it and leftovers are found by name."""
+        final = Path(url)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        return str(temp_name(final))
+
     def delete(self, urls: Iterable[str]) -> None:
         """Unlink each file; absent ones are fine."""
         for url in urls:

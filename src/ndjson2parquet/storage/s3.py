@@ -177,8 +177,11 @@ class S3Storage(Storage):
 
     def list(self, prefix: str) -> Iterator[StoredObject]:
         """ListObjectsV2 one page (1,000 keys) at a time, each page retried on its own."""
+        return self._pages(prefix, exact=False)
+
+    def _pages(self, prefix: str, *, exact: bool) -> Iterator[StoredObject]:
         bucket, key = split_url(prefix)
-        if key and not key.endswith("/"):
+        if key and not key.endswith("/") and not exact:
             key += "/"  # a folder: `lake/a` must not list `lake/ab/...`
         token: str | None = None
         while True:
@@ -218,6 +221,16 @@ class S3Storage(Storage):
             self._upload(handle, url)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(local_path)
+
+    def staging_path(self, url: str) -> str:
+        """A fresh local temp file (its name ends like the key's), uploaded by ``publish_file``."""
+        fd, path = tempfile.mkstemp(prefix=".n2p-", suffix="-" + url.rsplit("/", 1)[-1])
+        os.close(fd)
+        return path
+
+    def list_starting(self, url_prefix: str) -> Iterator[StoredObject]:
+        """ListObjectsV2 on the raw key prefix (``.../part-<manifest_id>-``), page by page."""
+        return self._pages(url_prefix, exact=True)
 
     def _upload(self, handle: Any, url: str) -> None:
         bucket, key = split_url(url)
