@@ -101,6 +101,12 @@ def test_run_from_s3_to_s3_lands_every_record_once(s3: Any, tmp_path: Path) -> N
     lines = s3.get_object(Bucket=bucket, Key=quarantined)["Body"].read().splitlines()
     assert [json.loads(line)["source"] for line in lines] == [f"s3://{bucket}/{bad_key}"]
 
+    verified = CliRunner().invoke(cli, ["verify", "--state", str(state)])
+    assert verified.exit_code == 0, verified.output
+    assert "OK" in verified.stdout and "PROBLEMS" not in verified.stdout  # parts and quarantine re-read from S3
+    ledger = CliRunner().invoke(cli, ["ledger", "--state", str(state), f"s3://{bucket}/{bad_key}"])
+    assert ledger.exit_code == 0 and "quarantined" in ledger.stdout, ledger.output
+
     again = CliRunner().invoke(
         cli,
         [
