@@ -155,3 +155,23 @@ def test_a_local_input_into_an_s3_lake(s3: Any, tmp_path: Path) -> None:
     )
     assert rows == 100
     assert not (tmp_path / "s3:").exists()  # no local folder named after the URL
+
+
+def test_a_lost_state_is_refused_then_rebuilt_from_the_s3_lake(s3: Any, tmp_path: Path) -> None:
+    generate(tmp_path / "in", files=6, records=120, days=1, seed=2)
+    bucket = f"b-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    lake = f"s3://{bucket}/lake"
+    common = ["--input", str(tmp_path / "in"), "--output", lake, "--grace-hours", "0"]
+    first = CliRunner().invoke(cli, ["run", *common, "--state", str(tmp_path / "a.db")])
+    assert first.exit_code == 0, first.output
+    parts = sorted(k for k in keys(s3, bucket, "lake/") if k.endswith(".parquet"))
+
+    refused = CliRunner().invoke(cli, ["run", *common, "--state", str(tmp_path / "b.db")])
+    assert refused.exit_code == 1 and "does not know" in refused.output  # the records on S3 were listed
+
+    rebuilt = CliRunner().invoke(cli, ["recover", "--from-lake", "--output", lake, "--state", str(tmp_path / "b.db")])
+    assert rebuilt.exit_code == 0 and "rebuilt the state" in rebuilt.output, rebuilt.output
+    again = CliRunner().invoke(cli, ["run", *common, "--state", str(tmp_path / "b.db")])
+    assert again.exit_code == 0, again.output
+    assert sorted(k for k in keys(s3, bucket, "lake/") if k.endswith(".parquet")) == parts  # nothing twice
