@@ -60,3 +60,11 @@ def test_routing_sends_local_paths_to_the_local_backend_and_builds_s3_only_when_
     sentinel = object()
     routed = RoutingStorage(s3=sentinel)  # type: ignore[arg-type]
     assert routed.backend("s3://b/k") is sentinel and routed.backend(str(tmp_path)) is routed.local
+
+
+def test_a_failed_managed_upload_maps_to_what_it_met() -> None:
+    from boto3.exceptions import S3UploadFailedError
+
+    wrapped = S3UploadFailedError("Failed to upload")
+    wrapped.__context__ = client_error("SlowDown", 503)  # boto3 raises it inside `except ClientError`
+    assert isinstance(map_error(wrapped, "s3://b/k"), Throttled)
