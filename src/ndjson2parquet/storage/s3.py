@@ -58,6 +58,7 @@ def default_client() -> Any:
 
 def map_error(exc: BaseException, url: str) -> BaseException:
     """A botocore exception as one of ours (or the same exception when it is not botocore's)."""
+    from boto3.exceptions import S3UploadFailedError
     from botocore.exceptions import (
         BotoCoreError,
         ClientError,
@@ -68,8 +69,6 @@ def map_error(exc: BaseException, url: str) -> BaseException:
         ReadTimeoutError,
         ResponseStreamingError,
     )
-
-    from boto3.exceptions import S3UploadFailedError
 
     if isinstance(exc, S3UploadFailedError) and exc.__context__ is not None:
         return map_error(exc.__context__, url)  # the managed upload wraps the ClientError it met
