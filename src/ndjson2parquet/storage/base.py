@@ -68,6 +68,16 @@ class Storage(ABC):
     def info(self, url: str) -> StoredObject | None:
         """The object's size, time and version, or None when it is not there."""
 
+    @abstractmethod
+    def staging_path(self, url: str) -> str:
+        """A local path to write a file bound for ``url`` before ``publish_file``: locally a hidden
+        name beside it (same file system: publishing is a rename), elsewhere a local temp file."""
+
+    def list_starting(self, url_prefix: str) -> Iterator[StoredObject]:
+        """Every object whose URL starts with ``url_prefix`` (not only a folder: ``.../part-<id>-``)."""
+        folder = url_prefix.rsplit("/", 1)[0]
+        return (o for o in self.list(folder) if o.url.startswith(url_prefix))
+
     @staticmethod
     def join(base: str, *parts: str) -> str:
         """``base/part/part``: URLs and local paths alike use ``/``."""

@@ -63,8 +63,20 @@ class LocalStorage(Storage):
 
     def publish_file(self, local_path: str, url: str) -> None:
         """Move a finished local file onto ``url`` (a rename: it must be on the same file system)."""
-        Path(url).parent.mkdir(parents=True, exist_ok=True)
-        os.replace(local_path, url)
+        try:
+            os.replace(local_path, url)
+        except FileNotFoundError:  # the folder is not there yet (staged elsewhere): one mkdir, then again
+            if not os.path.exists(local_path):
+                raise
+            Path(url).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(local_path, url)
+
+    def staging_path(self, url: str) -> str:
+        """The hidden ``.<name>.tmp`` beside ``url`` (its folder created): one per file, so a re-run of
+        its one writer reuses it and leftovers are found by name."""
+        final = Path(url)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        return str(temp_name(final))
 
     def delete(self, urls: Iterable[str]) -> None:
         """Unlink each file; absent ones are fine."""
