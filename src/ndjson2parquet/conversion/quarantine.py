@@ -16,25 +16,44 @@ from typing import Any
 import orjson
 
 from ..lake.atomic import publish_bytes, temp_name
+from ..storage.base import Storage, is_s3
 from .naming import partition_dir
 
 
-def quarantine_path(root: str, dataset: str, date: str, manifest_id: str) -> Path:
-    """Where a manifest's quarantine file goes."""
+def quarantine_path(root: str, dataset: str, date: str, manifest_id: str) -> Path | str:
+    """Where a manifest's quarantine file goes: a Path under a local root, a URL under s3://."""
+    if is_s3(root):
+        return Storage.join(root, dataset, f"date={date}", f"{manifest_id}.ndjson")
     return partition_dir(root, dataset, date) / f"{manifest_id}.ndjson"
 
 
-def publish(path: Path, records: list[dict[str, Any]]) -> str | None:
-    """Write the records (or remove a stale file when there are none); returns the path written."""
+def publish(path: Path | str, records: list[dict[str, Any]], storage: Storage | None = None) -> str | None:
+    """Write the records (or remove a stale file when there are none); returns the path written.
+
+    ``storage`` is needed for an s3:// location; a local one is written with os calls.
+    """
     if not records:
-        remove(path)
+        remove(path, storage)
         return None
-    publish_bytes(path, b"".join(orjson.dumps(record) + b"\n" for record in records))
+    data = b"".join(orjson.dumps(record) + b"\n" for record in records)
+    if is_s3(str(path)):
+        _required(storage).write_bytes(str(path), data)
+    else:
+        publish_bytes(Path(path), data)
     return str(path)
 
 
-def remove(path: Path) -> None:
+def remove(path: Path | str, storage: Storage | None = None) -> None:
     """Delete a quarantine file and its temp file, if any."""
-    for candidate in (path, temp_name(path)):
+    if is_s3(str(path)):
+        _required(storage).delete([str(path)])
+        return
+    for candidate in (Path(path), temp_name(Path(path))):
         with contextlib.suppress(FileNotFoundError):
             candidate.unlink()
+
+
+def _required(storage: Storage | None) -> Storage:
+    if storage is None:
+        raise ValueError("an s3:// quarantine needs a Storage")
+    return storage

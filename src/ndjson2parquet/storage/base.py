@@ -52,6 +52,11 @@ class Storage(ABC):
         """A stream published atomically when the block exits without error; discarded if it raises."""
 
     @abstractmethod
+    def publish_file(self, local_path: str, url: str) -> None:
+        """Publish a finished local file under ``url`` atomically and drop the local copy (locally a
+        rename, so ``local_path`` must be on the same file system; on S3 an upload)."""
+
+    @abstractmethod
     def delete(self, urls: Iterable[str]) -> None:
         """Delete these objects (batched where the backend can); absent ones are fine."""
 
@@ -62,6 +67,16 @@ class Storage(ABC):
     @abstractmethod
     def info(self, url: str) -> StoredObject | None:
         """The object's size, time and version, or None when it is not there."""
+
+    @abstractmethod
+    def staging_path(self, url: str) -> str:
+        """A local path to write a file bound for ``url`` before ``publish_file``: locally a hidden
+        name beside it (same file system: publishing is a rename), elsewhere a local temp file."""
+
+    def list_starting(self, url_prefix: str) -> Iterator[StoredObject]:
+        """Every object whose URL starts with ``url_prefix`` (not only a folder: ``.../part-<id>-``)."""
+        folder = url_prefix.rsplit("/", 1)[0]
+        return (o for o in self.list(folder) if o.url.startswith(url_prefix))
 
     @staticmethod
     def join(base: str, *parts: str) -> str:

@@ -48,19 +48,21 @@ import simdjson
 
 from ...domain.errors import EngineError, InputChanged, InputError, PipelineError, ResourceExhausted, exhaustion
 from ...domain.records import CHANGED_SINCE_REGISTRATION, Ledger, content_digest
+from ...storage.base import Storage
+from ...storage.local import LocalStorage
 from .. import quarantine
 from ..depth import ensure_recursion_budget
 from ..engine import ConversionJob, ConversionResult, Engine, InputFile, OutputFile
 from ..inputs import DecodedInput, Opener, compression_of, decode, read_input, read_local
 from ..limits import ColumnLimits, merge_within_limits
 from ..lines import Triage, bad_line, screen, triage
-from ..naming import part_name, partition_dir
+from ..naming import part_name
 from ..provenance import Provenance
 from ..schema import load_schema_file, manifest_columns, schema_from_json, schema_to_json
 from .assemble import assemble_part
 from .early_write import EarlyWriter
 from .native import Declared, learn_declared
-from .parquet_output import remove_leftovers, write_part
+from .parquet_output import partition_location, remove_leftovers, write_part
 from .stretches import Chunk, line_runs, parse_buffer, parse_runs, with_buffers
 
 log = logging.getLogger(__name__)
@@ -129,8 +131,10 @@ class ArrowEngine(Engine):
 
     name = "arrow"
 
-    def __init__(self, opener: Opener = read_local) -> None:
+    def __init__(self, opener: Opener = read_local, storage: Storage | None = None) -> None:
+        """``storage``: where parts and quarantine files are written (default: local paths only)."""
         self._open = opener
+        self.storage = storage or LocalStorage()
 
     # --- the port ---------------------------------------------------------------------------
 
@@ -152,9 +156,10 @@ class ArrowEngine(Engine):
 
     def remove_outputs(self, job: ConversionJob) -> None:
         """Delete every part and quarantine file this manifest may have written (compensation)."""
-        folder = partition_dir(job.output_root, job.dataset, job.date)
-        remove_leftovers(folder, job.manifest_id, keep=set())
-        quarantine.remove(quarantine.quarantine_path(job.quarantine_root, job.dataset, job.date, job.manifest_id))
+        folder = partition_location(job.output_root, job.dataset, job.date)
+        remove_leftovers(folder, job.manifest_id, keep=set(), storage=self.storage)
+        where = quarantine.quarantine_path(job.quarantine_root, job.dataset, job.date, job.manifest_id)
+        quarantine.remove(where, self.storage)
 
     # --- reading, screening, handing stretches to the parse threads ----------------------------
 
@@ -167,9 +172,9 @@ class ArrowEngine(Engine):
         files = [_FileTally(uri=f.uri) for f in job.files]
         run = _Run(files=files, declared=Declared(None), block=block, schemas=(fixed, stored))
         if not options.strict:
-            folder = partition_dir(job.output_root, job.dataset, job.date)
+            folder = partition_location(job.output_root, job.dataset, job.date)
             uris = [f.uri for f in job.files]
-            run.early = EarlyWriter(folder, job.manifest_id, stored, fixed, options, uris)
+            run.early = EarlyWriter(folder, job.manifest_id, stored, fixed, options, uris, self.storage)
         try:
             with (
                 ThreadPoolExecutor(max_workers=PARSE_THREADS, thread_name_prefix="n2p-parse") as pool,
@@ -370,14 +375,14 @@ class ArrowEngine(Engine):
         columns = manifest_columns(final, seen)  # what this manifest's parts carry
 
         outputs: list[OutputFile] = []
-        folder = partition_dir(job.output_root, job.dataset, job.date)
+        folder = partition_location(job.output_root, job.dataset, job.date)
         uris = [f.uri for f in run.files]
         early = run.early.publish(columns) if run.early is not None else None
         for part in early or []:
             run.values_rescued += part.rescued
             if part.path is None:
                 continue
-            outputs.append(OutputFile(path=str(part.path), rows=part.rows, bytes=part.path.stat().st_size))
+            outputs.append(OutputFile(path=str(part.path), rows=part.rows, bytes=part.size))
             for file_index in sorted(part.files):
                 run.files[file_index].outputs.append(str(part.path))
         late = list(zip(groups, parsed, strict=True)) if early is None else []  # written afterwards
@@ -392,14 +397,21 @@ class ArrowEngine(Engine):
             run.values_rescued += rescued
             if table.num_rows == 0:
                 continue
-            path = folder / part_name(job.manifest_id, len(outputs))
-            size = write_part(path, table, compression=options.compression, row_group_rows=options.row_group_rows)
+            name = part_name(job.manifest_id, len(outputs))
+            path = folder / name if isinstance(folder, Path) else Storage.join(folder, name)
+            size = write_part(
+                path,
+                table,
+                compression=options.compression,
+                row_group_rows=options.row_group_rows,
+                storage=self.storage,
+            )
             outputs.append(OutputFile(path=str(path), rows=table.num_rows, bytes=size))
             for file_index in sorted(written_files):
                 run.files[file_index].outputs.append(str(path))
-        remove_leftovers(folder, job.manifest_id, keep={Path(o.path) for o in outputs})
+        remove_leftovers(folder, job.manifest_id, keep={o.path for o in outputs}, storage=self.storage)
         qpath = quarantine.quarantine_path(job.quarantine_root, job.dataset, job.date, job.manifest_id)
-        quarantine_written = quarantine.publish(qpath, run.bad)
+        quarantine_written = quarantine.publish(qpath, run.bad, self.storage)
 
         ledgers = {}
         for input_file, tally in zip(job.files, run.files, strict=True):

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ...config.settings import ConversionOptions
-from ...lake.atomic import temp_name
+from ...storage.base import Storage
 from ..limits import ColumnLimits, merge_within_limits
 from ..naming import part_name
 from ..provenance import Provenance
@@ -41,7 +41,9 @@ class EarlyPart:
     """One group's part as written early: rows, rescued values, the files it holds rows of."""
 
     provenance: Provenance
-    path: Path | None = None
+    path: Path | str | None = None  # where the part is published: a local path or an s3:// URL
+    staging: str | None = None  # the local file it is written to first (see Storage.staging_path)
+    size: int = 0  # bytes, once closed
     rows: int = 0
     rescued: int = 0
     files: set[int] = field(default_factory=set)
@@ -55,14 +57,16 @@ class EarlyWriter:
 
     def __init__(
         self,
-        folder: Path,
+        folder: Path | str,
         manifest_id: str,
         stored: pa.Schema | None,
         fixed: pa.Schema | None,
         options: ConversionOptions,
         uris: list[str],
+        storage: Storage,
     ) -> None:
         self._folder = folder
+        self._storage = storage
         self._manifest_id = manifest_id
         self._stored = stored
         self._fixed = fixed
@@ -92,13 +96,15 @@ class EarlyWriter:
         self._thread.join()
 
     def publish(self, columns: pa.Schema) -> list[EarlyPart] | None:
-        """Rename the temp files when the guess was the manifest's final columns; else delete them and say None."""
+        """Publish the temp files (locally a rename) when the guess was the manifest's final columns; else
+        delete them and say None."""
         if self.failed is not None or self.guess is None or not columns.equals(self.guess, check_metadata=True):
             self.discard()
             return None
         for part in self.parts:
-            if part.path is not None:
-                os.replace(temp_name(part.path), part.path)
+            if part.path is not None and part.staging is not None:
+                self._storage.publish_file(part.staging, str(part.path))
+                part.staging = None
         return self.parts
 
     def discard(self) -> None:
@@ -107,9 +113,10 @@ class EarlyWriter:
                 with contextlib.suppress(Exception):
                     part.writer.close()
                 part.writer = None
-            if part.path is not None:
+            if part.staging is not None:
                 with contextlib.suppress(FileNotFoundError):
-                    temp_name(part.path).unlink()
+                    os.unlink(part.staging)
+                part.staging = None
 
     # --- the writer thread ----------------------------------------------------------------------
 
@@ -164,14 +171,17 @@ class EarlyWriter:
         if part.writer is not None:
             part.writer.close()
             part.writer = None
+            if part.staging is not None:
+                part.size = os.stat(part.staging).st_size
 
     def _writer(self, part: EarlyPart, schema: pa.Schema) -> pq.ParquetWriter:
         if part.writer is None:
             index = sum(1 for p in self.parts if p.path is not None)
-            part.path = self._folder / part_name(self._manifest_id, index)
-            self._folder.mkdir(parents=True, exist_ok=True)
+            name = part_name(self._manifest_id, index)
+            part.path = self._folder / name if isinstance(self._folder, Path) else Storage.join(self._folder, name)
+            part.staging = self._storage.staging_path(str(part.path))
             part.writer = pq.ParquetWriter(
-                temp_name(part.path),
+                part.staging,
                 schema,
                 compression=COMPRESSION[self._options.compression],
                 use_dictionary=dictionary_columns(schema),
