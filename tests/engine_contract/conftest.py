@@ -16,19 +16,20 @@ import pytest
 
 from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
 from ndjson2parquet.conversion.engine import Engine
+from ndjson2parquet.storage import Storage
 from tests.engine_contract.case import EngineCase, LocalObjects, S3Objects
 from tests.support.moto_server import MotoServer
 
 BUCKET = "engine-contract"
 
 
-def arrow_engine(storage: Any | None) -> Engine:
+def arrow_engine(storage: Storage | None) -> Engine:
     """The in-process Arrow engine, reading and writing through `storage` (None: local paths)."""
-    return ArrowEngine() if storage is None else ArrowEngine(storage=storage)  # type: ignore[call-arg]
+    return ArrowEngine() if storage is None else ArrowEngine(storage=storage)
 
 
 #: engine name -> how to build it for a storage (None: the local file system)
-ENGINES: dict[str, Callable[[Any | None], Engine]] = {"arrow": arrow_engine}
+ENGINES: dict[str, Callable[[Storage | None], Engine]] = {"arrow": arrow_engine}
 
 #: the S3 case waits for the engine to read and write through the storage port (branches wp-storage and
 #: wp-engine); the integrator removes this marker, and `pytest_collection_modifyitems`, once they merge
@@ -49,21 +50,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def moto_s3() -> Iterator[MotoServer]:
-    """One moto server for the session's S3 cases, with the bucket every case takes a prefix of."""
+def moto_s3() -> Iterator[Any]:
+    """One moto server for the session's S3 cases, the bucket every case takes a prefix of, and one
+    S3 client (building a boto3 client costs about a second: once per session, not per case)."""
     server = MotoServer()
-    server.client("s3").create_bucket(Bucket=BUCKET)
+    client = server.client("s3")
+    client.create_bucket(Bucket=BUCKET)
     try:
-        yield server
+        yield client
     finally:
         server.stop()
 
 
-def s3_storage(server: MotoServer) -> Any:
-    """The project's S3 storage bound to the moto server (what a deployed engine is given)."""
+def s3_storage(client: Any) -> Storage:
+    """The project's S3 storage over the moto server's client (what a deployed engine is given)."""
     from ndjson2parquet.storage.s3 import S3Storage  # only the S3 cases need it
 
-    return S3Storage(client=server.client("s3"))
+    return S3Storage(client=client)
 
 
 @pytest.fixture(params=CASES)
@@ -73,6 +76,6 @@ def engine_case(request: pytest.FixtureRequest, tmp_path: Path) -> EngineCase:
     build = ENGINES[engine_name]
     if storage == "local":
         return EngineCase(engine_name, storage, str(tmp_path / "case"), LocalObjects(), lambda: build(None))
-    server: MotoServer = request.getfixturevalue("moto_s3")
+    client = request.getfixturevalue("moto_s3")
     root = f"s3://{BUCKET}/{uuid.uuid4().hex}"
-    return EngineCase(engine_name, storage, root, S3Objects(server.client("s3")), lambda: build(s3_storage(server)))
+    return EngineCase(engine_name, storage, root, S3Objects(client), lambda: build(s3_storage(client)))
