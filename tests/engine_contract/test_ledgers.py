@@ -73,7 +73,7 @@ def test_every_ledger_balances_and_names_the_parts_its_rows_went_to(engine_case:
 def test_a_continuation_converts_only_the_tail_with_its_lines_numbered_on(engine_case: EngineCase) -> None:
     head, tail = b'{"n": 1}\n{"n": 2}\n', b'{"n": 3}\nnot json\n\n{"n": 4}\n'
     whole = engine_case.put_input("grown.ndjson", head + tail)
-    continued = type(whole)(whole.file_id, whole.uri, whole.size, start_offset=len(head), first_line=3)
+    continued = type(whole)(whole.file_id, whole.uri, whole.size, whole.version, start_offset=len(head), first_line=3)
     result = engine_case.convert([continued], lineage=True)
 
     ledger = result.ledgers[whole.file_id]
@@ -100,3 +100,12 @@ def test_a_file_that_is_no_longer_its_registered_version_is_not_converted(engine
     assert (ledger.rejection or "").startswith(CHANGED_SINCE_REGISTRATION)
     assert (ledger.lines, ledger.rows_written, ledger.outputs) == (0, 0, ())
     assert [row["n"] for row in engine_case.rows(result)] == [3]
+
+
+def test_a_compressed_file_is_never_continued(engine_case: EngineCase) -> None:
+    head = b'{"n": 1}\n'
+    whole = engine_case.put_input("grown.ndjson.gz", gzip.compress(head + b'{"n": 2}\n'))
+    continued = type(whole)(whole.file_id, whole.uri, whole.size, whole.version, start_offset=len(head), first_line=2)
+    result = engine_case.convert([continued])
+    ledger = result.ledgers[whole.file_id]
+    assert "compressed" in (ledger.rejection or "") and (ledger.lines, ledger.outputs) == (0, ())

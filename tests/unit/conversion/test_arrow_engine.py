@@ -1,4 +1,4 @@
-"""The Arrow engine beyond the engine contract (tests/engine_contract): reserved names, codecs, untyped fields, NULs."""
+"""The Arrow engine beyond the engine contract (tests/engine_contract): reserved names, untyped fields, NULs."""
 
 from __future__ import annotations
 
@@ -79,15 +79,6 @@ def test_reserved_and_partition_names_never_shadow_the_users_values(tmp_path: Pa
         assert json.loads(first["_duplicate_keys"]) == [["k", 1]]
     assert json.loads(second["_rescued_data"]) == {"date": "2021-05-05"}
     assert second["user"] == {"date": "d", "_duplicate_keys": 1}  # nested: ordinary fields
-
-
-@pytest.mark.parametrize("compression", ["snappy", "zstd", "gzip", "lz4", "none"])
-def test_compression_option_is_used(tmp_path: Path, compression: str) -> None:
-    path = tmp_path / "in.ndjson"
-    path.write_bytes(b'{"a":1}\n')
-    result = ArrowEngine().convert(make_job([path], tmp_path, compression=compression))
-    codec = pq.ParquetFile(result.outputs[0].path).metadata.row_group(0).column(0).compression
-    assert codec.replace("LZ4_RAW", "LZ4") == ("UNCOMPRESSED" if compression == "none" else compression.upper())
 
 
 UNTYPED = {"id": 1, "nothing": None, "tags": [], "meta": {"x": None}, "user": {"id": 7, "gone": None}}
