@@ -158,3 +158,64 @@ def test_utf8_sequences_become_strings_or_are_quarantined_with_their_exact_bytes
             assert rows[case] == ({"case": case, "v": text} if where == "value" else {"case": case, f"k{text}": 1})
         else:
             assert bad[number]["reason"] == "invalid UTF-8" and raw_of(bad[number]) == lines[number - 1], case
+
+
+def test_jsontestsuite_texts_as_one_line_each(engine_case: EngineCase, corpora: Path) -> None:
+    """A `y_` text that is an object becomes a row, other `y_` texts are "not an object", no `n_` text is a row."""
+    texts = [
+        # one JSON text, one line: its newlines (JSON whitespace in y_ texts) become spaces
+        (path.name, path.read_bytes().rstrip(b"\n").replace(b"\n", b" ").replace(b"\r", b" "))
+        for path in sorted((corpora / "jsontestsuite" / "test_parsing").iterdir())
+    ]
+    input_file = engine_case.put_input("suite.ndjson", b"".join(text + b"\n" for _, text in texts))
+    result = engine_case.convert([input_file], lineage=True)
+
+    ledger = result.ledgers[input_file.file_id]
+    assert ledger.lines == len(texts) == ledger.blank + ledger.rows_written + ledger.rows_quarantined
+    names = {number: name for number, (name, _) in enumerate(texts, 1)}
+    became_rows = {names[row["_source_line"]] for row in engine_case.rows(result)}
+    reasons = {names[record["line"]]: record["reason"] for record in engine_case.quarantined(result)}
+    objects = set()
+    for name, text in texts:
+        if name.startswith("y_"):
+            value = json.loads(text)
+            if isinstance(value, dict):
+                objects.add(name)
+            elif text.strip():
+                assert reasons[name] == "not an object", name
+    assert {n for n in became_rows if n.startswith("y_")} == objects
+    assert not {n for n in became_rows if n.startswith("n_")}
+    blank_texts = {name for name, text in texts if not text.strip()}
+    assert reasons.keys() | became_rows | blank_texts == set(names.values())
+
+
+def test_a_nesting_bomb_is_quarantined_not_crashed(engine_case: EngineCase, corpora: Path) -> None:
+    bomb = engine_case.put_input(
+        "bomb.ndjson", (corpora / "jsontestsuite/test_parsing/n_structure_100000_opening_arrays.json").read_bytes()
+    )
+    deep = engine_case.put_input("deep.ndjson", b'{"a":' + b"[" * 5000 + b"]" * 5000 + b'}\n{"a":1}\n')
+    result = engine_case.convert([bomb, deep])
+    records = engine_case.quarantined(result)
+    assert {(r["source"], r["line"]) for r in records} == {(bomb.uri, 1), (deep.uri, 1)}
+    assert all(r["reason"].startswith("nesting too deep") for r in records)
+    assert result.ledgers[deep.file_id].rows_written == 1 and [row["a"] for row in engine_case.rows(result)] == [1]
+
+
+def test_jsontestsuite_numbers_are_exact(engine_case: EngineCase, corpora: Path) -> None:
+    folder = corpora / "jsontestsuite" / "test_transform"
+    # number texts are one-element arrays: their element becomes the value of "v"
+    inner = [p.read_bytes().strip()[1:-1] for p in sorted(folder.iterdir()) if p.name.startswith("number_")]
+    input_file = engine_case.put_input("transform.ndjson", b"".join(b'{"v":' + t + b"}\n" for t in inner))
+    result = engine_case.convert([input_file], lineage=True)
+
+    assert result.ledgers[input_file.file_id].lines == len(inner) == result.rows_written
+    rows = {row["_source_line"]: row for row in engine_case.rows(result)}
+    exact_ints = 0
+    for number, text in enumerate(inner, 1):
+        value = json.loads(text)
+        if isinstance(value, int):
+            back = restored(rows[number])["v"]
+            # a float64 column (1.0 and 1e6 share "v") holds small ints as equal floats; big ones stay exact
+            assert back == value and (isinstance(back, int) or abs(value) <= 2**53), text
+            exact_ints += 1
+    assert exact_ints >= 5  # 2^63 - 1, 2^63, -2^63, -2^63 - 1, 10000000000000000999
