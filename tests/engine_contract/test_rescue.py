@@ -41,12 +41,18 @@ def test_values_that_do_not_fit_the_stored_schema_are_rescued_and_counted(engine
     assert two.values_rescued == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ArrowEngine defect: when a manifest holds at least as many strings as ints for a column stored as "
+#: engine -> why it fails a contract test today (xfail, strict: the test fails the day the engine is fixed)
+KNOWN_DEFECTS = {
+    "arrow": "ArrowEngine defect: when a manifest holds at least as many strings as ints for a column stored as "
     "int64, its ints are rescued too (column null, value in _rescued_data) instead of stored in the column",
-)
-def test_values_that_fit_the_stored_schema_stay_in_their_column_beside_misfits(engine_case: EngineCase) -> None:
+}
+
+
+def test_values_that_fit_the_stored_schema_stay_in_their_column_beside_misfits(
+    engine_case: EngineCase, request: pytest.FixtureRequest
+) -> None:
+    if engine_case.engine_name in KNOWN_DEFECTS:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_DEFECTS[engine_case.engine_name]))
     one = engine_case.convert([engine_case.put_input("1.ndjson", b'{"n":0,"x":1}\n')], "m1")
     body = b'{"n":1,"x":"a"}\n{"n":2,"x":"b"}\n{"n":3,"x":"c"}\n{"n":4,"x":4}\n{"n":5,"x":5}\n'
     job = engine_case.job([engine_case.put_input("2.ndjson", body)], "m2", schema=one.schema_json)
