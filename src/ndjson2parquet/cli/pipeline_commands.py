@@ -12,10 +12,12 @@ from typing import Any
 import click
 
 from ..config.settings import BatchPolicy, ConversionOptions, OnChanged, RunOptions, StorePolicy
+from ..conversion.inputs import read_local
 from ..domain.errors import ConfigError
 from ..domain.states import FileState
 from ..ingest.sources import open_source
 from ..state import DYNAMODB_SCHEME, open_store
+from ..storage import Storage, any_storage, is_s3, open_storage
 from ..workflow.executor import Layout
 from ..workflow.pipeline import Pipeline
 from ..workflow.report import RunReport, WatchSummary
@@ -137,7 +139,7 @@ def pipeline_options(fn: Any) -> Any:
     return change_options(partition_options(fn))
 
 
-def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
+def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path | str]:
     """Typed settings, store, engine and source from the parsed options (arguments beat the env)."""
     from ..conversion.arrow.arrow_engine import ArrowEngine
     from ..conversion.schema import load_schema_file
@@ -146,10 +148,9 @@ def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
         logs.setup(kw["log_format"])
     if kw["schema_file"]:
         load_schema_file(kw["schema_file"])  # a bad schema file stops here, not in every manifest
-    output = Path(kw["output"]).resolve()
-    if output.exists() and not output.is_dir():
-        raise ConfigError(f"output is not a folder: {output}")
-    source = open_source(kw["input_"])
+    storage = any_storage()
+    output = lake_location(kw["output"])
+    source = open_source(kw["input_"], storage=storage.backend(kw["input_"]) if is_s3(kw["input_"]) else None)
     options = RunOptions(
         batch=BatchPolicy(
             max_files=kw["max_files"],
@@ -176,15 +177,23 @@ def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
         on_changed=OnChanged(kw["on_changed"]),
     )
     state = kw["state"]
-    quarantine = Path(kw["quarantine"]).resolve() if kw["quarantine"] else output / "_quarantine"
+    quarantine = lake_location(kw["quarantine"]) if kw["quarantine"] else _under(output, "_quarantine")
+    if state is None and isinstance(output, str):
+        raise ConfigError(
+            "with an s3:// --output, give --state (a local SQLite file or dynamodb://TABLE): it cannot live in the lake"
+        )
     on_dynamodb = bool(state and state.startswith(DYNAMODB_SCHEME))
-    sqlite_state = None if on_dynamodb else Path(state or output / "_state" / "state.db")
-    refuse_inside(source, {"output": output, "quarantine": quarantine, "state": sqlite_state})
+    sqlite_state = None if on_dynamodb else Path(state or _under(output, "_state/state.db"))
+    refuse_inside(source, {"output": _local(output), "quarantine": _local(quarantine), "state": sqlite_state})
     if state is None:
+        assert isinstance(output, Path)
         (output / "_state").mkdir(parents=True, exist_ok=True)
         state = str(output / "_state" / "state.db")
     store = open_store(state, policy=options.store)
     layout = Layout(str(output), str(quarantine))
+    # inputs on S3 are read through the storage port (the engine's own local reader otherwise)
+    opener = storage.read_bytes if is_s3(kw["input_"]) else read_local
+    engine = ArrowEngine(opener=opener, storage=storage)
     context = {
         "input": source.describe(),
         "output": str(output),
@@ -192,7 +201,35 @@ def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path]:
         "state": state,
         "options": {k: v for k, v in kw.items() if k not in ("input_", "output", "quarantine", "state", "as_json")},
     }
-    return Pipeline(store, ArrowEngine(), layout, options, context=context), source, output
+    return Pipeline(store, engine, layout, options, context=context), source, output
+
+
+def lake_location(where: str) -> Path | str:
+    """A lake, quarantine or report location: an s3:// URL as given (without a trailing /), or a
+    resolved local folder (one-line error when it is a file)."""
+    if is_s3(where):
+        if len(where) <= 5 or where[5] == "/":
+            raise ConfigError(f"no bucket in {where}")
+        return where.rstrip("/")
+    folder = Path(where).resolve()
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"output is not a folder: {folder}")
+    return folder
+
+
+def _under(root: Path | str, name: str) -> Path | str:
+    return root / name if isinstance(root, Path) else Storage.join(root, name)
+
+
+def _local(where: Path | str) -> Path | None:
+    return where if isinstance(where, Path) else None
+
+
+def write_report(write: Any, folder: Path | str) -> Path | str:
+    """``write(folder, storage)`` of a run report or watch summary, into a local or s3:// folder."""
+    if isinstance(folder, Path):
+        return write(folder)
+    return write(folder, storage=open_storage(folder))
 
 
 EXIT_STATUS_HELP = (
@@ -212,7 +249,7 @@ def run_command(**kw: Any) -> None:
             report = pipeline.run(source, on_progress)
     finally:
         pipeline.store.close()
-    path = report.write(output / "_reports")
+    path = write_report(report.write, _under(output, "_reports"))
     if kw["as_json"]:
         click.echo(json.dumps({**report.as_dict(), "report": str(path)}, indent=2))
     else:
@@ -230,6 +267,7 @@ def run_command(**kw: Any) -> None:
 def watch_command(poll: float, **kw: Any) -> None:
     """Convert continuously: poll the landing zone, honour max-wait, seal days; Ctrl-C or SIGTERM stops."""
     pipeline, source, output = build_pipeline(kw)
+    reports = _under(output, "_reports")
     stop = threading.Event()
     summary = WatchSummary()
 
@@ -242,9 +280,9 @@ def watch_command(poll: float, **kw: Any) -> None:
 
     def cycle(report: RunReport) -> None:
         if report.manifests.get("SUCCEEDED") or report.manifests.get("FAILED"):
-            path = report.write(output / "_reports")  # a report per cycle that converted something
+            path = write_report(report.write, reports)  # a report per cycle that converted something
             summary.add(report, path)
-            summary.write(output / "_reports")  # and the rolling summary of this watch
+            write_report(summary.write, reports)  # and the rolling summary of this watch
             for line in report.summary():
                 click.echo(line)
             click.echo(f"report: {path}")
@@ -290,9 +328,12 @@ def recover_command(
     if state is None:
         if not output:
             raise ConfigError("--state or --output is needed (the state is <output>/_state/state.db by default)")
+        if is_s3(output):
+            raise ConfigError("with an s3:// --output, give --state (a local SQLite file or dynamodb://TABLE)")
         state = str(Path(output).resolve() / "_state" / "state.db")
+    root: Path | str
     if output:
-        root = Path(output).resolve()
+        root = output.rstrip("/") if is_s3(output) else Path(output).resolve()
     elif Path(state).resolve().parent.name == "_state":  # the default layout of `run`
         root = Path(state).resolve().parent.parent
     else:
@@ -301,9 +342,10 @@ def recover_command(
         _rebuild(state, root, as_json)
         return
     store = existing_store(state)
-    layout = Layout(str(root), str(Path(quarantine).resolve() if quarantine else root / "_quarantine"))
+    layout = Layout(str(root), str(lake_location(quarantine) if quarantine else _under(root, "_quarantine")))
+    engine = ArrowEngine(storage=any_storage())
     try:
-        report = recover(store, ManifestExecutor(store, ArrowEngine(), layout, ConversionOptions(), owner_token()))
+        report = recover(store, ManifestExecutor(store, engine, layout, ConversionOptions(), owner_token()))
     finally:
         store.close()
     if as_json:
@@ -315,12 +357,12 @@ def recover_command(
         )
 
 
-def _rebuild(state: str, root: Path, as_json: bool) -> None:
+def _rebuild(state: str, root: Path | str, as_json: bool) -> None:
     """`recover --from-lake`: the state store (created if need be) restored from the lake's commit records."""
     from ..lake.record_store import RECORDS_DIR, LocalCommitRecords
     from ..workflow.lake_commits import rebuild_from_lake
 
-    if not root.is_dir():
+    if isinstance(root, Path) and not root.is_dir():
         raise ConfigError(f"no lake at {root}")
     if not state.startswith(DYNAMODB_SCHEME):
         Path(state).parent.mkdir(parents=True, exist_ok=True)
@@ -333,7 +375,7 @@ def _rebuild(state: str, root: Path, as_json: bool) -> None:
         click.echo(json.dumps(report.as_dict()))
         return
     if not report.records:
-        click.echo(f"no commit records in {root / RECORDS_DIR}: nothing to rebuild")
+        click.echo(f"no commit records in {_under(root, RECORDS_DIR)}: nothing to rebuild")
         return
     click.echo(
         f"rebuilt the state from {report.records} commit record(s): {report.imported} manifest(s) and"

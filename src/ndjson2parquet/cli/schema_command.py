@@ -28,8 +28,9 @@ from ..conversion.schema import (
     schema_from_json,
     written_schema,
 )
-from ..domain.errors import ConfigError
-from ..workflow.schema_sync import lake_schema_path
+from ..domain.errors import ConfigError, ObjectGone
+from ..storage import is_s3, open_storage
+from ..workflow.schema_sync import lake_schema_location, lake_schema_path
 from .options import existing_store, state_option
 
 FORMATS = ("json", "arrow", "polars", "duckdb", "spark", "athena")
@@ -177,6 +178,12 @@ def _from_store(state: str, dataset: str) -> str:
 
 
 def _from_lake(lake: str, dataset: str) -> str:
+    if is_s3(lake):
+        url = str(lake_schema_location(lake, dataset))
+        try:
+            return open_storage(url).read_bytes(url).decode("utf-8")
+        except ObjectGone as exc:
+            raise ConfigError(f"no schema in the lake for {dataset!r}: {url} is not there") from exc
     path = lake_schema_path(lake, dataset)
     try:
         return path.read_text(encoding="utf-8")

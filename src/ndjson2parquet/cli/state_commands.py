@@ -112,14 +112,21 @@ def ledger_command(file: str, state: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def verify_command(state: str, dates: tuple[str, ...], dataset: str | None, as_json: bool) -> None:
     """Re-read inputs and outputs and confirm every line is accounted for (exit 1 if not)."""
+    from ..conversion.inputs import read_local
+    from ..storage import any_storage, is_s3
     from ..workflow.verify import verify_date
+
+    storage = any_storage()  # parts, quarantine files and inputs may be on S3
+
+    def opener(uri: str) -> bytes:
+        return storage.read_bytes(uri) if is_s3(uri) else read_local(uri)
 
     store = existing_store(state, read_only=True)
     try:
         targets = [(s.dataset, s.date) for s in store.dates(dataset) if not dates or s.date in dates]
         if dates and not targets:
             raise ConfigError(f"no such date in the state store: {', '.join(dates)}")
-        reports = [verify_date(store, ds, day) for ds, day in targets]
+        reports = [verify_date(store, ds, day, opener, storage) for ds, day in targets]
     finally:
         store.close()
     if as_json:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..domain.errors import ConfigError
+from ..domain.errors import ConfigError, ObjectGone
 from ..domain.records import ObjectInfo, local_version
 
 log = logging.getLogger(__name__)
@@ -141,69 +141,72 @@ class LocalSource:
 
 @dataclass
 class S3Source:
-    """An S3 prefix. The client is injected; a default one is built only when none is passed."""
+    """An S3 prefix, listed through the storage port (``S3Storage``: paginated, retried with backoff).
+
+    The client is injected; a default one (endpoint and credentials the standard way) is built only
+    when none is passed. Keys under a hidden or ``_``-prefixed folder, and names that are not inputs,
+    are skipped, counted and named, as in a local folder.
+    """
 
     bucket: str
     prefix: str = ""
     client: Any = None
     stats: ListingStats = field(default_factory=ListingStats)
+    storage: Any = None  # an S3Storage over `client`
     mutable = False  # an object version never changes: nothing to wait for
 
     def __post_init__(self) -> None:
-        if self.client is None:
-            import boto3
+        if self.storage is None:
+            from ..storage.s3 import S3Storage
 
-            self.client = boto3.client("s3")
+            self.storage = S3Storage(client=self.client)
+        self.client = self.storage.client
 
     @classmethod
-    def from_url(cls, url: str, client: Any = None) -> S3Source:
+    def from_url(cls, url: str, client: Any = None, storage: Any = None) -> S3Source:
         """`s3://bucket/prefix` → S3Source."""
-        if not url.startswith("s3://") or len(url) <= 5:
+        if not url.startswith("s3://") or len(url) <= 5 or url[5] == "/":
             raise ConfigError(f"not an s3:// url: {url}")
         bucket, _, prefix = url[5:].partition("/")
-        return cls(bucket=bucket, prefix=prefix, client=client)
+        return cls(bucket=bucket, prefix=prefix, client=client, storage=storage)
 
     def describe(self) -> str:
         """The s3:// url."""
         return f"s3://{self.bucket}/{self.prefix}"
 
     def objects(self) -> Iterator[ObjectInfo]:
-        """Every input object under the prefix, one page of at most 1,000 keys at a time."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        paginator = self.client.get_paginator("list_objects_v2")
+        """Every input object under the prefix (a folder), one page of at most 1,000 keys at a time."""
+        root = f"s3://{self.bucket}/{self.prefix.strip('/')}".rstrip("/")
+        start = len(root) + 1
         try:
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
-                for item in page.get("Contents", []):
-                    key = item["Key"]
-                    relative = key[len(self.prefix) :].lstrip("/")
-                    parts = relative.split("/")
-                    hidden = [p for p in parts[:-1] if p.startswith((".", "_"))]
-                    if hidden or not is_input_name(parts[-1]):
-                        self.stats.skip(f"s3://{self.bucket}/{key}", skip_reason(hidden[0] if hidden else parts[-1]))
-                        continue
-                    yield ObjectInfo(
-                        uri=f"s3://{self.bucket}/{key}",
-                        key=relative,
-                        version=item["ETag"].strip('"'),
-                        size=int(item["Size"]),
-                        modified_at=item["LastModified"].timestamp(),
-                    )
-        except (ClientError, BotoCoreError) as exc:
+            yield from self._listed(root, start)
+        except ConfigError as exc:  # no such bucket, access refused: the user's to fix
             raise ConfigError(f"cannot list {self.describe()}: {exc}") from exc
 
-    def read_prefix(self, uri: str, n: int) -> bytes:
-        """The first n bytes of an object (one ranged GET; only for objects whose earlier version was converted)."""
-        from botocore.exceptions import BotoCoreError, ClientError
+    def _listed(self, root: str, start: int) -> Iterator[ObjectInfo]:
+        for found in self.storage.list(root):
+            relative = found.url[start:]
+            parts = relative.split("/")
+            hidden = [p for p in parts[:-1] if p.startswith((".", "_"))]
+            if hidden or not is_input_name(parts[-1]):
+                self.stats.skip(found.url, skip_reason(hidden[0] if hidden else parts[-1]))
+                continue
+            yield ObjectInfo(
+                uri=found.url,
+                key=relative,
+                version=found.version,
+                size=found.size,
+                modified_at=found.modified_at,
+            )
 
+    def read_prefix(self, uri: str, n: int) -> bytes:
+        """The first n bytes of an object (one ranged GET; none if it is gone)."""
         if n <= 0:
             return b""
-        bucket, _, key = uri[len("s3://") :].partition("/")
         try:
-            body = self.client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{n - 1}")["Body"]
-            return body.read()
-        except (ClientError, BotoCoreError) as exc:
-            raise ConfigError(f"cannot read {uri}: {exc}") from exc
+            return bytes(self.storage.read_bytes(uri, 0, n))
+        except ObjectGone:
+            return b""
 
 
 def read_local_prefix(uri: str, n: int) -> bytes:
@@ -215,8 +218,8 @@ def read_local_prefix(uri: str, n: int) -> bytes:
         return b""
 
 
-def open_source(location: str, s3_client: Any = None) -> Source:
-    """A local path or an s3:// url → its Source."""
+def open_source(location: str, s3_client: Any = None, storage: Any = None) -> Source:
+    """A local path or an s3:// url → its Source (over ``storage``, an S3Storage, when given)."""
     if location.startswith("s3://"):
-        return S3Source.from_url(location, client=s3_client)
+        return S3Source.from_url(location, client=s3_client, storage=storage)
     return LocalSource(Path(location))

@@ -1,10 +1,10 @@
-"""Where commit records live: a small port (write, read, delete, list) and its local-folder backend.
+"""Where commit records live: a small port (write, read, delete, list) over the lake's Storage.
 
 Keys are ``_manifests/<dataset>/date=<date>/<manifest_id>.json`` under the lake root; the leading
 ``_`` keeps lake readers (Athena, Spark, DuckDB, Polars) out of them. A backend writes a record
 atomically (a reader sees the old one or the new one, never half of one), replaces it when the same
-manifest writes it again, and lists records as a stream. An S3 backend maps these four calls to
-PutObject, GetObject, DeleteObject and a paginated ListObjectsV2.
+manifest writes it again, and lists records as a stream. On S3 these four calls are PutObject,
+GetObject, DeleteObjects and a paginated ListObjectsV2; a local lake keeps its os-level folder walk.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..domain.errors import NotFound
+from ..domain.errors import NotFound, ObjectGone
+from ..storage.base import Storage, is_s3
 from .atomic import publish_bytes, temp_name
 from .commit_record import CommitRecord
 
@@ -63,34 +64,52 @@ class CommitRecords(ABC):
         """Every record, as a stream ordered by (dataset, date, manifest id)."""
 
 
-class LocalCommitRecords(CommitRecords):
-    """Commit records in a local lake folder."""
+class StorageCommitRecords(CommitRecords):
+    """Commit records under a lake root: a local folder (os calls) or an s3:// prefix (a Storage)."""
 
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+    def __init__(self, root: str | Path, storage: Storage | None = None) -> None:
+        self.on_s3 = is_s3(str(root))
+        self.root: str | Path = str(root).rstrip("/") if self.on_s3 else Path(root)
+        if self.on_s3 and storage is None:
+            from ..storage import open_storage
 
-    def path(self, ref: RecordRef) -> Path:
-        """Where a record is stored."""
-        return self.root / ref.key
+            storage = open_storage(str(root))
+        self.storage = storage
+
+    def path(self, ref: RecordRef) -> Path | str:
+        """Where a record is stored (a Path in a local lake, a URL on S3)."""
+        if isinstance(self.root, Path):
+            return self.root / ref.key
+        return f"{self.root}/{ref.key}"
 
     def write(self, record: CommitRecord) -> None:
-        publish_bytes(self.path(RecordRef.of(record)), record.to_json())
+        where = self.path(RecordRef.of(record))
+        if isinstance(where, Path):
+            publish_bytes(where, record.to_json())
+        else:
+            self._storage().write_bytes(where, record.to_json())
 
     def read(self, ref: RecordRef) -> CommitRecord:
-        path = self.path(ref)
+        where = self.path(ref)
         try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise NotFound(f"no commit record {path}") from None
-        return CommitRecord.from_json(data, where=str(path))
+            data = where.read_bytes() if isinstance(where, Path) else self._storage().read_bytes(where)
+        except (FileNotFoundError, ObjectGone):
+            raise NotFound(f"no commit record {where}") from None
+        return CommitRecord.from_json(data, where=str(where))
 
     def delete(self, ref: RecordRef) -> None:
         final = self.path(ref)
+        if not isinstance(final, Path):
+            self._storage().delete([final])
+            return
         for path in (final, temp_name(final)):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
     def refs(self) -> Iterator[RecordRef]:
+        if not isinstance(self.root, Path):
+            yield from self._listed_refs(self.root)
+            return
         # one folder at a time: a lake with years of records is never held in memory at once
         for dataset in _names(self.root / RECORDS_DIR, folders=True):
             for partition in _names(self.root / RECORDS_DIR / dataset, folders=True):
@@ -100,6 +119,26 @@ class LocalCommitRecords(CommitRecords):
                 for name in _names(self.root / RECORDS_DIR / dataset / partition, folders=False):
                     if name.endswith(SUFFIX):
                         yield RecordRef(dataset, date, name[: -len(SUFFIX)])
+
+    def _listed_refs(self, root: str) -> Iterator[RecordRef]:
+        """The records of an S3 lake, one ListObjectsV2 page at a time, in key order (which is
+        (dataset, date, manifest id) order except where one dataset's name extends another's)."""
+        start = len(root) + len(RECORDS_DIR) + 2
+        for found in self._storage().list(f"{root}/{RECORDS_DIR}"):
+            parts = found.url[start:].split("/")
+            if len(parts) != 3 or not parts[1].startswith("date=") or not parts[2].endswith(SUFFIX):
+                continue
+            if any(p.startswith((".", "_")) for p in parts):
+                continue
+            yield RecordRef(parts[0], parts[1][len("date=") :], parts[2][: -len(SUFFIX)])
+
+    def _storage(self) -> Storage:
+        assert self.storage is not None
+        return self.storage
+
+
+#: the name the executor and tests know; a local or s3:// root alike
+LocalCommitRecords = StorageCommitRecords
 
 
 def _names(folder: Path, *, folders: bool) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Storage, StoredObject, is_s3
+from .routing import RoutingStorage
 
 __all__ = ["Storage", "StoredObject", "any_storage", "is_s3", "open_storage"]
 
@@ -22,9 +23,7 @@ def open_storage(url: str, *, s3_client: Any = None) -> Storage:
     return LocalStorage()
 
 
-def any_storage(*, s3_client: Any = None) -> Storage:
+def any_storage(*, s3_client: Any = None) -> RoutingStorage:
     """One Storage for URLs of every kind: each call goes to the backend of its URL (local paths to
     LocalStorage, ``s3://`` to an S3Storage built on first use)."""
-    from .routing import RoutingStorage
-
     return RoutingStorage(s3_client=s3_client)

@@ -21,6 +21,7 @@ from pathlib import Path
 from .. import __version__
 from ..domain.clock import iso
 from ..lake.atomic import publish_bytes
+from ..storage.base import Storage, is_s3
 from .executor import Outcome
 
 #: how many FAILED files of a run the report names (all are counted)
@@ -192,13 +193,14 @@ class RunReport:
         )
         return data
 
-    def write(self, folder: Path, name: str | None = None) -> Path:
+    def write(self, folder: Path | str, name: str | None = None, storage: Storage | None = None) -> Path | str:
         """Write the JSON report into `folder` (created if needed) and return its path.
 
-        The name is `run-<UTC start>-<pid>.json` unless ``name`` is given.
+        The name is `run-<UTC start>-<pid>.json` unless ``name`` is given. A URL folder (s3://)
+        is written through ``storage``.
         """
-        path = folder / (name or f"run-{_stamp(self.started_at)}-{os.getpid()}.json")
-        _write_json(path, self.as_dict())
+        path = _in(folder, name or f"run-{_stamp(self.started_at)}-{os.getpid()}.json")
+        _write_json(path, self.as_dict(), storage)
         return path
 
     def summary(self) -> list[str]:
@@ -247,9 +249,17 @@ def _stamp(epoch: float) -> str:
     return time.strftime("%Y%m%dT%H%M%S", time.gmtime(epoch)) + f".{int(epoch * 1000) % 1000:03d}Z"
 
 
-def _write_json(path: Path, data: object) -> None:
-    """Write JSON atomically (aside, then renamed): a reader never sees half a report."""
-    publish_bytes(path, json.dumps(data, indent=2).encode())
+def _in(folder: Path | str, name: str) -> Path | str:
+    return Path(folder) / name if not is_s3(str(folder)) else Storage.join(str(folder), name)
+
+
+def _write_json(path: Path | str, data: object, storage: Storage | None = None) -> None:
+    """Write JSON atomically (aside, then renamed; on S3 one PUT): a reader never sees half a report."""
+    if isinstance(path, Path):
+        publish_bytes(path, json.dumps(data, indent=2).encode())
+    else:
+        assert storage is not None, "a report on S3 is written through a Storage"
+        storage.write_bytes(path, json.dumps(data, indent=2).encode())
 
 
 @dataclass
@@ -275,7 +285,7 @@ class WatchSummary:
     reports: list[str] = field(default_factory=list)  # the last cycles' reports, newest last
     kept: int = 50
 
-    def add(self, cycle: RunReport, path: Path) -> None:
+    def add(self, cycle: RunReport, path: Path | str) -> None:
         """Add one cycle's report (written at ``path``)."""
         self.cycles += 1
         self.updated_at = time.time()
@@ -298,9 +308,9 @@ class WatchSummary:
             return ExitStatus.PROBLEMS
         return ExitStatus.CHANGED if t["changed_files"] else ExitStatus.OK
 
-    def write(self, folder: Path) -> Path:
-        """(Re)write `watch-<UTC start>-<pid>.json` in ``folder``."""
-        path = folder / f"watch-{_stamp(self.started_at)}-{os.getpid()}.json"
+    def write(self, folder: Path | str, storage: Storage | None = None) -> Path | str:
+        """(Re)write `watch-<UTC start>-<pid>.json` in ``folder`` (a URL one through ``storage``)."""
+        path = _in(folder, f"watch-{_stamp(self.started_at)}-{os.getpid()}.json")
         _write_json(
             path,
             {
@@ -312,5 +322,6 @@ class WatchSummary:
                 "exit_status": int(self.exit_status()),
                 "reports": self.reports,
             },
+            storage,
         )
         return path

@@ -24,9 +24,10 @@ from pathlib import Path
 
 from ..conversion.engine import ConversionJob, ConversionResult
 from ..conversion.schema import fits_within, merge_schema, schema_from_json, schema_to_json, written_schema
-from ..domain.errors import ConditionFailed, ConfigError, StoreUnavailable
+from ..domain.errors import ConditionFailed, ConfigError, PipelineError, StoreUnavailable
 from ..lake.atomic import publish_bytes
 from ..state.base import StateStore
+from ..storage.base import Storage, is_s3
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +38,29 @@ STALE_TEMP_S = 60.0  # a temp file this old was left by a killed writer (the fil
 
 
 def lake_schema_path(output_root: str, dataset: str) -> Path:
-    """Where the dataset's schema is kept in the lake."""
+    """Where the dataset's schema is kept in a local lake."""
     return Path(output_root) / LAKE_SCHEMA_FOLDER / f"{dataset}.json"
 
 
-def publish_lake_schema(output_root: str, dataset: str, version: int, schema_json: str) -> None:
+def lake_schema_location(output_root: str, dataset: str) -> Path | str:
+    """Where the dataset's schema is kept in the lake: a Path locally, a URL in an s3:// lake."""
+    if is_s3(output_root):
+        return Storage.join(output_root, LAKE_SCHEMA_FOLDER, f"{dataset}.json")
+    return lake_schema_path(output_root, dataset)
+
+
+def publish_lake_schema(
+    output_root: str, dataset: str, version: int, schema_json: str, storage: Storage | None = None
+) -> None:
     """Write the stored schema into the lake unless a newer version is already there.
 
     Best effort: the state store holds the schema, this copy is for readers, and the next commit
     writes it again; a failure is logged, never fails the manifest. Each writer has a temp name of
     its own (manifests of one dataset commit at once); a killed writer's temp file is removed later.
     """
+    if is_s3(output_root):
+        _publish_s3(output_root, dataset, version, schema_json, storage)
+        return
     path = lake_schema_path(output_root, dataset)
     with contextlib.suppress(OSError, ValueError, AttributeError):  # none yet, or unreadable: replaced
         if json.loads(path.read_text(encoding="utf-8")).get("version", 0) >= version:
@@ -62,6 +75,22 @@ def publish_lake_schema(output_root: str, dataset: str, version: int, schema_jso
         with contextlib.suppress(OSError):  # another writer's, renamed meanwhile
             if time.time() - stale.stat().st_mtime > STALE_TEMP_S:
                 stale.unlink()
+
+
+def _publish_s3(output_root: str, dataset: str, version: int, schema_json: str, storage: Storage | None) -> None:
+    """The same on S3: one GET to compare versions, one PUT (whole or nothing, the last wins)."""
+    from ..storage import open_storage
+
+    url = str(lake_schema_location(output_root, dataset))
+    s3 = storage or open_storage(url)
+    try:
+        with contextlib.suppress(PipelineError, ValueError, AttributeError):  # none yet, or unreadable
+            if json.loads(s3.read_bytes(url)).get("version", 0) >= version:
+                return
+        document = {**json.loads(schema_json), "version": version}
+        s3.write_bytes(url, json.dumps(document, indent=1).encode("utf-8"))
+    except PipelineError as exc:
+        log.warning("schema not written into the lake", extra={"path": url, "error": str(exc)})
 
 
 def merged(stored_json: str, ours_json: str, *, widen: bool = False) -> str:
@@ -121,6 +150,7 @@ def settle_schema(
     job: ConversionJob,
     result: ConversionResult,
     convert: Callable[[ConversionJob], ConversionResult],
+    storage: Storage | None = None,
 ) -> ConversionResult:
     """Store the schema ``result`` was written with; convert again while a newer stored one disagrees.
 
@@ -132,7 +162,7 @@ def settle_schema(
         if newer is None:
             stored = store.get_schema(job.dataset)
             if stored is not None:
-                publish_lake_schema(job.output_root, job.dataset, *stored)
+                publish_lake_schema(job.output_root, job.dataset, *stored, storage=storage)
             return result
         log.info(
             "schema moved on: converting again",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +18,12 @@ from ..batching.planner import past_grace
 from ..config.settings import BatchPolicy
 from ..domain import clock
 from ..domain.clock import epoch, iso
-from ..domain.errors import InvalidTransition
+from ..domain.errors import InvalidTransition, PipelineError
 from ..domain.records import DateStatus
 from ..domain.states import FileState
 from ..lake.atomic import publish_bytes
 from ..state.base import StateStore
+from ..storage.base import Storage, is_s3
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +50,29 @@ class Sealed:
 
 
 def marker_path(output_root: str | Path, dataset: str, date: str) -> Path:
-    """Where a clean seal's marker goes: <output>/<dataset>/date=YYYY-MM-DD/_SUCCESS."""
+    """Where a clean seal's marker goes in a local lake: <output>/<dataset>/date=YYYY-MM-DD/_SUCCESS."""
     return Path(output_root) / dataset / f"date={date}" / MARKER_NAME
 
 
-def write_marker(output_root: str | Path, status: DateStatus) -> Path:
+def marker_location(output_root: str | Path, dataset: str, date: str) -> Path | str:
+    """Where a clean seal's marker goes: a Path in a local lake, a URL in an s3:// one."""
+    if is_s3(str(output_root)):
+        return Storage.join(str(output_root), dataset, f"date={date}", MARKER_NAME)
+    return marker_path(output_root, dataset, date)
+
+
+def _s3(output_root: str | Path, storage: Storage | None) -> Storage:
+    if storage is not None:
+        return storage
+    from ..storage import open_storage
+
+    return open_storage(str(output_root))
+
+
+def write_marker(output_root: str | Path, status: DateStatus, storage: Storage | None = None) -> Path | str:
     """Write the marker of a cleanly sealed date (JSON: counts, manifest ids, sealed_at), atomically."""
     assert status.seal is not None and status.seal.clean
-    path = marker_path(output_root, status.dataset, status.date)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = marker_location(output_root, status.dataset, status.date)
     body = {
         "format": MARKER_FORMAT,
         "dataset": status.dataset,
@@ -66,33 +81,65 @@ def write_marker(output_root: str | Path, status: DateStatus) -> Path:
         "files": status.seal.files,
         "manifest_ids": list(status.seal.manifest_ids),
     }
-    publish_bytes(path, (json.dumps(body, indent=2) + "\n").encode(), unique=True)  # two runs may seal at once
+    data = (json.dumps(body, indent=2) + "\n").encode()
+    if isinstance(path, Path):
+        publish_bytes(path, data, unique=True)  # two runs may seal at once
+    else:
+        _s3(output_root, storage).write_bytes(path, data)  # one PUT: whole or nothing, the last wins
     return path
 
 
-def remove_marker(output_root: str | Path, dataset: str, date: str) -> bool:
+def remove_marker(output_root: str | Path, dataset: str, date: str, storage: Storage | None = None) -> bool:
     """Remove a date's marker (it is open again); True if there was one."""
-    path = marker_path(output_root, dataset, date)
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        return False
+    path = marker_location(output_root, dataset, date)
+    if isinstance(path, Path):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+    else:
+        s3 = _s3(output_root, storage)
+        if s3.info(path) is None:
+            return False
+        s3.delete([path])
     log.info("seal marker removed: the date is open again", extra={"dataset": dataset, "date": date})
     return True
 
 
-def markers(output_root: str | Path) -> Iterator[tuple[str, str, float]]:
+def markers(output_root: str | Path, storage: Storage | None = None) -> Iterator[tuple[str, str, float]]:
     """(dataset, date, sealed_at) of every clean seal's marker in the lake: the lake's own seal log."""
+    if is_s3(str(output_root)):
+        s3 = _s3(output_root, storage)
+        start = len(str(output_root).rstrip("/")) + 1
+        found = [
+            o.url
+            for o in s3.list(str(output_root))
+            if (parts := o.url[start:].split("/"))
+            and len(parts) == 3
+            and parts[1].startswith("date=")
+            and parts[2] == MARKER_NAME
+        ]
+        for url in sorted(found):
+            yield from _marker_body(url, lambda url=url: s3.read_bytes(url))
+        return
     for path in sorted(Path(output_root).glob(f"*/date=*/{MARKER_NAME}")):
-        try:
-            body = json.loads(path.read_text())
-            yield body["dataset"], body["date"], epoch(body["sealed_at"])
-        except (OSError, ValueError, KeyError, TypeError):
-            log.warning("unreadable seal marker left as it is", extra={"path": str(path)})
+        yield from _marker_body(str(path), path.read_bytes)
+
+
+def _marker_body(where: str, read: Callable[[], bytes]) -> Iterator[tuple[str, str, float]]:
+    try:
+        body = json.loads(read())
+        yield body["dataset"], body["date"], epoch(body["sealed_at"])
+    except (OSError, ValueError, KeyError, TypeError, PipelineError):
+        log.warning("unreadable seal marker left as it is", extra={"path": where})
 
 
 def seal_ready(
-    store: StateStore, policy: BatchPolicy, now: float | None = None, output_root: str | Path | None = None
+    store: StateStore,
+    policy: BatchPolicy,
+    now: float | None = None,
+    output_root: str | Path | None = None,
+    storage: Storage | None = None,
 ) -> list[Sealed]:
     """Seal every unsealed date past its grace period with nothing pending or claimed; return them.
 
@@ -100,12 +147,14 @@ def seal_ready(
     has its marker removed.
     """
     at = clock.now() if now is None else now
+    if output_root is not None and is_s3(str(output_root)):
+        storage = _s3(output_root, storage)  # one client for the whole pass
     sealed = []
     for status in store.dates():
         if status.sealed_at is not None:
             continue
         if output_root is not None:
-            remove_marker(output_root, status.dataset, status.date)
+            remove_marker(output_root, status.dataset, status.date, storage)
         busy = status.files.get(FileState.PENDING.value, 0) + status.files.get(FileState.CLAIMED.value, 0)
         if busy or not past_grace(status.date, policy, at):
             continue
@@ -116,7 +165,7 @@ def seal_ready(
         clean = done.seal is not None and done.seal.clean
         files = done.seal.files if done.seal is not None else dict(done.files)
         if clean and output_root is not None:
-            write_marker(output_root, done)
+            write_marker(output_root, done, storage)
         sealed.append(Sealed(status.dataset, status.date, clean, files))
         log.info(
             "date sealed" if clean else "date sealed with problems",

@@ -14,6 +14,7 @@ digest of the converted prefix: a file whose converted bytes changed since canno
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections import Counter
@@ -21,14 +22,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..conversion.inputs import decode, read_local
 from ..conversion.schema import SOURCE_FILE_COLUMN, SOURCE_LINE_COLUMN
-from ..domain.errors import InputError
+from ..domain.errors import ConfigError, InputError, ObjectGone
 from ..domain.records import CHANGED_SINCE_REGISTRATION, FileRecord, Manifest, content_digest
 from ..domain.states import FileState, ManifestState
 from ..state.base import StateStore
+from ..storage.base import Storage, is_s3
 
 _BLANK_LINE = re.compile(rb"^[ \t\r]*$", re.MULTILINE)  # JSON whitespace only: a form feed is no blank
 
@@ -69,9 +72,16 @@ class VerifyReport:
 
 
 def verify_date(
-    store: StateStore, dataset: str, date: str, opener: Callable[[str], bytes] = read_local
+    store: StateStore,
+    dataset: str,
+    date: str,
+    opener: Callable[[str], bytes] = read_local,
+    storage: Storage | None = None,
 ) -> VerifyReport:
-    """Check every SUCCEEDED manifest of (dataset, date) against its inputs and outputs."""
+    """Check every SUCCEEDED manifest of (dataset, date) against its inputs and outputs.
+
+    ``storage`` reads parts and quarantine files stored under s3:// URLs (local ones are opened directly).
+    """
     report = VerifyReport(dataset, date)
     status = store.date_status(dataset, date)
     if status is None:
@@ -84,7 +94,7 @@ def verify_date(
     }
     for manifest in store.manifests_of(dataset, date):
         if manifest.state == ManifestState.SUCCEEDED:
-            _verify_manifest(store, manifest, report, opener)
+            _verify_manifest(store, manifest, report, opener, storage)
     twice = sorted(pair for pair, n in report._lineage.items() if n > 1 and pair[0] not in report._renewed)
     for source, line in twice[:20]:
         report.problems.append(f"{source}: line {line} is held {report._lineage[(source, line)]} times in the lake")
@@ -114,7 +124,11 @@ def _verify_versions(store: StateStore, uri: str, report: VerifyReport) -> None:
 
 
 def _verify_manifest(
-    store: StateStore, manifest: Manifest, report: VerifyReport, opener: Callable[[str], bytes]
+    store: StateStore,
+    manifest: Manifest,
+    report: VerifyReport,
+    opener: Callable[[str], bytes],
+    storage: Storage | None = None,
 ) -> None:
     report.manifests_checked += 1
     files = [f for f in store.files_of(manifest) if f.manifest_id == manifest.manifest_id]
@@ -122,7 +136,7 @@ def _verify_manifest(
         report.files_checked += 1
         _verify_file(record, report, opener)
         _verify_versions(store, record.uri, report)
-    rows = _parquet_rows(manifest, report)
+    rows = _parquet_rows(manifest, report, storage)
     if rows is not None:
         total, by_source = rows
         expected = sum(f.ledger.rows_written for f in files)
@@ -130,7 +144,7 @@ def _verify_manifest(
             report.problems.append(f"manifest {manifest.manifest_id}: ledgers say {expected} rows, parts hold {total}")
         if by_source is not None:
             _compare(files, by_source, "rows_written", "rows, Parquet holds", report)
-    quarantined = _quarantined_rows(manifest, report)
+    quarantined = _quarantined_rows(manifest, report, storage)
     if quarantined is not None:
         _compare(files, quarantined, "rows_quarantined", "quarantined, quarantine file holds", report)
 
@@ -158,7 +172,7 @@ def _verify_file(record: FileRecord, report: VerifyReport, opener: Callable[[str
     except _Changed as exc:
         report.problems.append(f"{record.uri}: cannot be verified: {exc}")
         return
-    except (InputError, FileNotFoundError) as exc:
+    except (InputError, FileNotFoundError, ObjectGone) as exc:
         if not ledger.rejection:
             report.problems.append(f"{record.uri}: cannot be re-read ({exc}) but was not rejected")
         return
@@ -189,15 +203,28 @@ def _covered_bytes(record: FileRecord, opener: Callable[[str], bytes]) -> bytes:
     return raw[ledger.start_offset : end]
 
 
-def _parquet_rows(manifest: Manifest, report: VerifyReport) -> tuple[int, Counter[str] | None] | None:
+def _stored(path: str, storage: Storage | None) -> bytes | None:
+    """The bytes of an s3:// object, None when it is not there."""
+    if storage is None:
+        raise ConfigError(f"{path} is on S3: verify needs a Storage to read it")
+    try:
+        return storage.read_bytes(path)
+    except ObjectGone:
+        return None
+
+
+def _parquet_rows(
+    manifest: Manifest, report: VerifyReport, storage: Storage | None = None
+) -> tuple[int, Counter[str] | None] | None:
     """(rows in the manifest's parts, rows per `_source_file` when the lake has lineage); None if a part is gone."""
     total, by_source = 0, Counter[str]()
     lineage = True
     for path in manifest.outputs:
-        if not Path(path).is_file():
+        data = _stored(path, storage) if is_s3(path) else b"" if Path(path).is_file() else None
+        if data is None:
             report.problems.append(f"manifest {manifest.manifest_id}: part missing: {path}")
             return None
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(pa.BufferReader(data) if is_s3(path) else path)
         total += parquet.metadata.num_rows
         if SOURCE_FILE_COLUMN in parquet.schema_arrow.names:
             sources = parquet.read(columns=[SOURCE_FILE_COLUMN]).column(0).to_pylist()
@@ -210,16 +237,18 @@ def _parquet_rows(manifest: Manifest, report: VerifyReport) -> tuple[int, Counte
     return total, (by_source if lineage else None)
 
 
-def _quarantined_rows(manifest: Manifest, report: VerifyReport) -> Counter[str] | None:
+def _quarantined_rows(manifest: Manifest, report: VerifyReport, storage: Storage | None = None) -> Counter[str] | None:
     """Quarantined lines per source file of this manifest."""
     path = manifest.stats.get("quarantine")
     counts: Counter[str] = Counter()
     if not path:
         return counts
-    if not Path(str(path)).is_file():
+    path = str(path)
+    data = _stored(path, storage) if is_s3(path) else None
+    if data is None and (is_s3(path) or not Path(path).is_file()):
         report.problems.append(f"manifest {manifest.manifest_id}: quarantine file missing: {path}")
         return None
-    with open(str(path), "rb") as handle:
+    with io.BytesIO(data) if data is not None else open(path, "rb") as handle:
         for line in handle:
             if line.strip():
                 counts[json.loads(line)["source"]] += 1
