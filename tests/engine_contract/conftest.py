@@ -31,13 +31,18 @@ def arrow_engine(storage: Storage | None) -> Engine:
 #: engine name -> how to build it for a storage (None: the local file system)
 ENGINES: dict[str, Callable[[Storage | None], Engine]] = {"arrow": arrow_engine}
 
-#: the S3 case waits for the engine to read and write through the storage port (branches wp-storage and
-#: wp-engine); the integrator removes this marker, and `pytest_collection_modifyitems`, once they merge
+#: the S3 cases wait for the engine to read its inputs through the storage port (branch wp-engine; its
+#: writing side is in, from wp-storage). Once wp-engine is merged the integrator removes this marker:
+#: `STORAGES["s3"]` becomes `()`, and `pytest_collection_modifyitems` and the pyproject entry go.
 AWAITS_S3_ENGINE = pytest.mark.awaits_s3_engine
 
+#: storage kind -> the marks of its cases
+STORAGES = {"local": (), "s3": (AWAITS_S3_ENGINE,)}
+
 CASES = [
-    pytest.param(("arrow", "local"), id="arrow-local"),
-    pytest.param(("arrow", "s3"), id="arrow-s3", marks=AWAITS_S3_ENGINE),
+    pytest.param((engine, kind), id=f"{engine}-{kind}", marks=marks)
+    for engine in ENGINES
+    for kind, marks in STORAGES.items()
 ]
 
 
