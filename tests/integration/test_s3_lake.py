@@ -104,6 +104,9 @@ def test_run_from_s3_to_s3_lands_every_record_once(s3: Any, tmp_path: Path) -> N
     verified = CliRunner().invoke(cli, ["verify", "--state", str(state)])
     assert verified.exit_code == 0, verified.output
     assert "OK" in verified.stdout and "PROBLEMS" not in verified.stdout  # parts and quarantine re-read from S3
+    schema = CliRunner().invoke(cli, ["schema", "--lake", f"s3://{bucket}/lake"])
+    assert schema.exit_code == 0, schema.output
+    assert "event_id" in {f["name"] for f in json.loads(schema.stdout)["fields"]}  # _schemas/default.json on S3
     ledger = CliRunner().invoke(cli, ["ledger", "--state", str(state), f"s3://{bucket}/{bad_key}"])
     assert ledger.exit_code == 0 and "quarantined" in ledger.stdout, ledger.output
 
