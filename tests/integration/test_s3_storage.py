@@ -222,3 +222,22 @@ def test_open_storage_builds_a_client_from_the_standard_environment(
     storage = open_storage(f"s3://{bucket}/x")
     storage.write_bytes(f"s3://{bucket}/x/y", b"env")
     assert storage.read_bytes(f"s3://{bucket}/x/y") == b"env"
+
+
+def test_leftover_parts_are_found_by_the_manifest_key_prefix_and_deleted_in_batches(s3: Any, bucket: str) -> None:
+    from ndjson2parquet.conversion.arrow.parquet_output import manifest_parts, remove_leftovers
+
+    storage = S3Storage(client=s3)
+    folder = f"s3://{bucket}/lake/ds/date=2026-11-25"
+    for i in range(MANY):
+        s3.put_object(Bucket=bucket, Key=f"lake/ds/date=2026-11-25/part-m1-{i}.parquet", Body=b"x")
+    for other in ("part-m10-0.parquet", "part-m2-0.parquet", "m1.ndjson"):
+        s3.put_object(Bucket=bucket, Key=f"lake/ds/date=2026-11-25/{other}", Body=b"x")
+    lists, deletes = counting(s3, "ListObjectsV2"), counting(s3, "DeleteObjects")
+    assert len(manifest_parts(folder, "m1", storage)) == MANY
+    keep = {f"{folder}/part-m1-0.parquet"}
+    removed = remove_leftovers(folder, "m1", keep, storage)
+    assert len(removed) == MANY - 1 and deletes[0] == 2  # 1,004 keys: batches of at most 1,000
+    left = sorted(o.url.rsplit("/", 1)[-1] for o in storage.list(folder))
+    assert left == ["m1.ndjson", "part-m1-0.parquet", "part-m10-0.parquet", "part-m2-0.parquet"]
+    assert lists[0] == 5  # 2 pages for each listing by the prefix `part-m1-`, 1 for the check

@@ -63,8 +63,13 @@ class LocalStorage(Storage):
 
     def publish_file(self, local_path: str, url: str) -> None:
         """Move a finished local file onto ``url`` (a rename: it must be on the same file system)."""
-        Path(url).parent.mkdir(parents=True, exist_ok=True)
-        os.replace(local_path, url)
+        try:
+            os.replace(local_path, url)
+        except FileNotFoundError:  # the folder is not there yet (staged elsewhere): one mkdir, then again
+            if not os.path.exists(local_path):
+                raise
+            Path(url).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(local_path, url)
 
     def staging_path(self, url: str) -> str:
         """The hidden ``.<name>.tmp`` beside ``url`` (its folder created): one per file, so a re-run of

@@ -58,6 +58,7 @@ def default_client() -> Any:
 
 def map_error(exc: BaseException, url: str) -> BaseException:
     """A botocore exception as one of ours (or the same exception when it is not botocore's)."""
+    from boto3.exceptions import S3UploadFailedError
     from botocore.exceptions import (
         BotoCoreError,
         ClientError,
@@ -69,6 +70,8 @@ def map_error(exc: BaseException, url: str) -> BaseException:
         ResponseStreamingError,
     )
 
+    if isinstance(exc, S3UploadFailedError) and exc.__context__ is not None:
+        return map_error(exc.__context__, url)  # the managed upload wraps the ClientError it met
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
@@ -233,11 +236,16 @@ class S3Storage(Storage):
         return self._pages(url_prefix, exact=True)
 
     def _upload(self, handle: Any, url: str) -> None:
+        """One PUT up to 8 MiB; above, boto3's managed multipart upload (aborted by it on failure)."""
         bucket, key = split_url(url)
+        size = handle.seek(0, os.SEEK_END)
 
         def put() -> None:
             handle.seek(0)
-            self.client.upload_fileobj(handle, bucket, key)
+            if size <= SPOOL_BYTES:
+                self.client.put_object(Bucket=bucket, Key=key, Body=handle.read())
+            else:
+                self.client.upload_fileobj(handle, bucket, key)
 
         self._call(url, put)
 
@@ -294,7 +302,16 @@ class _ResumableBody(io.RawIOBase):
             args["Range"] = f"bytes={self._position}-"
         if self._etag:
             args["IfMatch"] = self._etag
-        answer = self._storage._call(self._url, lambda: self._storage.client.get_object(**args))
+
+        def get() -> Any:
+            try:
+                return self._storage.client.get_object(**args)
+            except Exception as exc:
+                if self._position and _code(exc) == "InvalidRange":  # it broke after the last byte
+                    return {"Body": io.BytesIO(b""), "ETag": self._etag}
+                raise
+
+        answer = self._storage._call(self._url, get)
         self._etag = self._etag or answer.get("ETag")
         self._body = answer["Body"]
 
