@@ -104,6 +104,9 @@ def test_run_from_s3_to_s3_lands_every_record_once(s3: Any, tmp_path: Path) -> N
     verified = CliRunner().invoke(cli, ["verify", "--state", str(state)])
     assert verified.exit_code == 0, verified.output
     assert "OK" in verified.stdout and "PROBLEMS" not in verified.stdout  # parts and quarantine re-read from S3
+    schema = CliRunner().invoke(cli, ["schema", "--lake", f"s3://{bucket}/lake"])
+    assert schema.exit_code == 0, schema.output
+    assert "event_id" in {f["name"] for f in json.loads(schema.stdout)["fields"]}  # _schemas/default.json on S3
     ledger = CliRunner().invoke(cli, ["ledger", "--state", str(state), f"s3://{bucket}/{bad_key}"])
     assert ledger.exit_code == 0 and "quarantined" in ledger.stdout, ledger.output
 
@@ -124,13 +127,6 @@ def test_run_from_s3_to_s3_lands_every_record_once(s3: Any, tmp_path: Path) -> N
     assert sorted(parts) == sorted(
         k for k in keys(s3, bucket, "lake/") if k.rsplit("/", 1)[-1].startswith("part-")
     )  # a second run converts nothing
-
-
-def test_an_s3_output_without_state_is_a_one_line_error(s3: Any, tmp_path: Path) -> None:
-    (tmp_path / "in").mkdir()
-    result = CliRunner().invoke(cli, ["run", "--input", str(tmp_path / "in"), "--output", "s3://bucket/lake"])
-    assert result.exit_code != 0
-    assert "give --state" in result.output and len(result.output.strip().splitlines()) == 1
 
 
 def test_a_local_input_into_an_s3_lake(s3: Any, tmp_path: Path) -> None:
@@ -175,3 +171,31 @@ def test_a_lost_state_is_refused_then_rebuilt_from_the_s3_lake(s3: Any, tmp_path
     again = CliRunner().invoke(cli, ["run", *common, "--state", str(tmp_path / "b.db")])
     assert again.exit_code == 0, again.output
     assert sorted(k for k in keys(s3, bucket, "lake/") if k.endswith(".parquet")) == parts  # nothing twice
+
+
+def test_an_s3_input_deleted_before_conversion_is_set_aside_and_retried_once_back(s3: Any, tmp_path: Path) -> None:
+    bucket = f"b-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    body = b'{"event_id": "a"}\n{"event_id": "b"}\n'
+    for name in ("keep", "gone"):
+        s3.put_object(Bucket=bucket, Key=f"in/2026-11-25/{name}.ndjson", Body=body)
+    state = str(tmp_path / "s.db")
+    landing = f"s3://{bucket}/in"
+    assert CliRunner().invoke(cli, ["ingest", "--input", landing, "--state", state]).exit_code == 0
+    s3.delete_object(Bucket=bucket, Key="in/2026-11-25/gone.ndjson")
+    run = ["run", "--input", landing, "--output", f"s3://{bucket}/lake", "--state", state, "--json"]
+    first = CliRunner().invoke(cli, run)
+    assert first.exit_code == 3, first.output  # a file REJECTED
+    ledger = CliRunner().invoke(cli, ["ledger", "--state", state, f"{landing}/2026-11-25/gone.ndjson"])
+    assert "input not found" in ledger.stdout, ledger.output
+
+    s3.put_object(Bucket=bucket, Key="in/2026-11-25/gone.ndjson", Body=body)  # it comes back
+    assert CliRunner().invoke(cli, ["retry", "--rejected", "--state", state]).exit_code == 0
+    second = CliRunner().invoke(cli, run)
+    assert second.exit_code == 0, second.output
+    rows = sum(
+        pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read())).num_rows
+        for k in keys(s3, bucket, "lake/")
+        if k.endswith(".parquet")
+    )
+    assert rows == 4  # both files, each once
