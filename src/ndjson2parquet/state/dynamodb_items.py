@@ -19,7 +19,6 @@ from .dynamodb_table import Item, av, encode_item
 
 #: the states that carry the sparse waiting key: waiting for a run, or for a person (dead letters, rejections)
 WAITING = (FileState.PENDING, FileState.FAILED, FileState.REJECTED, FileState.CHANGED)
-MANIFEST_FIELDS = frozenset(Manifest.__dataclass_fields__)
 
 
 def shard_of(identifier: str, shards: int) -> int:
@@ -207,11 +206,6 @@ def manifest_value(name: str, value: object) -> object:
     if isinstance(value, tuple):
         return list(value)
     return value
-
-
-def manifest_field(name: str, value: object) -> object:
-    """A stored value back as the manifest field's value."""
-    return ManifestState(value) if name == "state" else value
 
 
 # --------------------------------------------------------------------- expressions

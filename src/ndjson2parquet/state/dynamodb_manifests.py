@@ -16,12 +16,10 @@ from typing import Any
 from ..domain.errors import ConditionFailed
 from ..domain.records import Manifest, Page
 from ..domain.states import FileState, ManifestState
-from .base import FileChange
+from .changes import ManifestChange
 from .dynamodb_items import (
-    MANIFEST_FIELDS,
     date_partition,
     file_key,
-    manifest_field,
     manifest_from,
     manifest_item,
     manifest_key,
@@ -32,6 +30,7 @@ from .dynamodb_listings import ShardedListings
 from .dynamodb_requests import TransactionCancelled
 from .dynamodb_table import BY_DATE_INDEX, LIVE_INDEX, Item, av, encode_item, plain, py
 from .dynamodb_writes import FileOp, TransactionalWrites, counter_items
+from .rules import release_claim_change
 
 INLINE_IDS = 97  # a claim this small is one transaction: manifest + files + 2 counter items = 100
 CHUNK_IDS = 2000  # file ids per manifest list item (~70 KB, far below the 400 KB item limit)
@@ -158,9 +157,7 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
             raise
         chunks = self._chunks(manifest_id)
         ids = [fid for c in chunks for fid in py(c["ids"])]
-        self._update_files(
-            [FileChange(fid, FileState.CLAIMED, manifest_id, FileState.PENDING, {"manifest_id": None}) for fid in ids]
-        )
+        self._update_files([release_claim_change(fid, manifest_id) for fid in ids])
         self._batch_write([{"DeleteRequest": {"Key": {"pk": c["pk"], "sk": c["sk"]}}} for c in chunks])
         delete = {
             "Key": meta,
@@ -252,23 +249,24 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
         manifest_id: str,
         expect_states: frozenset[ManifestState],
         expect_owner: str | None,
-        changes: dict[str, object],
+        change: ManifestChange,
     ) -> Manifest:
-        sets = {name: manifest_value(name, value) for name, value in changes.items()}
-        if changes.get("settled"):
+        values = change.values()
+        sets = {name: manifest_value(name, value) for name, value in values.items()}
+        if values.get("settled"):
             sets.update({"lpk": None, "lsk": None})  # off the live index: recovery never sees it again
         failure = ConditionFailed(f"manifest {manifest_id} is not in {sorted(expect_states)} held by {expect_owner}")
-        if "state" not in changes:
+        if isinstance(change.state, ManifestState):
+            done = self._move_manifest(manifest_id, sets, expect_states, expect_owner, change, failure)
+        else:
             update = self._manifest_condition(sets, expect_states, expect_owner)
             try:
                 resp = self._call("update_item", Key=manifest_key(manifest_id), ReturnValues="ALL_NEW", **update)
             except ConditionFailed:
                 raise failure from None
             done = self._manifest_of(resp["Attributes"])
-        else:
-            done = self._move_manifest(manifest_id, sets, expect_states, expect_owner, changes, failure)
-        if "expires_at" in changes and len(done.file_ids) > INLINE_IDS:
-            self._expire_chunks(manifest_id, changes["expires_at"])
+        if "expires_at" in values and len(done.file_ids) > INLINE_IDS:
+            self._expire_chunks(manifest_id, values["expires_at"])
         return done
 
     def _move_manifest(
@@ -277,12 +275,12 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
         sets: dict[str, object],
         expect_states: frozenset[ManifestState],
         expect_owner: str | None,
-        changes: dict[str, object],
+        change: ManifestChange,
         failure: ConditionFailed,
     ) -> Manifest:
         """A state change moves the manifest counters in the same transaction, so the exact current
         state is read first and made the condition; if it moved between two expected states, look again."""
-        target = ManifestState(changes["state"])  # type: ignore[arg-type]
+        target = ManifestState(change.state)  # type: ignore[arg-type]
         for _ in range(len(ManifestState) + 1):
             current = self._get_manifest(manifest_id)
             if (
@@ -297,7 +295,7 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
                 self._transact([{"Update": {"Key": manifest_key(manifest_id), **update}}, *counter_items([], moved)])
             except TransactionCancelled:
                 continue
-            return current.evolve(**{k: manifest_field(k, v) for k, v in changes.items() if k in MANIFEST_FIELDS})
+            return current.evolve(**change.manifest_fields())
         raise failure
 
     def _manifest_condition(

@@ -24,7 +24,8 @@ from ..config.settings import StorePolicy
 from ..domain.errors import ConditionFailed
 from ..domain.records import DateStatus, FileRecord, Ledger, Page, SealRecord
 from ..domain.states import FileState
-from .base import FileChange, StateStore, decode_seal, encode_seal
+from .changes import FileChange
+from .codec import decode_seal, encode_seal
 from .dynamodb_items import (
     WAITING,
     file_from,
@@ -41,6 +42,7 @@ from .dynamodb_manifests import ManifestPrimitives
 from .dynamodb_requests import TransactionCancelled, key
 from .dynamodb_table import TTL_ATTRIBUTE, WAITING_INDEX, av, plain, py
 from .dynamodb_writes import COUNTER_SHARDS, FileOp
+from .store import StateStore
 
 __all__ = ["DynamoDbStore"]
 
@@ -216,7 +218,7 @@ class DynamoDbStore(ManifestPrimitives, StateStore):
         return lost + sorted(self._run_ops(ops))
 
     def _change_op(self, change: FileChange, meta: dict[str, Any] | None) -> FileOp:
-        sets: dict[str, object] = dict(change.set_fields)
+        sets: dict[str, object] = change.values()
         ledger = sets.pop("ledger", None)
         if isinstance(ledger, Ledger):
             sets.update(ledger_values(ledger))
