@@ -11,8 +11,8 @@ from ndjson2parquet.domain.errors import ConditionFailed, InvalidTransition
 from ndjson2parquet.domain.records import Ledger, Manifest
 from ndjson2parquet.domain.states import FileState, ManifestState
 from ndjson2parquet.state.base import FileChange, StateStore
-from ndjson2parquet.state.dynamodb_store import DynamoDbStore
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.dynamodb import DynamoDbStore
+from ndjson2parquet.state.sqlite import SqliteStore
 from tests.contract.conftest import DATASET, DATE, records
 
 NOW = 1_800_000_000.0
@@ -248,7 +248,7 @@ def interrupt_claim(store: StateStore, files: list, monkeypatch: pytest.MonkeyPa
     if isinstance(store, DynamoDbStore):
         written: list[str] = []  # manifest states put, in order
         claims = 0  # file-claim transactions (~100 items each)
-        real = store._transact
+        real = store.requests.transact
 
         def crashing(items: list[dict[str, Any]]) -> None:
             nonlocal claims
@@ -259,7 +259,7 @@ def interrupt_claim(store: StateStore, files: list, monkeypatch: pytest.MonkeyPa
                     raise RuntimeError("claimer crashed")
             real(items)
 
-        monkeypatch.setattr(store, "_transact", crashing)
+        monkeypatch.setattr(store.requests, "transact", crashing)
         with pytest.raises(RuntimeError):
             store.claim(files, "big", now=NOW)
         monkeypatch.undo()

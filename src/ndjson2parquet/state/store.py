@@ -409,6 +409,7 @@ class StateStore(StorePrimitives):
         anywhere leaves what recovery finishes.
         """
         sources, target = self._allowed(manifest, "succeed")
+        ledgers = {fid: ledgers[fid] for fid in manifest.file_ids}  # the manifest's files, no others
         change = rules.committed(target, outputs, stats, at)
         settle = self._settle_changes(manifest, ledgers, at)
         together = [replace(c, ledger=ledgers[c.file_id]) for c in settle]

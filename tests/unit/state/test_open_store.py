@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ndjson2parquet.state import create_store, open_store
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 
 
 def test_with_open_store_closes_the_store_when_the_block_ends(tmp_path: Path) -> None:

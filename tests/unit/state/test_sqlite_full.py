@@ -8,7 +8,7 @@ import pytest
 
 from ndjson2parquet.domain.errors import ResourceExhausted
 from ndjson2parquet.domain.records import FileRecord, ObjectInfo
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 
 
 def _records(n: int, prefix: str) -> list[FileRecord]:

@@ -18,6 +18,7 @@ from ...domain.records import DateStatus, FileRecord, Manifest, Page, SealRecord
 from ...domain.states import FileState, ManifestState
 from ..changes import FileChange, ManifestChange
 from ..codec import decode_seal, encode_seal
+from ..rules import release_claim_change
 from ..store import StateStore
 from .database import SqliteDatabase
 from .rows import (
@@ -222,10 +223,11 @@ class SqliteStore(StateStore):
 
     def _abandon_claim(self, manifest: Manifest) -> None:
         def write(db: sqlite3.Connection) -> None:
-            db.execute(
-                "UPDATE files SET state = 'PENDING', manifest_id = NULL WHERE manifest_id = ? AND state = 'CLAIMED'",
-                (manifest.manifest_id,),
-            )
+            # the files it holds are those that name it (under the write lock nothing else moves them)
+            held = db.execute("SELECT file_id FROM files WHERE manifest_id = ?", (manifest.manifest_id,)).fetchall()
+            groups = _grouped([release_claim_change(fid, manifest.manifest_id) for (fid,) in held])
+            for sets, rows in groups.items():
+                db.executemany(f"UPDATE files SET {sets} WHERE file_id = ? AND state = ? AND manifest_id IS ?", rows)
             db.execute("DELETE FROM manifests WHERE manifest_id = ? AND state = 'CLAIMING'", (manifest.manifest_id,))
 
         self._retrying_write(write)
