@@ -68,7 +68,7 @@ class ManifestChange:
     settled: bool | Keep = KEEP
     expires_at: int | Keep | None = KEEP  # not a manifest field: when the store may drop it (TTL)
     outputs: tuple[str, ...] | Keep = KEEP
-    stats: dict[str, object] | Keep = field(default=KEEP)  # type: ignore[assignment]
+    stats: dict[str, object] | Keep = KEEP
     error: str | Keep | None = KEEP
 
     def values(self) -> dict[str, object]:
