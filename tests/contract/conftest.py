@@ -13,9 +13,9 @@ from ndjson2parquet.backoff import Backoff
 from ndjson2parquet.config.settings import StorePolicy
 from ndjson2parquet.domain.records import FileRecord, ObjectInfo
 from ndjson2parquet.state.base import StateStore
-from ndjson2parquet.state.dynamodb_store import DynamoDbStore
-from ndjson2parquet.state.dynamodb_table import create_table
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.dynamodb import DynamoDbStore
+from ndjson2parquet.state.dynamodb.table import create_table
+from ndjson2parquet.state.sqlite import SqliteStore
 from tests.support.moto_server import MotoServer
 
 DATASET, DATE = "events", "2026-11-25"

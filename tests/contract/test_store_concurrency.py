@@ -14,8 +14,8 @@ from ndjson2parquet.backoff import Backoff
 from ndjson2parquet.config.settings import StorePolicy
 from ndjson2parquet.domain.states import FileState
 from ndjson2parquet.state.base import StateStore
-from ndjson2parquet.state.dynamodb_manifests import INLINE_IDS
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.dynamodb.manifests import INLINE_IDS
+from ndjson2parquet.state.sqlite import SqliteStore
 from tests.contract.conftest import DATASET, DATE, FAST, StoreFactory, records
 
 CLAIMERS = 8

@@ -11,8 +11,8 @@ from ndjson2parquet.domain.errors import ConditionFailed, InvalidTransition
 from ndjson2parquet.domain.records import Ledger, Manifest
 from ndjson2parquet.domain.states import FileState, ManifestState
 from ndjson2parquet.state.base import FileChange, StateStore
-from ndjson2parquet.state.dynamodb_store import DynamoDbStore
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.dynamodb import DynamoDbStore
+from ndjson2parquet.state.sqlite import SqliteStore
 from tests.contract.conftest import DATASET, DATE, records
 
 NOW = 1_800_000_000.0
@@ -109,7 +109,7 @@ def test_settle_is_idempotent(store: StateStore) -> None:
 def test_succeed_commits_nothing_when_a_file_is_no_longer_claimed_by_the_manifest(store: StateStore) -> None:
     manifest = store.start(claimed(store).manifest_id, "w1", now=NOW)
     taken = manifest.file_ids[1]
-    release = FileChange(taken, FileState.CLAIMED, manifest.manifest_id, FileState.PENDING, {"manifest_id": None})
+    release = FileChange(taken, FileState.CLAIMED, manifest.manifest_id, FileState.PENDING, manifest_id=None)
     assert store._update_files([release]) == []
     with pytest.raises(ConditionFailed):
         store.succeed(manifest, "w1", ["o"], ledgers(manifest), now=NOW)
@@ -120,9 +120,9 @@ def test_succeed_commits_nothing_when_a_file_is_no_longer_claimed_by_the_manifes
 def test_file_updates_apply_where_their_condition_holds_and_name_the_rest(store: StateStore) -> None:
     manifest = claimed(store, n=4)
     first, second, *rest = manifest.file_ids
-    changes = [FileChange(fid, FileState.CLAIMED, manifest.manifest_id, set_fields={"error": "x"}) for fid in rest]
-    wrong_manifest = FileChange(first, FileState.CLAIMED, "another", set_fields={"error": "x"})
-    wrong_state = FileChange(second, FileState.PENDING, None, set_fields={"error": "x"})
+    changes = [FileChange(fid, FileState.CLAIMED, manifest.manifest_id, error="x") for fid in rest]
+    wrong_manifest = FileChange(first, FileState.CLAIMED, "another", error="x")
+    wrong_state = FileChange(second, FileState.PENDING, None, error="x")
     assert sorted(store._update_files([wrong_manifest, *changes, wrong_state])) == sorted([first, second])
     assert [store.get_file(fid).error for fid in manifest.file_ids] == [None, None, "x", "x"]
 
@@ -248,7 +248,7 @@ def interrupt_claim(store: StateStore, files: list, monkeypatch: pytest.MonkeyPa
     if isinstance(store, DynamoDbStore):
         written: list[str] = []  # manifest states put, in order
         claims = 0  # file-claim transactions (~100 items each)
-        real = store._transact
+        real = store.requests.transact
 
         def crashing(items: list[dict[str, Any]]) -> None:
             nonlocal claims
@@ -259,7 +259,7 @@ def interrupt_claim(store: StateStore, files: list, monkeypatch: pytest.MonkeyPa
                     raise RuntimeError("claimer crashed")
             real(items)
 
-        monkeypatch.setattr(store, "_transact", crashing)
+        monkeypatch.setattr(store.requests, "transact", crashing)
         with pytest.raises(RuntimeError):
             store.claim(files, "big", now=NOW)
         monkeypatch.undo()

@@ -6,8 +6,8 @@ import pytest
 
 from ndjson2parquet.domain.errors import InvalidTransition
 from ndjson2parquet.state.base import StateStore
-from ndjson2parquet.state.dynamodb_store import DynamoDbStore
-from ndjson2parquet.state.dynamodb_table import TTL_ATTRIBUTE, create_table
+from ndjson2parquet.state.dynamodb import DynamoDbStore
+from ndjson2parquet.state.dynamodb.table import TTL_ATTRIBUTE, create_table
 from tests.support.moto_server import MotoServer
 
 from .conftest import DATASET, DATE, StoreFactory, records

@@ -56,7 +56,7 @@ def test_unprocessed_items_are_written_again_until_none_is_left() -> None:
             {"UnprocessedItems": {}},
         ]
     )
-    store_with(client)._batch_write([put(0), put(1), put(2)])
+    store_with(client).requests.batch_write([put(0), put(1), put(2)])
     sent = [len(kw["RequestItems"]["t"]) for _, kw in client.calls]
     assert sent == [3, 2, 1]
 
@@ -64,7 +64,7 @@ def test_unprocessed_items_are_written_again_until_none_is_left() -> None:
 def test_unprocessed_items_that_never_go_through_raise_throttled() -> None:
     client = FakeClient(batch_write_item=[{"UnprocessedItems": {"t": [put(1)]}}] * 4)
     with pytest.raises(Throttled):
-        store_with(client)._batch_write([put(1)])
+        store_with(client).requests.batch_write([put(1)])
     assert client.count("batch_write_item") == NO_WAIT.attempts
 
 
@@ -76,7 +76,7 @@ def test_unprocessed_keys_of_a_batch_get_are_read_again() -> None:
             {"Responses": {"t": [{**key, "schema": {"S": "x"}}]}},
         ]
     )
-    assert len(store_with(client)._batch_get([key])) == 1
+    assert len(store_with(client).requests.batch_get([key])) == 1
     assert client.count("batch_get_item") == 2
 
 
@@ -110,7 +110,7 @@ def test_a_conflicting_transaction_is_retried() -> None:
         "TransactionCanceledException", CancellationReasons=[{"Code": "TransactionConflict"}, {"Code": "None"}]
     )
     client = FakeClient(transact_write_items=[conflict, {}])
-    store_with(client)._transact([{"Put": {"Item": {}}}, {"Put": {"Item": {}}}])
+    store_with(client).requests.transact([{"Put": {"Item": {}}}, {"Put": {"Item": {}}}])
     assert client.count("transact_write_items") == 2
 
 

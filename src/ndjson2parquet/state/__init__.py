@@ -27,13 +27,13 @@ def open_store(
     """
     text = str(location)
     if text.startswith(DYNAMODB_SCHEME):
-        from .dynamodb_store import DynamoDbStore
+        from .dynamodb import DynamoDbStore
 
         table = text[len(DYNAMODB_SCHEME) :]
         if not table:
             raise ConfigError(f"no table name in {text!r}")
         return DynamoDbStore(table, client=client, policy=policy)
-    from .sqlite_store import SqliteStore
+    from .sqlite import SqliteStore
 
     path = Path(text)
     if (must_exist or read_only) and not path.is_file():
@@ -49,7 +49,7 @@ def create_store(location: str | Path, *, client: Any = None) -> bool:
     """
     text = str(location)
     if text.startswith(DYNAMODB_SCHEME):
-        from .dynamodb_table import create_table
+        from .dynamodb.table import create_table
 
         table = text[len(DYNAMODB_SCHEME) :]
         if not table:
@@ -59,7 +59,7 @@ def create_store(location: str | Path, *, client: Any = None) -> bool:
 
             client = boto3.client("dynamodb")
         return create_table(client, table, exist_ok=True)
-    from .sqlite_store import SqliteStore
+    from .sqlite import SqliteStore
 
     existed = Path(text).is_file()
     SqliteStore(Path(text)).close()  # creates the file and its tables (and adds any missing ones)

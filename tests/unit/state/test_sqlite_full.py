@@ -8,7 +8,7 @@ import pytest
 
 from ndjson2parquet.domain.errors import ResourceExhausted
 from ndjson2parquet.domain.records import FileRecord, ObjectInfo
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 
 
 def _records(n: int, prefix: str) -> list[FileRecord]:
@@ -21,7 +21,7 @@ def _records(n: int, prefix: str) -> list[FileRecord]:
 def test_a_full_state_store_raises_resource_exhausted_and_stays_usable(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "state.db")
     store.register(_records(10, "a"))
-    db = store._db()
+    db = store.db.connection()
     pages = db.execute("PRAGMA page_count").fetchone()[0]
     db.execute(f"PRAGMA max_page_count = {pages}")  # the file may not grow: SQLITE_FULL, as on a full disk
     with pytest.raises(ResourceExhausted, match="state store full") as caught:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 
 
 def test_a_read_only_state_file_without_an_owners_table_knows_no_live_owner(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult
 from ndjson2parquet.domain.records import ObjectInfo
 from ndjson2parquet.domain.states import FileState, ManifestState
 from ndjson2parquet.ingest.sources import LocalSource
+from ndjson2parquet.state.changes import ManifestChange
 from ndjson2parquet.state.sqlite_store import SqliteStore
 from ndjson2parquet.workflow.executor import Layout
 from ndjson2parquet.workflow.pipeline import Pipeline
@@ -135,7 +136,10 @@ def test_recovery_finishes_a_half_done_commit_or_compensation(tmp_path: Path, st
     running = store.start(manifest.manifest_id, pipeline.owner)
     if stage == "succeeded_unsettled":
         store._update_manifest(
-            manifest.manifest_id, frozenset({ManifestState.RUNNING}), None, {"state": ManifestState.SUCCEEDED}
+            manifest.manifest_id,
+            frozenset({ManifestState.RUNNING}),
+            None,
+            ManifestChange(state=ManifestState.SUCCEEDED),
         )
         report = pipeline.recover()
         assert report.settled == [manifest.manifest_id]

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..domain.errors import ConditionFailed, StoreUnavailable
-from .dynamodb_items import add_item
-from .dynamodb_requests import MAX_TRANSACTION, DynamoDbRequests, TransactionCancelled, key
+from ...domain.errors import ConditionFailed, StoreUnavailable
+from .codec import add_item
+from .requests import MAX_TRANSACTION, DynamoDbRequests, TransactionCancelled
+from .table import key
 
 COUNTER_SHARDS = 8  # counter items per (dataset, date) and globally: spreads hot writes and conflicts
 
@@ -70,10 +71,13 @@ def pack(ops: list[FileOp], reserved: int) -> list[list[FileOp]]:
     return batches
 
 
-class TransactionalWrites(DynamoDbRequests):
-    """Runs `FileOp`s in transactions; independent transactions run side by side."""
+class TransactionalWriter:
+    """Runs `FileOp`s in transactions through the request runner; independent transactions run side by side."""
 
-    def _run_ops(self, ops: list[FileOp], guard: dict[str, Any] | None = None) -> set[str]:
+    def __init__(self, requests: DynamoDbRequests) -> None:
+        self.requests = requests
+
+    def run_ops(self, ops: list[FileOp], guard: dict[str, Any] | None = None) -> set[str]:
         """Apply ops in transactions of ≤ 100 items; return the ids whose condition failed.
 
         `guard` (a ConditionCheck) rides in every transaction; if it fails, ConditionFailed is raised.
@@ -82,7 +86,7 @@ class TransactionalWrites(DynamoDbRequests):
         """
         batches = pack(ops, 1 if guard else 0)
         lost: set[str] = set()
-        for found in self._parallel(lambda batch: self._run_batch(batch, guard), batches):
+        for found in self.requests.parallel(lambda batch: self._run_batch(batch, guard), batches):
             lost |= found
         return lost
 
@@ -99,7 +103,7 @@ class TransactionalWrites(DynamoDbRequests):
                 owner.append(None)
             items.extend(counter_items(batch))
             try:
-                self._transact(items)
+                self.requests.transact(items)
                 return lost
             except TransactionCancelled as exc:
                 failed = {i for i, code in enumerate(exc.reasons) if code == "ConditionalCheckFailed"}

@@ -1,6 +1,6 @@
 """The request layer of the DynamoDB store: one place where botocore is called, retried and translated.
 
-Every request goes through `DynamoDbRequests._request`: retried with `Backoff` (full jitter) while
+Every request goes through `DynamoDbRequests.request`: retried with `Backoff` (full jitter) while
 DynamoDB throttles or a transaction conflicts, and every botocore error becomes exactly one domain
 error. Batch reads and writes retry their unprocessed remainder. Independent queries (the shards of
 a listing) run on a small thread pool, so a listing costs one round trip of latency, not one per shard.
@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..backoff import Backoff
-from ..domain.errors import ConditionFailed, ConfigError, StoreUnavailable, TerminalError, Throttled
-from .dynamodb_table import Item
+from ...backoff import Backoff
+from ...domain.errors import ConditionFailed, ConfigError, StoreUnavailable, TerminalError, Throttled
+from .table import Item
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -78,13 +78,11 @@ def translate_error(op: str, exc: ClientError) -> Exception:
     return TerminalError(f"DynamoDB {op} rejected: {code}: {error.get('Message', '')}")
 
 
-def key(pk: str, sk: str) -> Item:
-    """The primary key of one item."""
-    return {"pk": {"S": pk}, "sk": {"S": sk}}
-
-
 class DynamoDbRequests:
-    """Requests on one table through one (thread-safe) boto3 client, retried and translated."""
+    """Requests on one table through one (thread-safe) boto3 client, retried and translated.
+
+    Every other part of the DynamoDB store holds this runner and sends its requests through it.
+    """
 
     def __init__(self, table_name: str, client: Any, backoff: Backoff) -> None:
         self.client = client
@@ -93,7 +91,7 @@ class DynamoDbRequests:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
-    def _request(self, op: str, **kwargs: Any) -> dict[str, Any]:
+    def request(self, op: str, **kwargs: Any) -> dict[str, Any]:
         """One request, retried with backoff while throttled; errors become domain errors exactly once."""
 
         def attempt() -> dict[str, Any]:
@@ -112,31 +110,31 @@ class DynamoDbRequests:
 
         return self.backoff.call(attempt)
 
-    def _call(self, op: str, **kwargs: Any) -> dict[str, Any]:
+    def call(self, op: str, **kwargs: Any) -> dict[str, Any]:
         """A single-table request (GetItem, PutItem, UpdateItem, Query) on our table."""
-        return self._request(op, TableName=self.table, **kwargs)
+        return self.request(op, TableName=self.table, **kwargs)
 
-    def _transact(self, items: list[dict[str, Any]]) -> None:
+    def transact(self, items: list[dict[str, Any]]) -> None:
         """One TransactWriteItems (≤ 100 items); a failed condition raises `TransactionCancelled`."""
         for item in items:
             next(iter(item.values()))["TableName"] = self.table
-        self._request("transact_write_items", TransactItems=items)
+        self.request("transact_write_items", TransactItems=items)
 
-    def _query_all(self, **kwargs: Any) -> Iterator[Item]:
+    def query_all(self, **kwargs: Any) -> Iterator[Item]:
         """Every item of a query, page by page (used on small partitions: counters, chunks, uri versions)."""
         while True:
-            resp = self._call("query", **kwargs)
+            resp = self.call("query", **kwargs)
             yield from resp["Items"]
             if "LastEvaluatedKey" not in resp:
                 return
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
-    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+    def batch_write(self, requests: list[dict[str, Any]]) -> None:
         """BatchWriteItem in 25s, retrying `UnprocessedItems` with backoff until none is left."""
         for start in range(0, len(requests), BATCH_WRITE):
             todo = requests[start : start + BATCH_WRITE]
             for attempt in range(self.backoff.attempts):
-                resp = self._request("batch_write_item", RequestItems={self.table: todo})
+                resp = self.request("batch_write_item", RequestItems={self.table: todo})
                 todo = resp.get("UnprocessedItems", {}).get(self.table, [])
                 if not todo:
                     break
@@ -144,7 +142,7 @@ class DynamoDbRequests:
             else:
                 raise Throttled(f"{len(todo)} item(s) still unprocessed after {self.backoff.attempts} attempts")
 
-    def _batch_get(self, keys: list[Item], attributes: Sequence[str] = ()) -> list[Item]:
+    def batch_get(self, keys: list[Item], attributes: Sequence[str] = ()) -> list[Item]:
         """Strongly consistent BatchGetItem in 100s, retrying `UnprocessedKeys` with backoff."""
         out: list[Item] = []
         for start in range(0, len(keys), BATCH_GET):
@@ -153,7 +151,7 @@ class DynamoDbRequests:
                 request["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(attributes)))
                 request["ExpressionAttributeNames"] = {f"#p{i}": a for i, a in enumerate(attributes)}
             for attempt in range(self.backoff.attempts):
-                resp = self._request("batch_get_item", RequestItems={self.table: request})
+                resp = self.request("batch_get_item", RequestItems={self.table: request})
                 out.extend(resp.get("Responses", {}).get(self.table, []))
                 left = resp.get("UnprocessedKeys", {}).get(self.table)
                 if not left:
@@ -164,7 +162,7 @@ class DynamoDbRequests:
                 raise Throttled(f"keys still unprocessed after {self.backoff.attempts} attempts")
         return out
 
-    def _parallel(self, fn: Callable[[T], R], args: Sequence[T]) -> list[R]:
+    def parallel(self, fn: Callable[[T], R], args: Sequence[T]) -> list[R]:
         """fn over args on the store's thread pool, results in order.
 
         Every call finishes before this returns or raises (the first error, after all ended), so no
@@ -181,7 +179,8 @@ class DynamoDbRequests:
         wait(futures)
         return [f.result() for f in futures]
 
-    def _close_pool(self) -> None:
+    def close(self) -> None:
+        """Stop the query threads (the boto3 client needs no closing)."""
         with self._pool_lock:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)

@@ -18,8 +18,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .dynamodb_requests import DynamoDbRequests
-from .dynamodb_table import Item
+from .requests import DynamoDbRequests
+from .table import Item
 
 FAIR_SHARE_SLACK = 1.5  # first ask per shard: 1.5x its even share, so one round is usually enough
 MIN_SHARD_ASK = 4
@@ -45,10 +45,13 @@ def decode_cursor(cursor: str | None) -> str | None:
     return json.loads(base64.urlsafe_b64decode(cursor))["after"] if cursor else None
 
 
-class ShardedListings(DynamoDbRequests):
-    """Merged pages over GSI partitions."""
+class ShardedListings:
+    """Merged pages over GSI partitions, read through the request runner."""
 
-    def _merged_page(
+    def __init__(self, requests: DynamoDbRequests) -> None:
+        self.requests = requests
+
+    def merged_page(
         self, index: str, hash_name: str, sort_name: str, partitions: list[str], limit: int, cursor: str | None
     ) -> tuple[list[Item], str | None]:
         """At most `limit` items of `partitions`, in sort-key order, after the cursor; and the next cursor."""
@@ -57,7 +60,7 @@ class ShardedListings(DynamoDbRequests):
         ask = min(limit, max(MIN_SHARD_ASK, math.ceil(limit * FAIR_SHARE_SLACK / len(shards))))
         todo = shards
         while True:
-            self._parallel(lambda s: self._read_more(s, index, hash_name, sort_name, after, ask), todo)
+            self.requests.parallel(lambda s: self._read_more(s, index, hash_name, sort_name, after, ask), todo)
             open_shards = [s for s in shards if not s.done]
             # a shard that is not done may hold more items past its last one: nothing after the
             # smallest such last key is known to be complete yet
@@ -91,7 +94,7 @@ class ShardedListings(DynamoDbRequests):
         }
         if shard.start is not None:
             kwargs["ExclusiveStartKey"] = shard.start
-        resp = self._call("query", **kwargs)
+        resp = self.requests.call("query", **kwargs)
         shard.items.extend(resp["Items"])
         shard.start = resp.get("LastEvaluatedKey")
         shard.done = shard.start is None

@@ -1,6 +1,6 @@
 """How records map to DynamoDB items and back, and the expressions that change them.
 
-Pure functions, no requests: the key layout itself is documented in `dynamodb_table`. Attributes
+Pure functions, no requests: the key layout itself is documented in `table`. Attributes
 that are None (or an empty ledger) are left out of an item, so sparse GSI keys stay sparse and a
 PENDING file item stays small (listings read whole items, so every attribute costs read units).
 """
@@ -12,14 +12,12 @@ import zlib
 from dataclasses import replace
 from typing import Any
 
-from ..domain.records import FileRecord, Ledger, Manifest
-from ..domain.states import FileState, ManifestState
-from .dynamodb_requests import key
-from .dynamodb_table import Item, av, encode_item
+from ...domain.records import FileRecord, Ledger, Manifest
+from ...domain.states import FileState, ManifestState
+from .table import Item, av, encode_item, key
 
 #: the states that carry the sparse waiting key: waiting for a run, or for a person (dead letters, rejections)
 WAITING = (FileState.PENDING, FileState.FAILED, FileState.REJECTED, FileState.CHANGED)
-MANIFEST_FIELDS = frozenset(Manifest.__dataclass_fields__)
 
 
 def shard_of(identifier: str, shards: int) -> int:
@@ -207,11 +205,6 @@ def manifest_value(name: str, value: object) -> object:
     if isinstance(value, tuple):
         return list(value)
     return value
-
-
-def manifest_field(name: str, value: object) -> object:
-    """A stored value back as the manifest field's value."""
-    return ManifestState(value) if name == "state" else value
 
 
 # --------------------------------------------------------------------- expressions

@@ -13,38 +13,52 @@ import contextlib
 from collections.abc import Sequence
 from typing import Any
 
-from ..domain.errors import ConditionFailed
-from ..domain.records import Manifest, Page
-from ..domain.states import FileState, ManifestState
-from .base import FileChange
-from .dynamodb_items import (
-    MANIFEST_FIELDS,
+from ...config.settings import StorePolicy
+from ...domain.errors import ConditionFailed
+from ...domain.records import Manifest, Page
+from ...domain.states import FileState, ManifestState
+from ..changes import ManifestChange
+from ..rules import release_claim_change
+from .codec import (
     date_partition,
     file_key,
-    manifest_field,
     manifest_from,
     manifest_item,
     manifest_key,
     manifest_value,
     update_expression,
 )
-from .dynamodb_listings import ShardedListings
-from .dynamodb_requests import TransactionCancelled
-from .dynamodb_table import BY_DATE_INDEX, LIVE_INDEX, Item, av, encode_item, plain, py
-from .dynamodb_writes import FileOp, TransactionalWrites, counter_items
+from .files import FileItems
+from .listings import ShardedListings
+from .requests import DynamoDbRequests, TransactionCancelled
+from .table import BY_DATE_INDEX, LIVE_INDEX, Item, av, encode_item, plain, py
+from .writes import FileOp, TransactionalWriter, counter_items
 
 INLINE_IDS = 97  # a claim this small is one transaction: manifest + files + 2 counter items = 100
 CHUNK_IDS = 2000  # file ids per manifest list item (~70 KB, far below the 400 KB item limit)
 _CLAIMING = {":claiming": {"S": ManifestState.CLAIMING.value}}
 
 
-class ManifestPrimitives(TransactionalWrites, ShardedListings):
-    """Claims and manifest state changes; the store supplies `policy` and `_update_files`."""
+class ManifestItems:
+    """Claims, manifest state changes and manifest reads, through the runner, writer and listings."""
 
-    policy: Any
+    def __init__(
+        self,
+        requests: DynamoDbRequests,
+        writer: TransactionalWriter,
+        listings: ShardedListings,
+        files: FileItems,
+        policy: StorePolicy,
+    ) -> None:
+        self.requests = requests
+        self.writer = writer
+        self.listings = listings
+        self.files = files
+        self.policy = policy
 
     # ----------------------------------------------------------------- claims
-    def _create_manifest(self, manifest: Manifest) -> None:
+    def create(self, manifest: Manifest) -> None:
+        """Store the manifest and claim its files (one transaction, or the CLAIMING protocol)."""
         ids = manifest.file_ids
         self._check_still_pending(ids)
         ops = [self._claim_op(fid, manifest) for fid in ids]
@@ -58,14 +72,14 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
             }
             try:
                 items = [put] + [op.items[0] for op in ops]
-                self._transact(items + counter_items(ops, {manifest.state.value: 1}))
+                self.requests.transact(items + counter_items(ops, {manifest.state.value: 1}))
             except TransactionCancelled as exc:
                 raise ConditionFailed(f"a file of the claim is no longer PENDING: {exc.reasons}") from None
             return
         # too big for one transaction: the CLAIMING protocol (recovery finds it by its lease and live key)
         claiming = manifest.evolve(state=ManifestState.CLAIMING)
         meta = manifest_key(manifest.manifest_id)
-        self._transact(
+        self.requests.transact(
             [
                 {
                     "Put": {
@@ -84,7 +98,7 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
             "ExpressionAttributeValues": dict(_CLAIMING),
         }
         try:
-            lost = self._run_ops(ops, guard=guard)
+            lost = self.writer.run_ops(ops, guard=guard)
         except ConditionFailed:
             lost = {"(abandoned)"}
         if lost:
@@ -99,7 +113,7 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
         }
         moved = {ManifestState.CLAIMING.value: -1, manifest.state.value: 1}
         try:
-            self._transact([{"Update": finish}, *counter_items([], moved)])
+            self.requests.transact([{"Update": finish}, *counter_items([], moved)])
         except TransactionCancelled:
             raise ConditionFailed(f"{manifest.manifest_id} was abandoned while claiming") from None
 
@@ -111,7 +125,7 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
         A consistent BatchGetItem of one attribute costs ~1 read unit per file; a cancelled
         transaction costs 2 write units per item, and a lost CLAIMING claim far more.
         """
-        found = self._batch_get([file_key(fid) for fid in file_ids], ("state",))
+        found = self.requests.batch_get([file_key(fid) for fid in file_ids], ("state",))
         taken = len(file_ids) - sum(1 for item in found if item["state"]["S"] == FileState.PENDING.value)
         if taken:
             raise ConditionFailed(f"{taken} file(s) of the claim are no longer PENDING")
@@ -137,14 +151,15 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
             {FileState.PENDING.value: -1, FileState.CLAIMED.value: 1},
         )
 
-    def _abandon_claim(self, manifest: Manifest) -> None:
+    def abandon_claim(self, manifest: Manifest) -> None:
+        """Release the files of a CLAIMING manifest and delete it."""
         self._release_claim(manifest.manifest_id)
 
     def _release_claim(self, manifest_id: str) -> None:
         """Mark a CLAIMING manifest abandoned (no claim can join it after), release its files, delete it."""
         meta = manifest_key(manifest_id)
         try:
-            self._call(
+            self.requests.call(
                 "update_item",
                 Key=meta,
                 UpdateExpression="SET abandoned = :t",
@@ -153,15 +168,13 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
                 ExpressionAttributeValues={":t": {"BOOL": True}, **_CLAIMING},
             )
         except ConditionFailed:
-            if self._get_manifest(manifest_id) is None:
+            if self.get(manifest_id) is None:
                 return  # already gone: an earlier abandon finished
             raise
         chunks = self._chunks(manifest_id)
         ids = [fid for c in chunks for fid in py(c["ids"])]
-        self._update_files(
-            [FileChange(fid, FileState.CLAIMED, manifest_id, FileState.PENDING, {"manifest_id": None}) for fid in ids]
-        )
-        self._batch_write([{"DeleteRequest": {"Key": {"pk": c["pk"], "sk": c["sk"]}}} for c in chunks])
+        self.files.update([release_claim_change(fid, manifest_id) for fid in ids])
+        self.requests.batch_write([{"DeleteRequest": {"Key": {"pk": c["pk"], "sk": c["sk"]}}} for c in chunks])
         delete = {
             "Key": meta,
             "ConditionExpression": "#st = :claiming",
@@ -169,9 +182,9 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
             "ExpressionAttributeValues": dict(_CLAIMING),
         }
         with contextlib.suppress(TransactionCancelled):  # deleted meanwhile by a concurrent abandon
-            self._transact([{"Delete": delete}, *counter_items([], {ManifestState.CLAIMING.value: -1})])
+            self.requests.transact([{"Delete": delete}, *counter_items([], {ManifestState.CLAIMING.value: -1})])
 
-    def _put_manifest(self, manifest: Manifest) -> None:
+    def put(self, manifest: Manifest) -> None:
         """A settled manifest as it is (an import): its file-list items first when they are not inline."""
         inline = len(manifest.file_ids) <= INLINE_IDS
         if not inline:
@@ -183,7 +196,7 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
             }
         }
         try:
-            self._transact([put, *counter_items([], {manifest.state.value: 1})])
+            self.requests.transact([put, *counter_items([], {manifest.state.value: 1})])
         except TransactionCancelled:
             raise ConditionFailed(f"manifest {manifest.manifest_id} exists already") from None
 
@@ -194,17 +207,18 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
             {"pk": f"M#{manifest.manifest_id}", "sk": f"C#{n:05d}", "ids": list(ids[s : s + CHUNK_IDS])}
             for n, s in enumerate(range(0, len(ids), CHUNK_IDS))
         ]
-        self._batch_write([{"PutRequest": {"Item": encode_item(c)}} for c in chunks])
+        self.requests.batch_write([{"PutRequest": {"Item": encode_item(c)}} for c in chunks])
 
-    def _known_manifests(self, manifest_ids: Sequence[str]) -> set[str]:
-        found = self._batch_get([manifest_key(mid) for mid in dict.fromkeys(manifest_ids)], ("manifest_id",))
+    def known(self, manifest_ids: Sequence[str]) -> set[str]:
+        """The ids among these that name a stored manifest."""
+        found = self.requests.batch_get([manifest_key(mid) for mid in dict.fromkeys(manifest_ids)], ("manifest_id",))
         return {py(item["manifest_id"]) for item in found}
 
     # ----------------------------------------------------------------- reads
     def _chunks(self, manifest_id: str, **kwargs: Any) -> list[Item]:
         """The file-list items of a big manifest, in order."""
         return list(
-            self._query_all(
+            self.requests.query_all(
                 KeyConditionExpression="pk = :p AND begins_with(sk, :c)",
                 ExpressionAttributeValues={":p": {"S": f"M#{manifest_id}"}, ":c": {"S": "C#"}},
                 ConsistentRead=True,
@@ -223,9 +237,10 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
             ids = [fid for c in sorted(chunks, key=lambda c: c["sk"]["S"]) for fid in py(c["ids"])]
         return manifest_from(values, ids)
 
-    def _get_manifest(self, manifest_id: str) -> Manifest | None:
+    def get(self, manifest_id: str) -> Manifest | None:
+        """One manifest (consistent reads), or None."""
         items = list(
-            self._query_all(
+            self.requests.query_all(
                 KeyConditionExpression="pk = :p",
                 ConsistentRead=True,
                 ExpressionAttributeValues={":p": {"S": f"M#{manifest_id}"}},
@@ -234,41 +249,47 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
         meta = [i for i in items if i["sk"]["S"] == "M"]
         return self._manifest_of(meta[0], [i for i in items if i["sk"]["S"] != "M"]) if meta else None
 
-    def _query_live_manifests(self, limit: int, cursor: str | None) -> Page[Manifest]:
+    def live(self, limit: int, cursor: str | None) -> Page[Manifest]:
+        """One merged page of unsettled manifests, oldest first."""
         partitions = [f"LIVE#{s}" for s in range(self.policy.pending_shards)]
-        items, next_cursor = self._merged_page(LIVE_INDEX, "lpk", "lsk", partitions, limit, cursor)
+        items, next_cursor = self.listings.merged_page(LIVE_INDEX, "lpk", "lsk", partitions, limit, cursor)
         return Page([self._manifest_of(i) for i in items], next_cursor)
 
-    def _query_manifests(self, dataset: str, date: str, limit: int, cursor: str | None) -> Page[Manifest]:
+    def of_date(self, dataset: str, date: str, limit: int, cursor: str | None) -> Page[Manifest]:
+        """One page of a (dataset, date)'s manifests in any state, oldest first."""
         # one GSI partition per (dataset, date): a few hundred manifests a day, written once each,
         # so it is neither hot nor large; GSI reads are eventually consistent, fine for `verify`
         partitions = [date_partition(dataset, date)]
-        items, next_cursor = self._merged_page(BY_DATE_INDEX, "mdk", "msk", partitions, limit, cursor)
+        items, next_cursor = self.listings.merged_page(BY_DATE_INDEX, "mdk", "msk", partitions, limit, cursor)
         return Page([self._manifest_of(i) for i in items], next_cursor)
 
     # ----------------------------------------------------------------- transitions
-    def _update_manifest(
+    def update(
         self,
         manifest_id: str,
         expect_states: frozenset[ManifestState],
         expect_owner: str | None,
-        changes: dict[str, object],
+        change: ManifestChange,
     ) -> Manifest:
-        sets = {name: manifest_value(name, value) for name, value in changes.items()}
-        if changes.get("settled"):
+        """Apply the change if the manifest is in one of the expected states (and held by the owner)."""
+        values = change.values()
+        sets = {name: manifest_value(name, value) for name, value in values.items()}
+        if values.get("settled"):
             sets.update({"lpk": None, "lsk": None})  # off the live index: recovery never sees it again
         failure = ConditionFailed(f"manifest {manifest_id} is not in {sorted(expect_states)} held by {expect_owner}")
-        if "state" not in changes:
+        if isinstance(change.state, ManifestState):
+            done = self._move_manifest(manifest_id, sets, expect_states, expect_owner, change, failure)
+        else:
             update = self._manifest_condition(sets, expect_states, expect_owner)
             try:
-                resp = self._call("update_item", Key=manifest_key(manifest_id), ReturnValues="ALL_NEW", **update)
+                resp = self.requests.call(
+                    "update_item", Key=manifest_key(manifest_id), ReturnValues="ALL_NEW", **update
+                )
             except ConditionFailed:
                 raise failure from None
             done = self._manifest_of(resp["Attributes"])
-        else:
-            done = self._move_manifest(manifest_id, sets, expect_states, expect_owner, changes, failure)
-        if "expires_at" in changes and len(done.file_ids) > INLINE_IDS:
-            self._expire_chunks(manifest_id, changes["expires_at"])
+        if "expires_at" in values and len(done.file_ids) > INLINE_IDS:
+            self._expire_chunks(manifest_id, values["expires_at"])
         return done
 
     def _move_manifest(
@@ -277,14 +298,14 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
         sets: dict[str, object],
         expect_states: frozenset[ManifestState],
         expect_owner: str | None,
-        changes: dict[str, object],
+        change: ManifestChange,
         failure: ConditionFailed,
     ) -> Manifest:
         """A state change moves the manifest counters in the same transaction, so the exact current
         state is read first and made the condition; if it moved between two expected states, look again."""
-        target = ManifestState(changes["state"])  # type: ignore[arg-type]
+        target = ManifestState(change.state)  # type: ignore[arg-type]
         for _ in range(len(ManifestState) + 1):
-            current = self._get_manifest(manifest_id)
+            current = self.get(manifest_id)
             if (
                 current is None
                 or current.state not in expect_states
@@ -294,10 +315,12 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
             update = self._manifest_condition(sets, frozenset({current.state}), expect_owner)
             moved = {current.state.value: -1, target.value: 1}
             try:
-                self._transact([{"Update": {"Key": manifest_key(manifest_id), **update}}, *counter_items([], moved)])
+                self.requests.transact(
+                    [{"Update": {"Key": manifest_key(manifest_id), **update}}, *counter_items([], moved)]
+                )
             except TransactionCancelled:
                 continue
-            return current.evolve(**{k: manifest_field(k, v) for k, v in changes.items() if k in MANIFEST_FIELDS})
+            return current.evolve(**change.manifest_fields())
         raise failure
 
     def _manifest_condition(
@@ -319,7 +342,7 @@ class ManifestPrimitives(TransactionalWrites, ShardedListings):
     def _expire_chunks(self, manifest_id: str, expires_at: object) -> None:
         """File-list items expire with their manifest (best effort: TTL is housekeeping)."""
         for c in self._chunks(manifest_id, ProjectionExpression="pk, sk"):
-            self._call(
+            self.requests.call(
                 "update_item",
                 Key={"pk": c["pk"], "sk": c["sk"]},
                 UpdateExpression="SET expires_at = :e",
