@@ -19,6 +19,7 @@ import pytest
 from ndjson2parquet.aws.config import load_settings
 from ndjson2parquet.aws.executions import start_manifest_execution
 from ndjson2parquet.aws.handlers.steps import StepHandlers
+from ndjson2parquet.aws.observability import observability
 from ndjson2parquet.aws.runtime import AwsClients, StepRuntime
 from ndjson2parquet.aws.state_machine import render
 from ndjson2parquet.backoff import Backoff
@@ -75,16 +76,22 @@ class FlakyEngine(Engine):
         self.real.remove_outputs(job)
 
 
+@pytest.fixture(scope="module")
+def clients(moto: MotoServer) -> dict[str, Any]:
+    """One client per service for the module (building one loads its service model: slow)."""
+    return {name: moto.client(name) for name in ("s3", "dynamodb", "stepfunctions", "iam", "lambda", "sns", "sqs")}
+
+
 @dataclass
 class Deployment:
     """One state machine, its five functions, a state table, a lake bucket and a failure topic."""
 
-    moto: MotoServer
+    clients: dict[str, Any]
     suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
     def __post_init__(self) -> None:
-        m = self.moto
-        self.s3, self.ddb, self.sfn = m.client("s3"), m.client("dynamodb"), m.client("stepfunctions")
+        c = self.clients
+        self.s3, self.ddb, self.sfn = c["s3"], c["dynamodb"], c["stepfunctions"]
         self.bucket, self.table = f"lake-{self.suffix}", f"state-{self.suffix}"
         self.s3.create_bucket(Bucket=self.bucket)
         create_store(f"dynamodb://{self.table}", client=self.ddb)
@@ -96,11 +103,12 @@ class Deployment:
         runtime = StepRuntime(self.settings, clients, backoff=Backoff(base=0.01, cap=0.01, attempts=1))
         self.engine = FlakyEngine(runtime.engine, 0, EngineError("unused"))
         runtime.__dict__["engine"] = self.engine
-        self.handlers = StepHandlers(runtime=runtime)
-        role = m.client("iam").create_role(
+        # a service name of its own: Powertools keeps one Logger (and its output stream) per name
+        self.handlers = StepHandlers(runtime=runtime, obs=observability(f"n2p-{self.suffix}", "n2p-test", "INFO"))
+        role = c["iam"].create_role(
             RoleName=f"n2p-{self.suffix}", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
         )["Role"]["Arn"]
-        lam, self.routes, arns = m.client("lambda"), {}, {}
+        lam, self.routes, arns = c["lambda"], {}, {}
         for step in STEPS:
             name = f"n2p-{step.replace('_', '-')}-{self.suffix}"
             arns[f"{step}_function_arn"] = lam.create_function(
@@ -112,7 +120,7 @@ class Deployment:
                 Timeout=900,
             )["FunctionArn"]
             self.routes[name] = lambda event, context, step=step: self.handlers.invoke(step, event, context)
-        sns, sqs = m.client("sns"), m.client("sqs")
+        sns, sqs = c["sns"], c["sqs"]
         topic = sns.create_topic(Name=f"failures-{self.suffix}")["TopicArn"]
         self.queue = sqs.create_queue(QueueName=f"failures-{self.suffix}")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]
@@ -171,8 +179,8 @@ def _zip() -> bytes:
 
 
 @pytest.fixture
-def aws(moto: MotoServer) -> Deployment:
-    return Deployment(moto)
+def aws(clients: dict[str, Any]) -> Deployment:
+    return Deployment(clients)
 
 
 def test_execution_converts_and_commits_a_manifest_through_the_step_handlers(aws: Deployment) -> None:
