@@ -12,8 +12,21 @@ interpreter calls Lambda through the server at ``localhost:$MOTO_PORT``. What mo
   the Lambda Python runtime reports it, so the state machine's Retry and Catch see the same error
   names as on AWS. A function not routed fails the invocation loudly.
 
+* run a Glue job: its job runs only move STARTING → RUNNING → SUCCEEDED as they are described,
+  and never run anything. `glue_jobs_in_process` replaces ``FakeJob.start_job_run`` so that a new
+  run of a routed job calls its Python entry point with the run's arguments as a command line
+  (``--name value`` pairs: the job's defaults updated by the run's, as Glue merges them) in the
+  request, then sets the run's states: it ends SUCCEEDED when the entry point returned, FAILED
+  (with its ``ErrorMessage``, which moto's job runs do not carry: ``FakeJobRun.as_dict`` is
+  wrapped to add it) when it raised. The interpreter's ``glue:startJobRun.sync`` polls GetJobRun
+  (every 0.5 s) and so sees the outcome.
+* finish a ``.sync`` Glue task: moto 5.2.5's ``StateTaskServiceCallback._eval_integration_pattern``
+  ends with ``callback_endpoint.interrupt_all()``, and the endpoint is None for a service that has
+  no ``.waitForTaskToken`` (Glue), so every ``glue:startJobRun.sync`` task fails with States.Runtime
+  ("'NoneType' object has no attribute 'interrupt_all'"). `glue_jobs_in_process` gives the Glue task
+  class its own ``_eval_integration_pattern`` for ``.sync``: the same steps without that endpoint.
+
 Nothing else of moto is changed (the DynamoDB patches of `moto_server` are separate and older).
-Glue's ``startJobRun.sync`` is not routed yet: moto 5.2.5 would need a patch for it as well.
 
 Each function checks the moto version first and fails on any other: a patch written against one
 version's internals must be looked at again before it is trusted on another.
@@ -33,6 +46,7 @@ from urllib.request import Request, urlopen
 MOTO_VERSION = "5.2.5"
 
 LambdaHandler = Callable[[Any, Any], Any]
+GlueEntryPoint = Callable[[list[str]], Any]  # called with the run's command line, as Glue calls a script
 
 
 def require_moto_version() -> None:
@@ -127,3 +141,89 @@ def lambdas_in_process(routes: Mapping[str, LambdaHandler]) -> Iterator[list[tup
         yield calls
     finally:
         LambdaFunction._invoke_lambda = original
+
+
+@contextmanager
+def glue_jobs_in_process(routes: Mapping[str, GlueEntryPoint]) -> Iterator[list[tuple[str, dict[str, str]]]]:
+    """Runs of the Glue jobs named in ``routes`` call the mapped entry point in process (see the module
+    docstring). Yields the (job name, arguments) of every run started; restores moto on exit."""
+    require_moto_version()
+    from moto.glue.models import FakeJob, FakeJobRun
+
+    original_start, original_as_dict = FakeJob.start_job_run, FakeJobRun.as_dict
+    runs: list[tuple[str, dict[str, str]]] = []
+
+    def start_job_run(self: Any, *args: Any, **kwargs: Any) -> str:
+        run_id = original_start(self, *args, **kwargs)
+        entry_point = routes.get(self.name)
+        if entry_point is None:
+            return run_id
+        job_run = next(r for r in self.job_runs if r.job_run_id == run_id)
+        arguments = dict(job_run.arguments or {})
+        runs.append((self.name, arguments))
+        try:
+            entry_point([item for name, value in arguments.items() for item in (name, value)])
+        except Exception as exc:
+            job_run._transitions = [("STARTING", "RUNNING"), ("RUNNING", "FAILED")]
+            job_run.error_message = f"{type(exc).__name__}: {exc}"
+        return run_id
+
+    def as_dict(self: Any) -> dict[str, Any]:
+        answer = original_as_dict(self)
+        if getattr(self, "error_message", None):
+            answer["ErrorMessage"] = self.error_message
+        return answer
+
+    FakeJob.start_job_run = start_job_run
+    FakeJobRun.as_dict = as_dict
+    with _glue_sync_without_callback_endpoint():
+        try:
+            yield runs
+        finally:
+            FakeJob.start_job_run, FakeJobRun.as_dict = original_start, original_as_dict
+
+
+@contextmanager
+def _glue_sync_without_callback_endpoint() -> Iterator[None]:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_glue import (
+        StateTaskServiceGlue,
+    )
+
+    original = StateTaskServiceGlue.__dict__.get("_eval_integration_pattern")
+    inherited = StateTaskServiceGlue._eval_integration_pattern
+
+    def eval_integration_pattern(
+        self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict[str, Any], state_credentials: Any
+    ) -> None:
+        if self.resource.condition != ResourceCondition.Sync:
+            return inherited(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+        # moto's steps for .sync (timeout, resolver, poll), without the callback endpoint it lacks here
+        task_output = env.stack.pop()
+        self.timeout.eval(env=env)
+        timeout_seconds = env.stack.pop()
+        env.stack.append(task_output)
+        resolver = self._build_sync_resolver(
+            env=env,
+            resource_runtime_part=resource_runtime_part,
+            normalised_parameters=normalised_parameters,
+            state_credentials=state_credentials,
+        )
+        outcome = self._eval_sync(
+            env=env,
+            sync_resolver=resolver,
+            timeout_seconds=timeout_seconds,
+            callback_endpoint=None,
+            heartbeat_endpoint=None,
+        )
+        env.stack.append(outcome)
+        return None
+
+    StateTaskServiceGlue._eval_integration_pattern = eval_integration_pattern
+    try:
+        yield
+    finally:
+        if original is None:
+            del StateTaskServiceGlue._eval_integration_pattern
+        else:
+            StateTaskServiceGlue._eval_integration_pattern = original

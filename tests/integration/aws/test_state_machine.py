@@ -9,7 +9,7 @@ import json
 import time
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ import pytest
 
 from ndjson2parquet.aws.config import load_settings
 from ndjson2parquet.aws.executions import start_manifest_execution
+from ndjson2parquet.aws.glue import convert_job
 from ndjson2parquet.aws.handlers.steps import StepHandlers
 from ndjson2parquet.aws.observability import observability
 from ndjson2parquet.aws.runtime import AwsClients, StepRuntime
@@ -29,7 +30,7 @@ from ndjson2parquet.domain.records import FileRecord, ObjectInfo
 from ndjson2parquet.domain.states import FileState, ManifestState
 from ndjson2parquet.state import create_store, open_store
 from ndjson2parquet.state.base import StateStore
-from tests.support.moto_aws import executing_state_machines, lambdas_in_process
+from tests.support.moto_aws import executing_state_machines, glue_jobs_in_process, lambdas_in_process
 from tests.support.moto_server import REGION, MotoServer
 
 STEPS = ("start", "convert", "commit", "compensate", "put_back")
@@ -79,7 +80,8 @@ class FlakyEngine(Engine):
 @pytest.fixture(scope="module")
 def clients(moto: MotoServer) -> dict[str, Any]:
     """One client per service for the module (building one loads its service model: slow)."""
-    return {name: moto.client(name) for name in ("s3", "dynamodb", "stepfunctions", "iam", "lambda", "sns", "sqs")}
+    names = ("s3", "dynamodb", "stepfunctions", "iam", "lambda", "sns", "sqs", "glue")
+    return {name: moto.client(name) for name in names}
 
 
 @dataclass
@@ -126,7 +128,18 @@ class Deployment:
         queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn["QueueArn"])
         self.sqs = sqs
-        definition = render({**arns, "glue_job_name": f"convert-{self.suffix}", "failure_topic_arn": topic})
+        self.glue_job = f"convert-{self.suffix}"
+        c["glue"].create_job(
+            Name=self.glue_job,
+            Role=role,
+            Command={"Name": "glueetl", "ScriptLocation": f"s3://{self.bucket}/scripts/convert_job.py"},
+            DefaultArguments={"--state": self.settings.state, "--lake": self.settings.lake},
+        )
+        # the job's entry point over the test's runtime (its engine may fail on purpose)
+        self.glue_routes = {
+            self.glue_job: lambda argv: convert_job.run(convert_job.job_arguments(argv), runtime=runtime)
+        }
+        definition = render({**arns, "glue_job_name": self.glue_job, "failure_topic_arn": topic})
         self.machine = self.sfn.create_state_machine(name=f"n2p-{self.suffix}", definition=definition, roleArn=role)[
             "stateMachineArn"
         ]
@@ -150,7 +163,7 @@ class Deployment:
 
     def run(self, manifest_id: str) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
         """Start the manifest's execution and wait for its end; (its description, the Lambda calls)."""
-        with lambdas_in_process(self.routes) as calls:
+        with lambdas_in_process(self.routes) as calls, glue_jobs_in_process(self.glue_routes) as self.glue_runs:
             arn = start_manifest_execution(self.sfn, self.machine, manifest_id)
             deadline = time.monotonic() + 45
             while (described := self.sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
@@ -268,10 +281,60 @@ def test_a_step_error_caught_by_the_state_machine_is_compensated(aws: Deployment
     assert aws.parts() == []
 
 
+def test_a_large_manifest_converts_in_glue_then_commits(aws: Deployment) -> None:
+    glue_above(aws, 0)
+    manifest_id = aws.manifest(files=2)
+
+    described, calls = aws.run(manifest_id)
+
+    assert described["status"] == "SUCCEEDED", described
+    assert aws.steps_run(calls) == ["start", "commit"]  # the conversion ran in the Glue job
+    [(job, arguments)] = aws.glue_runs
+    assert job == aws.glue_job
+    assert json.loads(arguments["--step_document"])["manifest_id"] == manifest_id
+    manifest = aws.store.get_manifest(manifest_id)
+    assert manifest.state == ManifestState.SUCCEEDED
+    assert {f.state for f in aws.store.files_of(manifest)} == {FileState.DONE}
+    assert aws.parts()
+
+
+def test_a_glue_run_that_fails_is_compensated(aws: Deployment) -> None:
+    glue_above(aws, 0)
+    aws.engine.failures, aws.engine.error = 99, EngineError("corrupt beyond repair", transient=False)
+    manifest_id = aws.manifest(files=2)
+
+    described, calls = aws.run(manifest_id)
+
+    assert described["status"] == "FAILED", described
+    assert aws.steps_run(calls) == ["start", "compensate"]
+    manifest = aws.store.get_manifest(manifest_id)
+    assert manifest.state == ManifestState.COMPENSATED
+    assert "corrupt beyond repair" in (manifest.error or "")
+    assert {f.state for f in aws.store.files_of(manifest)} == {FileState.PENDING}
+    assert aws.parts() == []
+
+
+def redefine(aws: Deployment, change: Callable[[dict[str, Any]], None]) -> None:
+    definition = json.loads(aws.sfn.describe_state_machine(stateMachineArn=aws.machine)["definition"])
+    change(definition["States"])
+    aws.sfn.update_state_machine(stateMachineArn=aws.machine, definition=json.dumps(definition))
+
+
 def aws_retry_fast(aws: Deployment) -> None:
     """The same state machine with the transient Retry at 2 attempts of 1 s (5 of up to 60 s deployed)."""
-    definition = json.loads(aws.sfn.describe_state_machine(stateMachineArn=aws.machine)["definition"])
-    for retrier in definition["States"]["ConvertInLambda"]["Retry"]:
-        if retrier["ErrorEquals"] == ["StepTransientError"]:
-            retrier.update(IntervalSeconds=1, MaxAttempts=2, MaxDelaySeconds=1)
-    aws.sfn.update_state_machine(stateMachineArn=aws.machine, definition=json.dumps(definition))
+
+    def change(states: dict[str, Any]) -> None:
+        for retrier in states["ConvertInLambda"]["Retry"]:
+            if retrier["ErrorEquals"] == ["StepTransientError"]:
+                retrier.update(IntervalSeconds=1, MaxAttempts=2, MaxDelaySeconds=1)
+
+    redefine(aws, change)
+
+
+def glue_above(aws: Deployment, threshold: int) -> None:
+    """The same state machine with the Glue threshold at ``threshold`` bytes (2 GiB deployed)."""
+
+    def change(states: dict[str, Any]) -> None:
+        states["ChooseEngine"]["Choices"][0]["And"][1]["NumericGreaterThan"] = threshold
+
+    redefine(aws, change)

@@ -198,12 +198,15 @@ def _raise_if_transient(error: Exception | None) -> None:
 
 
 def _caught_error(caught: Mapping[str, Any]) -> str:
-    """``Error: message`` from a Catch's error (a Lambda's Cause is its error as JSON)."""
+    """``Error: message`` from a Catch's error (a Lambda's or a Glue run's Cause is JSON)."""
     name, cause = str(caught.get("Error", "error")), caught.get("Cause")
-    try:
-        message = json.loads(cause).get("errorMessage", cause) if isinstance(cause, str) else cause
-    except (ValueError, AttributeError):
-        message = cause
+    message = cause
+    try:  # a Lambda's error as JSON (errorMessage), or a Glue job run's (ErrorMessage)
+        details = json.loads(cause) if isinstance(cause, str) else None
+        if isinstance(details, dict):
+            message = details.get("errorMessage") or details.get("ErrorMessage") or cause
+    except ValueError:
+        pass
     return f"{name}: {message}" if message else name
 
 
