@@ -4,6 +4,7 @@ table and an S3 lake on moto's server."""
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import time
@@ -139,16 +140,22 @@ class Deployment:
         self.glue_routes = {
             self.glue_job: lambda argv: convert_job.run(convert_job.job_arguments(argv), runtime=runtime)
         }
-        definition = render({**arns, "glue_job_name": self.glue_job, "failure_topic_arn": topic})
-        self.machine = self.sfn.create_state_machine(name=f"n2p-{self.suffix}", definition=definition, roleArn=role)[
-            "stateMachineArn"
-        ]
+        self.definition = render({**arns, "glue_job_name": self.glue_job, "failure_topic_arn": topic})
+        self.machine = self.sfn.create_state_machine(
+            name=f"n2p-{self.suffix}", definition=self.definition, roleArn=role
+        )["stateMachineArn"]
+
+    def reset(self) -> None:
+        """As deployed: an engine that works, the definition of the ASL file, no notification waiting."""
+        self.engine.failures, self.engine.calls = 0, 0
+        self.sfn.update_state_machine(stateMachineArn=self.machine, definition=self.definition)
+        self.notifications()  # read and dropped (PurgeQueue is allowed once a minute)
 
     def manifest(self, files: int = 3) -> str:
         """Put ``files`` NDJSON objects in the landing prefix, register them and claim them: a CREATED manifest."""
         records, now = [], time.time()
         for i in range(files):
-            key = f"landing/{DATE}/f{i}.ndjson"
+            key = f"landing/{DATE}/{uuid.uuid4().hex[:8]}-f{i}.ndjson"
             body = "".join(
                 json.dumps({"event_id": f"{i}-{n}", "ts": f"{DATE}T00:00:0{n}Z", "n": n}) + "\n"
                 for n in range(ROWS_PER_FILE)
@@ -171,12 +178,16 @@ class Deployment:
                 time.sleep(0.05)
         return described, calls
 
-    def parts(self) -> list[str]:
+    def parts(self, manifest_id: str) -> list[str]:
+        """The manifest's Parquet parts in the lake (their names carry its id)."""
         found = self.s3.list_objects_v2(Bucket=self.bucket, Prefix="lake/").get("Contents", [])
-        return [o["Key"] for o in found if o["Key"].endswith(".parquet")]
+        return [o["Key"] for o in found if o["Key"].rsplit("/", 1)[-1].startswith(f"part-{manifest_id}-")]
 
     def notifications(self) -> list[dict[str, Any]]:
+        """The failure notifications waiting in the topic's queue (taken from it)."""
         messages = self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages", [])
+        for message in messages:
+            self.sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=message["ReceiptHandle"])
         return [json.loads(json.loads(m["Body"])["Message"]) for m in messages]
 
     def steps_run(self, calls: list[tuple[str, Any]]) -> list[str]:
@@ -191,9 +202,16 @@ def _zip() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture
-def aws(clients: dict[str, Any]) -> Deployment:
+@pytest.fixture(scope="module")
+def deployment(clients: dict[str, Any]) -> Deployment:
     return Deployment(clients)
+
+
+@pytest.fixture
+def aws(deployment: Deployment) -> Deployment:
+    """The module's deployment, as deployed (each test uses manifests of its own)."""
+    deployment.reset()
+    return deployment
 
 
 def test_execution_converts_and_commits_a_manifest_through_the_step_handlers(aws: Deployment) -> None:
@@ -207,7 +225,7 @@ def test_execution_converts_and_commits_a_manifest_through_the_step_handlers(aws
     assert manifest.state == ManifestState.SUCCEEDED
     assert aws.store.owner_alive(f"sfn-execution:{described['executionArn']}")  # the execution owned it
     assert {f.state for f in aws.store.files_of(manifest)} == {FileState.DONE}
-    parts = aws.parts()
+    parts = aws.parts(manifest_id)
     assert parts
     rows = 0
     for key in parts:
@@ -227,7 +245,7 @@ def test_a_second_start_of_a_manifest_is_the_same_execution(aws: Deployment) -> 
 
     assert again == described["executionArn"]
     executions = aws.sfn.list_executions(stateMachineArn=aws.machine)["executions"]
-    assert [e["name"] for e in executions] == [manifest_id]
+    assert [e["executionArn"] for e in executions if e["name"] == manifest_id] == [again]
     assert aws.store.get_manifest(manifest_id).state == ManifestState.SUCCEEDED
 
 
@@ -257,9 +275,24 @@ def test_a_convert_that_fails_terminally_is_compensated_and_notified(aws: Deploy
     assert "the engine cannot do this" in (manifest.error or "")
     files = list(aws.store.files_of(manifest))
     assert {(f.state, f.attempts) for f in files} == {(FileState.PENDING, 1)}
-    assert aws.parts() == []
+    assert aws.parts(manifest_id) == []
     [notice] = aws.notifications()
     assert (notice["manifest_id"], notice["state"]) == (manifest_id, "COMPENSATED")
+
+
+def test_a_convert_out_of_disk_space_puts_the_manifest_back_without_spending_an_attempt(aws: Deployment) -> None:
+    aws.engine.failures, aws.engine.error = 1, OSError(errno.ENOSPC, "No space left on device")
+    manifest_id = aws.manifest(files=1)
+
+    described, calls = aws.run(manifest_id)
+
+    assert described["status"] == "SUCCEEDED", described  # nothing failed: a later execution converts it
+    assert aws.steps_run(calls) == ["start", "convert", "put_back"]
+    manifest = aws.store.get_manifest(manifest_id)
+    assert manifest.state == ManifestState.CREATED
+    assert {(f.state, f.attempts) for f in aws.store.files_of(manifest)} == {(FileState.CLAIMED, 0)}
+    assert aws.parts(manifest_id) == []
+    assert json.loads(described["output"])["state"] == "REQUEUED"
 
 
 def test_a_step_error_caught_by_the_state_machine_is_compensated(aws: Deployment) -> None:
@@ -278,7 +311,7 @@ def test_a_step_error_caught_by_the_state_machine_is_compensated(aws: Deployment
     assert manifest.state == ManifestState.COMPENSATED
     assert "StepTransientError" in (manifest.error or "")
     assert {f.state for f in aws.store.files_of(manifest)} == {FileState.PENDING}
-    assert aws.parts() == []
+    assert aws.parts(manifest_id) == []
 
 
 def test_a_large_manifest_converts_in_glue_then_commits(aws: Deployment) -> None:
@@ -295,7 +328,7 @@ def test_a_large_manifest_converts_in_glue_then_commits(aws: Deployment) -> None
     manifest = aws.store.get_manifest(manifest_id)
     assert manifest.state == ManifestState.SUCCEEDED
     assert {f.state for f in aws.store.files_of(manifest)} == {FileState.DONE}
-    assert aws.parts()
+    assert aws.parts(manifest_id)
 
 
 def test_a_glue_run_that_fails_is_compensated(aws: Deployment) -> None:
@@ -311,7 +344,7 @@ def test_a_glue_run_that_fails_is_compensated(aws: Deployment) -> None:
     assert manifest.state == ManifestState.COMPENSATED
     assert "corrupt beyond repair" in (manifest.error or "")
     assert {f.state for f in aws.store.files_of(manifest)} == {FileState.PENDING}
-    assert aws.parts() == []
+    assert aws.parts(manifest_id) == []
 
 
 def redefine(aws: Deployment, change: Callable[[dict[str, Any]], None]) -> None:
