@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,13 @@ def lambda_tasks(states: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_the_placeholders_listed_are_those_the_file_uses() -> None:
     assert set(PLACEHOLDER.findall(template())) == set(PLACEHOLDERS)
+
+
+def test_the_file_holds_nothing_terraform_templatefile_would_read_as_a_directive() -> None:
+    text = template()
+    assert "%{" not in text  # a templatefile directive
+    assert "$${" not in text  # an escaped placeholder: it would reach AWS as a literal ${...}
+    assert set(PLACEHOLDER.findall(text)) == {m[2:-1] for m in re.findall(r"\$\{[^}]*\}", text)}
 
 
 def test_render_refuses_to_leave_a_placeholder_unfilled() -> None:
