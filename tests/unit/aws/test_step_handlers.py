@@ -15,6 +15,7 @@ from ndjson2parquet.aws.errors import StepTerminalError, StepTransientError
 from ndjson2parquet.aws.handlers.steps import StepHandlers
 from ndjson2parquet.aws.observability import observability
 from ndjson2parquet.aws.runtime import AwsClients, StepRuntime
+from ndjson2parquet.config import env
 from ndjson2parquet.config.settings import AwsSettings
 from ndjson2parquet.domain.errors import StoreUnavailable
 from ndjson2parquet.domain.records import FileRecord, ObjectInfo
@@ -126,3 +127,11 @@ def test_clients_are_built_on_first_use_and_injected_ones_are_used() -> None:
     clients = AwsClients(dynamodb=injected)
     assert clients.get("dynamodb") is injected
     assert "s3" not in clients._clients  # nothing else was built
+
+
+def test_missing_settings_are_a_terminal_step_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (env.STATE, env.LAKE):
+        monkeypatch.delenv(name, raising=False)
+    bare = StepHandlers(clients=NoClients(), obs=observability(f"n2p-test-{uuid.uuid4().hex[:8]}", "n2p-test", "INFO"))
+    with pytest.raises(StepTerminalError, match="dynamodb://TABLE"):
+        bare.invoke("start", {"manifest_id": "m1", "execution_arn": EXECUTION}, context())

@@ -26,7 +26,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ...config import env
 from ...config.settings import AwsSettings
-from ...domain.errors import PipelineError, ResourceExhausted
+from ...domain.errors import ConfigError, PipelineError, ResourceExhausted
 from ...domain.records import Manifest
 from ...workflow.lease import Owner
 from ...workflow.steps import BadStepDocument, Next, Seen, StepContext, StepDocument, begin, finish
@@ -72,7 +72,10 @@ class StepHandlers:
         def invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
             self.obs.metrics.add_dimension(name="step", value=step)
             self._count("StepInvocations", 1)
-            return run(event)
+            try:
+                return run(event)
+            except ConfigError as exc:  # the function's settings: no retry helps (never TaskFailed's retries)
+                raise StepTerminalError(f"{step}: {exc}") from exc
 
         return self.obs.handler(invoke)
 
@@ -101,7 +104,7 @@ class StepHandlers:
         doc = _run("start", lambda: begin.start(ctx, doc))
         answer = doc.to_json()
         if doc.state == Seen.RUNNING:
-            manifest = ctx.store.get_manifest(manifest_id)
+            manifest = _run("start", lambda: ctx.store.get_manifest(manifest_id))
             answer[MANIFEST_BYTES] = manifest.bytes
             self._count("ManifestBytes", manifest.bytes, MetricUnit.Bytes)
             self._count("ManifestFiles", len(manifest.file_ids))
