@@ -17,3 +17,10 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+# statelint (the state machine's linter, from npm) into a project-local folder, when npm is here;
+# scripts/test.sh lints with it and tests/unit/aws/test_state_machine_lint.py fails without it
+STATELINT_VERSION=1.30.0
+if command -v npm >/dev/null 2>&1 && [ ! -x .ci/node/node_modules/.bin/statelint ]; then
+  mkdir -p .ci/node
+  npm install --silent --no-audit --no-fund --prefix .ci/node "@wmfs/statelint@$STATELINT_VERSION"
+fi

@@ -103,3 +103,38 @@ class RunOptions:
         if self.settle_s < 0 or self.settle_wait_s < 0:
             raise ConfigError("settle_s and settle_wait_s must not be negative")
         object.__setattr__(self, "on_changed", OnChanged(self.on_changed))
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """What the AWS handlers run against (built by `aws.config.load_settings`: arguments beat the env).
+
+    The state store is ``dynamodb://TABLE``; the lake and the quarantine are ``s3://`` prefixes.
+    """
+
+    state: str  # dynamodb://TABLE
+    lake: str  # s3://bucket/prefix of the Parquet lake
+    quarantine: str = ""  # default: <lake>/_quarantine
+    state_machine_arn: str | None = None  # the manifest workflow (intake starts it; not needed by the steps)
+    # An execution's owner record lives this long unless renewed: it must outlast the longest step
+    # (the convert Lambda's 900 s timeout, its Task's TimeoutSeconds 960) plus the longest Retry wait
+    # (MaxDelaySeconds 60) between two steps, or recovery would requeue a manifest still being worked on.
+    owner_ttl_s: float = 1200.0
+    service: str = "ndjson2parquet"  # Powertools service name (logs, metrics dimension, traces)
+    metrics_namespace: str = "ndjson2parquet"
+    log_level: str = "INFO"
+    store: StorePolicy = field(default_factory=StorePolicy)
+    conversion: ConversionOptions = field(default_factory=ConversionOptions)
+
+    def __post_init__(self) -> None:
+        if not self.state.startswith("dynamodb://") or self.state == "dynamodb://":
+            raise ConfigError(f"the AWS state store must be dynamodb://TABLE, got {self.state!r}")
+        for name in ("lake", "quarantine"):
+            value = getattr(self, name)
+            if value and not value.startswith("s3://"):
+                raise ConfigError(f"{name} must be an s3:// prefix, got {value!r}")
+        if not self.lake:
+            raise ConfigError("no lake given (an s3:// prefix)")
+        if not self.quarantine:
+            object.__setattr__(self, "quarantine", self.lake.rstrip("/") + "/_quarantine")
+        _positive("owner_ttl_s", self.owner_ttl_s)

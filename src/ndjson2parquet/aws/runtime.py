@@ -1,0 +1,85 @@
+"""What a warm Lambda keeps between invocations: SDK clients (built on first use, injectable) and
+the services built on them (state store, storage, engine, commit records)."""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import Any
+
+from ..backoff import Backoff
+from ..config.settings import AwsSettings
+from ..conversion.engine import Engine
+from ..domain.errors import InputError, ObjectGone
+from ..lake.record_store import StorageCommitRecords
+from ..state import open_store
+from ..state.base import StateStore
+from ..storage import any_storage
+from ..storage.routing import RoutingStorage
+from ..workflow.steps import StepContext
+
+
+class AwsClients:
+    """boto3 clients by service name, each built when first asked for (a cold start pays only for
+    the clients its handler uses) and reused by later invocations; pass any of them to inject it.
+
+    Clients are built the standard way (the Lambda role's credentials, AWS_REGION, AWS_ENDPOINT_URL*).
+    """
+
+    def __init__(self, **clients: Any) -> None:
+        self._clients: dict[str, Any] = dict(clients)
+        self._lock = threading.Lock()
+
+    def get(self, service: str) -> Any:
+        """The client of ``service`` (``dynamodb``, ``s3``, ``stepfunctions``, ...)."""
+        with self._lock:
+            if service not in self._clients:
+                import boto3  # only when a client is not injected
+
+                self._clients[service] = boto3.client(service)
+            return self._clients[service]
+
+
+class StepRuntime:
+    """The services the steps run against, built once from settings and clients."""
+
+    def __init__(
+        self, settings: AwsSettings, clients: AwsClients, engine: Engine | None = None, backoff: Backoff | None = None
+    ) -> None:
+        self.settings, self.clients = settings, clients
+        # short in-process retries only: the state machine's Retry does the long waits, without a
+        # Lambda billed for sleeping (and within the step's timeout)
+        self.backoff = backoff or Backoff(base=0.2, cap=2.0, attempts=2)
+        if engine is not None:
+            self.__dict__["engine"] = engine  # injected: the cached property is not built
+
+    @cached_property
+    def store(self) -> StateStore:
+        """The DynamoDB state store."""
+        return open_store(self.settings.state, policy=self.settings.store, client=self.clients.get("dynamodb"))
+
+    @cached_property
+    def storage(self) -> RoutingStorage:
+        """Storage for every URL the steps meet (inputs, parts, quarantine, records, work objects)."""
+        return any_storage(s3_client=self.clients.get("s3"))
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The Arrow engine, reading inputs and writing parts through the storage port."""
+        from ..conversion.arrow.arrow_engine import ArrowEngine  # pyarrow: only the handlers that convert
+
+        storage = self.storage
+
+        def read_input(uri: str) -> bytes:
+            # a deleted input is set aside like a missing local file (the CLI's S3 opener does the same)
+            try:
+                return storage.read_bytes(uri)
+            except ObjectGone as exc:
+                raise InputError(f"input not found: {uri}", uri=uri) from exc
+
+        return ArrowEngine(opener=read_input, storage=storage)
+
+    def context(self) -> StepContext:
+        """The steps' context."""
+        records = StorageCommitRecords(self.settings.lake, self.storage)
+        return StepContext(self.store, self.engine, self.storage, records, self.backoff)

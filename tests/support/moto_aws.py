@@ -1,0 +1,229 @@
+"""Every patch of moto the AWS deployment's tests need, in one place, written for moto 5.2.5.
+
+moto's server runs Step Functions executions with its own ASL interpreter once
+``{"stepfunctions": {"execute_state_machine": true}}`` is set through its config API, and that
+interpreter calls Lambda through the server at ``localhost:$MOTO_PORT``. What moto cannot do here:
+
+* run a Lambda: its ``LambdaFunction._invoke_lambda`` starts a Docker container, and there is no
+  Docker engine. `lambdas_in_process` replaces that one method, for the duration of a ``with``
+  block, by a call to the Python handler the test routes the function's name to, in this process,
+  with a Lambda-like context. What the handler returns becomes the invocation's payload; what it
+  raises becomes a function error whose payload names the exception's class (``errorType``), as
+  the Lambda Python runtime reports it, so the state machine's Retry and Catch see the same error
+  names as on AWS. A function not routed fails the invocation loudly.
+
+* run a Glue job: its job runs only move STARTING → RUNNING → SUCCEEDED as they are described,
+  and never run anything. `glue_jobs_in_process` replaces ``FakeJob.start_job_run`` so that a new
+  run of a routed job calls its Python entry point with the run's arguments as a command line
+  (``--name value`` pairs: the job's defaults updated by the run's, as Glue merges them) in the
+  request, then sets the run's states: it ends SUCCEEDED when the entry point returned, FAILED
+  (with its ``ErrorMessage``, which moto's job runs do not carry: ``FakeJobRun.as_dict`` is
+  wrapped to add it) when it raised. The interpreter's ``glue:startJobRun.sync`` polls GetJobRun
+  (every 0.5 s) and so sees the outcome.
+* finish a ``.sync`` Glue task: moto 5.2.5's ``StateTaskServiceCallback._eval_integration_pattern``
+  ends with ``callback_endpoint.interrupt_all()``, and the endpoint is None for a service that has
+  no ``.waitForTaskToken`` (Glue), so every ``glue:startJobRun.sync`` task fails with States.Runtime
+  ("'NoneType' object has no attribute 'interrupt_all'"). `glue_jobs_in_process` gives the Glue task
+  class its own ``_eval_integration_pattern`` for ``.sync``: the same steps without that endpoint.
+
+Nothing else of moto is changed (the DynamoDB patches of `moto_server` are separate and older).
+
+Each function checks the moto version first and fails on any other: a patch written against one
+version's internals must be looked at again before it is trusted on another.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.request import Request, urlopen
+
+MOTO_VERSION = "5.2.5"
+
+LambdaHandler = Callable[[Any, Any], Any]
+GlueEntryPoint = Callable[[list[str]], Any]  # called with the run's command line, as Glue calls a script
+
+
+def require_moto_version() -> None:
+    """Fail unless the installed moto is the version these patches were written for."""
+    import moto
+
+    if moto.__version__ != MOTO_VERSION:
+        raise RuntimeError(
+            f"tests/support/moto_aws.py patches moto {MOTO_VERSION} internals; moto {moto.__version__} is installed:"
+            " check the patched methods still exist and mean the same, then update MOTO_VERSION"
+        )
+
+
+def set_config(endpoint_url: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """POST ``config`` to the server's ``/moto-api/config``; the server's whole config after it."""
+    require_moto_version()
+    request = Request(
+        f"{endpoint_url}/moto-api/config",
+        data=json.dumps(config).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urlopen(request, timeout=10) as response:
+        return dict(json.load(response))
+
+
+@contextmanager
+def executing_state_machines(endpoint_url: str) -> Iterator[None]:
+    """Step Functions executions run by moto's interpreter inside the block (off again after it:
+    the setting is process-wide, and other tests expect moto's default)."""
+    set_config(endpoint_url, {"stepfunctions": {"execute_state_machine": True}})
+    try:
+        yield
+    finally:
+        set_config(endpoint_url, {"stepfunctions": {"execute_state_machine": False}})
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """The attributes of the Lambda runtime's context object that handlers and Powertools read."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    function_version: str = "$LATEST"
+
+    def get_remaining_time_in_millis(self) -> int:
+        """The time left (a fixed 15 minutes: nothing here enforces a Lambda timeout)."""
+        return 900_000
+
+
+@contextmanager
+def lambdas_in_process(routes: Mapping[str, LambdaHandler]) -> Iterator[list[tuple[str, Any]]]:
+    """Invocations of the Lambda functions named in ``routes`` run the mapped handler in process.
+
+    Yields the list of (function name, event) of every invocation, in order (what the test asserts
+    on: which steps ran, how often). Restores moto's method when the block exits.
+    """
+    require_moto_version()
+    from moto.awslambda.models import LambdaFunction
+
+    original = LambdaFunction._invoke_lambda
+    calls: list[tuple[str, Any]] = []
+
+    def invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
+        # moto's `invoke` passes the parsed payload (or the text "{}" when there was none)
+        payload = json.loads(event) if isinstance(event, str | bytes) else (event if event is not None else {})
+        calls.append((self.function_name, payload))
+        handler = routes.get(self.function_name)
+        if handler is None:
+            error = {"errorType": "FunctionNotRouted", "errorMessage": f"no handler routed for {self.function_name}"}
+            return json.dumps(error), True, ""
+        context = LambdaContext(
+            function_name=self.function_name,
+            invoked_function_arn=self.function_arn,
+            memory_limit_in_mb=int(self.memory_size or 128),
+            aws_request_id=str(uuid.uuid4()),
+        )
+        try:
+            return json.dumps(handler(payload, context)), False, ""
+        except Exception as exc:  # what the Lambda runtime reports of an unhandled exception
+            error = {
+                "errorType": type(exc).__name__,
+                "errorMessage": str(exc),
+                "stackTrace": traceback.format_exception(exc),
+            }
+            return json.dumps(error), True, ""
+
+    LambdaFunction._invoke_lambda = invoke_in_process
+    try:
+        yield calls
+    finally:
+        LambdaFunction._invoke_lambda = original
+
+
+@contextmanager
+def glue_jobs_in_process(routes: Mapping[str, GlueEntryPoint]) -> Iterator[list[tuple[str, dict[str, str]]]]:
+    """Runs of the Glue jobs named in ``routes`` call the mapped entry point in process (see the module
+    docstring). Yields the (job name, arguments) of every run started; restores moto on exit."""
+    require_moto_version()
+    from moto.glue.models import FakeJob, FakeJobRun
+
+    original_start, original_as_dict = FakeJob.start_job_run, FakeJobRun.as_dict
+    runs: list[tuple[str, dict[str, str]]] = []
+
+    def start_job_run(self: Any, *args: Any, **kwargs: Any) -> str:
+        run_id = original_start(self, *args, **kwargs)
+        entry_point = routes.get(self.name)
+        if entry_point is None:
+            return run_id
+        job_run = next(r for r in self.job_runs if r.job_run_id == run_id)
+        arguments = dict(job_run.arguments or {})
+        runs.append((self.name, arguments))
+        try:
+            entry_point([item for name, value in arguments.items() for item in (name, value)])
+        except Exception as exc:
+            job_run._transitions = [("STARTING", "RUNNING"), ("RUNNING", "FAILED")]
+            job_run.error_message = f"{type(exc).__name__}: {exc}"
+        return run_id
+
+    def as_dict(self: Any) -> dict[str, Any]:
+        answer = original_as_dict(self)
+        if getattr(self, "error_message", None):
+            answer["ErrorMessage"] = self.error_message
+        return answer
+
+    FakeJob.start_job_run = start_job_run
+    FakeJobRun.as_dict = as_dict
+    with _glue_sync_without_callback_endpoint():
+        try:
+            yield runs
+        finally:
+            FakeJob.start_job_run, FakeJobRun.as_dict = original_start, original_as_dict
+
+
+@contextmanager
+def _glue_sync_without_callback_endpoint() -> Iterator[None]:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_glue import (
+        StateTaskServiceGlue,
+    )
+
+    original = StateTaskServiceGlue.__dict__.get("_eval_integration_pattern")
+    inherited = StateTaskServiceGlue._eval_integration_pattern
+
+    def eval_integration_pattern(
+        self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict[str, Any], state_credentials: Any
+    ) -> None:
+        if self.resource.condition != ResourceCondition.Sync:
+            return inherited(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+        # moto's steps for .sync (timeout, resolver, poll), without the callback endpoint it lacks here
+        task_output = env.stack.pop()
+        self.timeout.eval(env=env)
+        timeout_seconds = env.stack.pop()
+        env.stack.append(task_output)
+        resolver = self._build_sync_resolver(
+            env=env,
+            resource_runtime_part=resource_runtime_part,
+            normalised_parameters=normalised_parameters,
+            state_credentials=state_credentials,
+        )
+        outcome = self._eval_sync(
+            env=env,
+            sync_resolver=resolver,
+            timeout_seconds=timeout_seconds,
+            callback_endpoint=None,
+            heartbeat_endpoint=None,
+        )
+        env.stack.append(outcome)
+        return None
+
+    StateTaskServiceGlue._eval_integration_pattern = eval_integration_pattern
+    try:
+        yield
+    finally:
+        if original is None:
+            del StateTaskServiceGlue._eval_integration_pattern
+        else:
+            StateTaskServiceGlue._eval_integration_pattern = original
