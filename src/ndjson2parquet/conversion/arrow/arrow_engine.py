@@ -35,9 +35,10 @@ How a manifest goes through (and why it stays fast)
 from __future__ import annotations
 
 import errno
+import hashlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,11 +47,21 @@ from typing import Any
 import pyarrow as pa
 import simdjson
 
-from ...domain.errors import EngineError, InputChanged, InputError, PipelineError, ResourceExhausted, exhaustion
-from ...domain.records import CHANGED_SINCE_REGISTRATION, Ledger, content_digest
-from .. import quarantine
+from ...domain.errors import (
+    EngineError,
+    InputChanged,
+    InputError,
+    ObjectGone,
+    PipelineError,
+    ResourceExhausted,
+    exhaustion,
+)
+from ...domain.records import CHANGED_SINCE_REGISTRATION, GONE, Ledger, content_digest
+from ...storage.base import Storage
+from .. import input_stream, quarantine
 from ..depth import ensure_recursion_budget
 from ..engine import ConversionJob, ConversionResult, Engine, InputFile, OutputFile
+from ..input_stream import InputStream, is_local, local_blocks, storage_blocks
 from ..inputs import DecodedInput, Opener, compression_of, decode, read_input, read_local
 from ..limits import ColumnLimits, merge_within_limits
 from ..lines import Triage, bad_line, screen, triage
@@ -121,6 +132,7 @@ class _Run:
     fast: bool = True  # try the one-pass screen on the next stretch
     in_flight: deque[Future[list[Chunk]]] = field(default_factory=deque)
     early: EarlyWriter | None = None  # writes the parts while stretches are parsed (not in strict mode)
+    rejected: dict[int, str] = field(default_factory=dict)  # files found unusable after part of them was read
     simdjson_parser: simdjson.Parser = field(default_factory=simdjson.Parser)
 
 
@@ -129,7 +141,12 @@ class ArrowEngine(Engine):
 
     name = "arrow"
 
-    def __init__(self, opener: Opener = read_local) -> None:
+    #: a local file bigger than this (as stored) is read as a stream of blocks; every non-local one is
+    stream_bytes = input_stream.STREAM_BYTES
+
+    def __init__(self, storage: Storage | None = None, opener: Opener = read_local) -> None:
+        """``storage`` reads non-local inputs (None: local files only); ``opener`` reads a small file whole."""
+        self._storage = storage
         self._open = opener
 
     # --- the port ---------------------------------------------------------------------------
@@ -159,13 +176,23 @@ class ArrowEngine(Engine):
     # --- reading, screening, handing stretches to the parse threads ----------------------------
 
     def _convert(self, job: ConversionJob) -> ConversionResult:
+        rejected: dict[int, str] = {}
+        while True:
+            try:
+                return self._attempt(job, rejected)
+            except _LateRejection as late:
+                # a streamed file turned out unusable after some of it was handed on: convert again without it
+                rejected[late.index] = late.reason
+                log.warning("converting again without a file found unusable midway", extra={"uri": late.uri})
+
+    def _attempt(self, job: ConversionJob, rejected: dict[int, str]) -> ConversionResult:
         ensure_recursion_budget()  # values nested up to 1,024 levels are walked recursively (``depth``)
         options = job.options
         stored = schema_from_json(job.schema_json)
         fixed = load_schema_file(options.schema_file) if options.schema_file else None
         block = max(MIN_BLOCK, options.max_line_bytes + 2)
         files = [_FileTally(uri=f.uri) for f in job.files]
-        run = _Run(files=files, declared=Declared(None), block=block, schemas=(fixed, stored))
+        run = _Run(files=files, declared=Declared(None), block=block, schemas=(fixed, stored), rejected=rejected)
         if not options.strict:
             folder = partition_dir(job.output_root, job.dataset, job.date)
             uris = [f.uri for f in job.files]
@@ -195,7 +222,7 @@ class ArrowEngine(Engine):
         bytes_in: int,
     ) -> ConversionResult:
         parsed = [[chunk for future in g.parses for chunk in future.result()] for g in groups]
-        finder = _OffsetFinder(job, self._open)
+        finder = _OffsetFinder(job, self._open, self._streams, self._stream)
         for group, chunks in zip(groups, parsed, strict=True):
             for chunk in chunks:
                 for row, reason, raw in chunk.rejected:
@@ -206,13 +233,21 @@ class ArrowEngine(Engine):
         self, job: ConversionJob, run: _Run, pool: ThreadPoolExecutor, hasher: ThreadPoolExecutor
     ) -> tuple[list[_Group], int]:
         """Read file after file, cutting them into stretches that are screened and parsed as they fill."""
-        target = job.options.target_file_bytes
         groups: list[_Group] = []
         group = self._start_group(run)
         bytes_in = 0
         told = _ReadReport(job.on_file_read)
         for index, input_file in enumerate(job.files):
             tally = run.files[index]
+            if index in run.rejected:
+                tally.rejection = run.rejected[index]
+                told.add(input_file.size)
+                continue
+            if self._streams(input_file):
+                group, read = self._read_streamed(job, run, pool, hasher, groups, group, index)
+                bytes_in += input_file.size if read else 0
+                told.add(input_file.size)
+                continue
             try:
                 raw = read_input(input_file.uri, self._open, input_file.version, input_file.size)
                 # sha256 releases the GIL: a big file's digest is computed while it is screened and parsed; a
@@ -220,13 +255,8 @@ class ArrowEngine(Engine):
                 tally.end_offset = len(raw)
                 tally.digest = hasher.submit(content_digest, raw) if len(raw) > HASH_ASIDE else content_digest(raw)
                 decoded = _decode_from(raw, input_file)
-            except InputChanged as exc:
-                tally.rejection = f"{CHANGED_SINCE_REGISTRATION} ({exc})"
-                log.warning("input changed since registration", extra={"uri": input_file.uri, "reason": str(exc)})
-                continue
-            except InputError as exc:
-                tally.rejection = str(exc)
-                log.warning("input rejected", extra={"uri": input_file.uri, "reason": str(exc)})
+            except (InputError, ObjectGone) as exc:
+                _reject(tally, exc)
                 told.add(input_file.size)
                 continue
             del raw
@@ -235,33 +265,110 @@ class ArrowEngine(Engine):
             data = decoded.data
             if data and not data.endswith(b"\n"):
                 data += b"\n"  # a final unterminated line is a line
-            position, line, offset = 0, input_file.first_line, decoded.start_offset
+            line, offset = input_file.first_line, decoded.start_offset
             del decoded
-            if len(data) >= STRETCH_BYTES // 2 and group.pending:
-                self._flush(group, pool, run, job)  # a big file is a stretch of its own: no copy
-            while position < len(data):
-                room = max(min(target - group.input_bytes, STRETCH_BYTES - group.pending_bytes), 1)
-                if position == 0 and len(data) <= min(room + STRETCH_BYTES // 2, target - group.input_bytes):
-                    room = len(data)  # rather a stretch 1.5 times the usual than a copy of the file
-                cut = len(data) if position + room >= len(data) else data.find(b"\n", position + room - 1) + 1
-                piece = data if position == 0 and cut == len(data) else data[position:cut]
-                lines = piece.count(b"\n")
-                group.pending.append(_Piece(index, piece, lines, line, offset))
-                group.pending_bytes += len(piece)
-                group.input_bytes += len(piece)
-                run.files[index].lines += lines
-                position, line, offset = cut, line + lines, offset + len(piece)
-                if group.input_bytes >= target:
-                    self._flush(group, pool, run, job)
-                    self._end_group(run, groups, group)
-                    group = self._start_group(run)
-                elif group.pending_bytes >= STRETCH_BYTES:
-                    self._flush(group, pool, run, job)
+            group, line, offset = self._feed(job, run, pool, groups, group, index, data, line, offset)
             del data
         told.flush()
         self._flush(group, pool, run, job)
         self._end_group(run, groups, group)
         return groups, bytes_in
+
+    def _streams(self, input_file: InputFile) -> bool:
+        """True when the file is read as a stream: not local, or local, big and read by the local reader."""
+        if not is_local(input_file.uri):
+            return True
+        return self._open is read_local and input_file.size > self.stream_bytes
+
+    def _stream(self, input_file: InputFile, on_stored: Callable[[bytes], object] | None = None) -> InputStream:
+        """A stream of the file's decompressed pieces (``input_stream``), through the storage unless local."""
+        uri, version, size = input_file.uri, input_file.version, input_file.size
+        if is_local(uri):
+            path = uri[len("file://") :] if uri.startswith("file://") else uri
+            blocks = local_blocks(path, version, size)
+        elif self._storage is None:
+            raise EngineError(f"no storage to read {uri} through (the engine reads local files only)")
+        else:
+            blocks = storage_blocks(self._storage, uri, version, size)
+        return InputStream(uri, blocks, start_offset=input_file.start_offset, on_stored=on_stored)
+
+    def _read_streamed(
+        self,
+        job: ConversionJob,
+        run: _Run,
+        pool: ThreadPoolExecutor,
+        hasher: ThreadPoolExecutor,
+        groups: list[_Group],
+        group: _Group,
+        index: int,
+    ) -> tuple[_Group, bool]:
+        """Read a big or remote file piece by piece into stretches; the group that goes on, and whether it was read.
+
+        A file rejected before any of it was handed on is set aside as a small one is; one found unusable
+        later (corrupt at the end, changed or gone while read) raises ``_LateRejection``: the manifest is
+        converted again without it. A transient error fails the attempt (the manifest is retried).
+        """
+        input_file, tally = job.files[index], run.files[index]
+        digest = hashlib.sha256()
+        # the digest thread hashes the blocks in order, while the stream goes on (one worker: FIFO)
+        stream = self._stream(input_file, on_stored=lambda block: hasher.submit(digest.update, block))
+        line, offset, handed = input_file.first_line, 0, False
+        try:
+            for piece in stream.pieces():
+                if not handed:
+                    offset, handed = stream.start_offset, True
+                if not piece.endswith(b"\n"):
+                    piece += b"\n"  # a final unterminated line is a line
+                group, line, offset = self._feed(job, run, pool, groups, group, index, piece, line, offset)
+        except (InputError, ObjectGone) as exc:
+            if handed:
+                raise _LateRejection(index, input_file.uri, _rejection(exc)) from exc
+            _reject(tally, exc)
+            return group, False
+        except PipelineError as exc:
+            exc.uri = exc.uri or input_file.uri
+            raise
+        tally.end_offset = stream.stored
+        tally.digest = hasher.submit(digest.hexdigest)
+        return group, True
+
+    def _feed(
+        self,
+        job: ConversionJob,
+        run: _Run,
+        pool: ThreadPoolExecutor,
+        groups: list[_Group],
+        group: _Group,
+        index: int,
+        data: bytes,
+        line: int,
+        offset: int,
+    ) -> tuple[_Group, int, int]:
+        """Cut ``data`` (whole lines of file ``index`` from ``line``, at ``offset``) into the group's pieces,
+        flushing stretches and closing parts as they fill; the group that goes on, the next line and offset."""
+        target = job.options.target_file_bytes
+        position = 0
+        if len(data) >= STRETCH_BYTES // 2 and group.pending:
+            self._flush(group, pool, run, job)  # a big file is a stretch of its own: no copy
+        while position < len(data):
+            room = max(min(target - group.input_bytes, STRETCH_BYTES - group.pending_bytes), 1)
+            if position == 0 and len(data) <= min(room + STRETCH_BYTES // 2, target - group.input_bytes):
+                room = len(data)  # rather a stretch 1.5 times the usual than a copy of the file
+            cut = len(data) if position + room >= len(data) else data.find(b"\n", position + room - 1) + 1
+            piece = data if position == 0 and cut == len(data) else data[position:cut]
+            lines = piece.count(b"\n")
+            group.pending.append(_Piece(index, piece, lines, line, offset))
+            group.pending_bytes += len(piece)
+            group.input_bytes += len(piece)
+            run.files[index].lines += lines
+            position, line, offset = cut, line + lines, offset + len(piece)
+            if group.input_bytes >= target:
+                self._flush(group, pool, run, job)
+                self._end_group(run, groups, group)
+                group = self._start_group(run)
+            elif group.pending_bytes >= STRETCH_BYTES:
+                self._flush(group, pool, run, job)
+        return group, line, offset
 
     @staticmethod
     def _start_group(run: _Run) -> _Group:
@@ -428,6 +535,32 @@ class ArrowEngine(Engine):
         )
 
 
+class _LateRejection(Exception):
+    """A streamed file found unusable after part of it was handed on (the manifest converts again without it)."""
+
+    def __init__(self, index: int, uri: str, reason: str) -> None:
+        super().__init__(reason)
+        self.index, self.uri, self.reason = index, uri, reason
+
+
+def _rejection(exc: InputError | ObjectGone) -> str:
+    """The ledger's rejection reason for a file that cannot be used: gone, changed, or its content's."""
+    if isinstance(exc, ObjectGone):
+        return f"{GONE} ({exc})"
+    if isinstance(exc, InputChanged):
+        return f"{CHANGED_SINCE_REGISTRATION} ({exc})"
+    return str(exc)
+
+
+def _reject(tally: _FileTally, exc: InputError | ObjectGone) -> None:
+    """Set a file aside with its reason, and say so in the log."""
+    tally.rejection = _rejection(exc)
+    what = "input gone" if isinstance(exc, ObjectGone) else "input changed since registration"
+    if not isinstance(exc, ObjectGone | InputChanged):
+        what = "input rejected"
+    log.warning(what, extra={"uri": tally.uri, "reason": str(exc)})
+
+
 def _disk_of(job: ConversionJob, exc: Exception) -> str:
     """Where a full disk (or quota) was met: the lake's folder, and the quarantine's when it lies elsewhere."""
     if not isinstance(exc, OSError) or exc.errno not in (errno.ENOSPC, errno.EDQUOT):
@@ -463,23 +596,57 @@ def _quarantine_row(group: _Group, row: int, reason: str, raw: bytes, run: _Run,
 
 
 class _OffsetFinder:
-    """Byte offset of a line of a fast-path row, found by reading its file again (only to quarantine it)."""
+    """Byte offset of a line of a fast-path row, found by reading its file again (only to quarantine it).
 
-    def __init__(self, job: ConversionJob, opener: Opener) -> None:
+    A streamed file is read again piece by piece, from where the last lookup left it when the line
+    comes later (rows are quarantined in order, so a file is mostly read once).
+    """
+
+    def __init__(
+        self,
+        job: ConversionJob,
+        opener: Opener,
+        streams: Callable[[InputFile], bool],
+        stream: Callable[[InputFile], InputStream],
+    ) -> None:
         self._job = job
         self._open = opener
+        self._streams, self._stream = streams, stream
         self._cached: tuple[int, bytes, int] | None = None
+        # a streamed file's reading: (file index, its pieces, the piece at hand, its first line, its offset)
+        self._streamed: tuple[int, Iterator[bytes], bytes, int, int] | None = None
 
     def __call__(self, file_index: int, line: int) -> int:
         input_file = self._job.files[file_index]
+        if self._streams(input_file):
+            return self._streamed_offset(file_index, line)
         if self._cached is None or self._cached[0] != file_index:
             decoded = _decode_from(self._open(input_file.uri), input_file)
             self._cached = (file_index, decoded.data, decoded.start_offset)
         _, data, start = self._cached
-        position = 0
-        for _ in range(line - input_file.first_line):
-            position = data.find(b"\n", position) + 1
-        return start + position
+        return start + _line_start(data, line - input_file.first_line)
+
+    def _streamed_offset(self, file_index: int, line: int) -> int:
+        state = self._streamed
+        if state is None or state[0] != file_index or line < state[3]:
+            stream = self._stream(self._job.files[file_index])
+            pieces = stream.pieces()
+            piece = next(pieces, b"")
+            state = (file_index, pieces, piece, self._job.files[file_index].first_line, stream.start_offset)
+        _, pieces, piece, first, offset = state
+        while line >= first + piece.count(b"\n") + (0 if piece.endswith(b"\n") else 1):
+            first, offset = first + piece.count(b"\n"), offset + len(piece)
+            piece = next(pieces)
+        self._streamed = (file_index, pieces, piece, first, offset)
+        return offset + _line_start(piece, line - first)
+
+
+def _line_start(data: bytes, skip: int) -> int:
+    """Where the line ``skip`` lines into ``data`` starts."""
+    position = 0
+    for _ in range(skip):
+        position = data.find(b"\n", position) + 1
+    return position
 
 
 def _decode_from(raw: bytes, input_file: InputFile) -> DecodedInput:
