@@ -82,6 +82,7 @@ PARSE_THREADS = 2  # one native parse per core
 READ_REPORT_FILES, READ_REPORT_BYTES = 256, 8 * 1024 * 1024  # how often the engine tells what it read
 HASH_ASIDE = 1024 * 1024  # a file bigger than this is hashed on the digest thread
 IN_FLIGHT = 3  # stretches screened ahead of the parse threads at most (bounds memory)
+KEEP_BYTES = 256 * 1024 * 1024  # parsed tables of finished parts kept, past this let go (written early already)
 
 
 @dataclass(slots=True)
@@ -116,6 +117,10 @@ class _Group:
     pending_bytes: int = 0
     input_bytes: int = 0
     parses: list[Future[list[Chunk]]] = field(default_factory=list)
+    # once its tables are let go (``KEEP_BYTES``): what publishing needs of them, and their rejected rows
+    seen: list[tuple[pa.Schema, dict[str, int]]] | None = None
+    table_bytes: int = -1  # of its parsed tables, once all are parsed
+    rejected: list[tuple[int, str, bytes]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -133,6 +138,8 @@ class _Run:
     in_flight: deque[Future[list[Chunk]]] = field(default_factory=deque)
     early: EarlyWriter | None = None  # writes the parts while stretches are parsed (not in strict mode)
     rejected: dict[int, str] = field(default_factory=dict)  # files found unusable after part of them was read
+    finished: list[_Group] = field(default_factory=list)  # the groups whose parts are closed, in order
+    may_let_go: bool = True  # let go of written tables past KEEP_BYTES (not once the final columns are known)
     simdjson_parser: simdjson.Parser = field(default_factory=simdjson.Parser)
 
 
@@ -177,15 +184,21 @@ class ArrowEngine(Engine):
 
     def _convert(self, job: ConversionJob) -> ConversionResult:
         rejected: dict[int, str] = {}
+        columns: pa.Schema | None = None
         while True:
             try:
-                return self._attempt(job, rejected)
+                return self._attempt(job, rejected, columns)
             except _LateRejection as late:
                 # a streamed file turned out unusable after some of it was handed on: convert again without it
                 rejected[late.index] = late.reason
                 log.warning("converting again without a file found unusable midway", extra={"uri": late.uri})
+            except _ConvertAgain as again:
+                # the parts written early were not of the final columns, and the tables to write them again
+                # were let go: convert again, writing early with the final columns known (and keeping every table)
+                columns = again.columns
+                log.info("converting again with the manifest's columns known", extra={"manifest_id": job.manifest_id})
 
-    def _attempt(self, job: ConversionJob, rejected: dict[int, str]) -> ConversionResult:
+    def _attempt(self, job: ConversionJob, rejected: dict[int, str], columns: pa.Schema | None) -> ConversionResult:
         ensure_recursion_budget()  # values nested up to 1,024 levels are walked recursively (``depth``)
         options = job.options
         stored = schema_from_json(job.schema_json)
@@ -197,6 +210,8 @@ class ArrowEngine(Engine):
             folder = partition_dir(job.output_root, job.dataset, job.date)
             uris = [f.uri for f in job.files]
             run.early = EarlyWriter(folder, job.manifest_id, stored, fixed, options, uris)
+            if columns is not None:  # known from an earlier attempt: written early, and nothing is let go
+                run.early.guess, run.may_let_go = columns, False
         try:
             with (
                 ThreadPoolExecutor(max_workers=PARSE_THREADS, thread_name_prefix="n2p-parse") as pool,
@@ -224,16 +239,15 @@ class ArrowEngine(Engine):
         parsed = [[chunk for future in g.parses for chunk in future.result()] for g in groups]
         finder = _OffsetFinder(job, self._open, self._streams, self._stream)
         for group, chunks in zip(groups, parsed, strict=True):
-            for chunk in chunks:
-                for row, reason, raw in chunk.rejected:
-                    _quarantine_row(group, row, reason, raw, run, finder)
+            for row, reason, raw in [r for chunk in chunks for r in chunk.rejected] + group.rejected:
+                _quarantine_row(group, row, reason, raw, run, finder)
         return self._publish(job, run, groups, parsed, stored, fixed, bytes_in, finder)
 
     def _read(
         self, job: ConversionJob, run: _Run, pool: ThreadPoolExecutor, hasher: ThreadPoolExecutor
     ) -> tuple[list[_Group], int]:
         """Read file after file, cutting them into stretches that are screened and parsed as they fill."""
-        groups: list[_Group] = []
+        groups = run.finished
         group = self._start_group(run)
         bytes_in = 0
         told = _ReadReport(job.on_file_read)
@@ -382,6 +396,7 @@ class ArrowEngine(Engine):
         groups.append(group)
         if run.early is not None:
             run.early.end_group()
+            _let_go(run, groups)
 
     def _flush(self, group: _Group, pool: ThreadPoolExecutor, run: _Run, job: ConversionJob) -> None:
         """Screen the pending pieces as their triage says and hand their rows to a parse thread."""
@@ -451,6 +466,7 @@ class ArrowEngine(Engine):
         group.parses.append(future)
         if run.early is not None:
             run.early.parse(future)
+            _let_go(run, run.finished)
 
     # --- publishing -------------------------------------------------------------------------
 
@@ -466,7 +482,11 @@ class ArrowEngine(Engine):
         finder: _OffsetFinder,
     ) -> ConversionResult:
         options = job.options
-        seen = [(chunk.table.schema, _non_null_counts(chunk.table)) for chunks in parsed for chunk in chunks]
+        seen = [
+            summary
+            for group, chunks in zip(groups, parsed, strict=True)
+            for summary in (group.seen if group.seen is not None else [_summary(chunk) for chunk in chunks])
+        ]
         final = merge_within_limits(
             stored,
             fixed,
@@ -480,6 +500,11 @@ class ArrowEngine(Engine):
         folder = partition_dir(job.output_root, job.dataset, job.date)
         uris = [f.uri for f in run.files]
         early = run.early.publish(columns) if run.early is not None else None
+        if early is None and any(group.seen is not None for group in groups):
+            assert run.early is not None
+            if run.early.failed is not None:
+                raise run.early.failed  # the tables to write the parts again are gone: this attempt fails
+            raise _ConvertAgain(columns)
         for part in early or []:
             run.values_rescued += part.rescued
             if part.path is None:
@@ -541,6 +566,44 @@ class _LateRejection(Exception):
     def __init__(self, index: int, uri: str, reason: str) -> None:
         super().__init__(reason)
         self.index, self.uri, self.reason = index, uri, reason
+
+
+class _ConvertAgain(Exception):
+    """The parts written early are not of the manifest's final ``columns``, and the kept tables were let go."""
+
+    def __init__(self, columns: pa.Schema) -> None:
+        super().__init__("convert again")
+        self.columns = columns
+
+
+def _let_go(run: _Run, groups: list[_Group]) -> None:
+    """Past ``KEEP_BYTES`` of parsed tables of finished parts, let go of the oldest (the early writer has them).
+
+    Only what publishing needs is kept of them (each chunk's schema and non-null counts, its rejected
+    rows); should the early parts turn out not to be of the final columns, the manifest is converted
+    again (``_ConvertAgain``). Memory then stays a few parts' tables, however big the manifest.
+    """
+    if not run.may_let_go:
+        return
+    kept = [g for g in groups if g.seen is None and g.parses]
+    for group in kept:
+        if group.table_bytes < 0 and all(f.done() and not f.exception() for f in group.parses):
+            group.table_bytes = sum(chunk.table.nbytes for f in group.parses for chunk in f.result())
+    total = sum(max(g.table_bytes, 0) for g in kept)
+    for group in kept:
+        if total <= KEEP_BYTES:
+            break
+        if group.table_bytes < 0:
+            continue  # still being parsed
+        chunks = [chunk for f in group.parses for chunk in f.result()]
+        group.seen = [_summary(chunk) for chunk in chunks]
+        group.rejected = [r for chunk in chunks for r in chunk.rejected]
+        group.parses = []
+        total -= group.table_bytes
+
+
+def _summary(chunk: Chunk) -> tuple[pa.Schema, dict[str, int]]:
+    return chunk.table.schema, _non_null_counts(chunk.table)
 
 
 def _rejection(exc: InputError | ObjectGone) -> str:
