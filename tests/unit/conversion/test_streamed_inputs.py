@@ -20,6 +20,7 @@ import zstandard
 
 from ndjson2parquet.config.settings import ConversionOptions
 from ndjson2parquet.conversion import input_stream
+from ndjson2parquet.conversion.arrow import arrow_engine
 from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
 from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult, InputFile
 from ndjson2parquet.conversion.input_stream import InputStream
@@ -237,3 +238,26 @@ def test_an_object_deleted_while_it_is_read_is_gone_and_the_rest_converts(tmp_pa
     assert result.ledgers["f0"].rejection == f"{GONE} (NoSuchKey: s3://b/a.ndjson)"
     assert result.ledgers["f1"].rejection is None and result.ledgers["f1"].lines == 3000
     assert result.ledgers["f0"].lines == 0 and result.rows_written == result.ledgers["f1"].rows_written
+
+
+def test_small_files_read_ahead_in_batches_come_in_order_around_streamed_and_rejected_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(arrow_engine, "READ_AHEAD_FILES", 3)
+    paths = []
+    for i in range(20):
+        path = tmp_path / f"f{i:02d}.ndjson"
+        path.write_bytes(orjson.dumps({"id": i}) + b"\n" if i != 7 else gzip.compress(b"x")[:-4])  # 7: corrupt
+        paths.append(path)
+    big = tmp_path / "big.ndjson"
+    big.write_bytes(text(200))
+    paths.insert(11, big)
+    engine = ArrowEngine()
+    engine.stream_bytes = big.stat().st_size - 1  # only the big one is streamed
+    result = engine.convert(job_for(local_files(paths), tmp_path, lineage=True))
+    rows = outcome(result)["rows"]
+    sources = [Path(r["_source_file"]).name for r in rows]
+    expected = [p.name for p in paths if p != paths[7] for _ in range(198 if p == big else 1)]  # big: 2 bad lines
+    assert sources == expected  # every file's rows, in the manifest's order
+    assert result.ledgers["f7"].rejection.startswith("corrupt or truncated gzip")
+    assert [result.ledgers[f"f{i}"].digest for i in range(21)] == [content_digest(p.read_bytes()) for p in paths]
