@@ -56,8 +56,12 @@ class Partitioner:
     def date_from_key(self, key: str) -> str | None:
         """YYYY-MM-DD read from the key by the first pattern giving a real date; None if none does."""
         for regex, needs in self._compiled:  # type: ignore[attr-defined]
-            if needs and not any(text in key for text in needs):
-                continue
+            if needs:
+                for text in needs:
+                    if text in key:
+                        break
+                else:
+                    continue  # the pattern cannot match
             match = regex.search(key)
             if match:
                 day = _iso_date(match["year"], match["month"], match["day"])
