@@ -2,7 +2,11 @@
 
 How a manifest goes through (and why it stays fast)
     1. Each file is read and decompressed (``inputs``); one that cannot be read at all is rejected with
-       its reason and the rest carry on.
+       its reason (a missing one as ``GONE``) and the rest carry on. Small local files are read whole, a
+       batch ahead on a reading thread (``_read_ahead``); a big one (``stream_bytes``) and every
+       non-local one (through the ``Storage``) is read as a stream of pieces cut at line ends
+       (``input_stream``). A streamed file found unusable midway is rejected and the manifest
+       converted again without it; a transient read error fails the attempt (it is retried).
     2. Files are gathered, whole or cut at a line, into stretches of about ``STRETCH_BYTES`` (a big
        file is a stretch of its own, never copied), and each stretch is triaged (``lines.triage``).
        When every line starts with ``{`` and none could be too long or too deep, the stretch goes to
@@ -27,7 +31,9 @@ How a manifest goes through (and why it stays fast)
        limit its walks need (``depth``).
        Outside strict mode a writer thread does this while stretches are still parsed, against the
        schema the first chunk shows (``early_write``); the early parts are published when that was the
-       final schema, else deleted and written again from the kept chunks.
+       final schema, else deleted and written again from the kept chunks. Past ``KEEP_BYTES`` the
+       chunks of parts already written are let go (``_let_go``); should the final schema then differ,
+       the manifest is converted again with its columns known.
     6. Parts of an earlier attempt that this one did not write are deleted; the quarantine file is
        rewritten (or removed when there is nothing in it).
 """
