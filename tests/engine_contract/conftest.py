@@ -31,27 +31,14 @@ def arrow_engine(storage: Storage | None) -> Engine:
 #: engine name -> how to build it for a storage (None: the local file system)
 ENGINES: dict[str, Callable[[Storage | None], Engine]] = {"arrow": arrow_engine}
 
-#: the S3 cases wait for the engine to read its inputs through the storage port (branch wp-engine; its
-#: writing side is in, from wp-storage). Once wp-engine is merged the integrator removes this marker:
-#: `STORAGES["s3"]` becomes `()`, and `pytest_collection_modifyitems` and the pyproject entry go.
-AWAITS_S3_ENGINE = pytest.mark.awaits_s3_engine
-
 #: storage kind -> the marks of its cases
-STORAGES = {"local": (), "s3": (AWAITS_S3_ENGINE,)}
+STORAGES: dict[str, tuple[pytest.MarkDecorator, ...]] = {"local": (), "s3": ()}
 
 CASES = [
     pytest.param((engine, kind), id=f"{engine}-{kind}", marks=marks)
     for engine in ENGINES
     for kind, marks in STORAGES.items()
 ]
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave out the cases still waiting for their branch (deselected and counted, never run half-ready)."""
-    waiting = [item for item in items if item.get_closest_marker("awaits_s3_engine")]
-    if waiting:
-        config.hook.pytest_deselected(items=waiting)
-        items[:] = [item for item in items if not item.get_closest_marker("awaits_s3_engine")]
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import hashlib
 
 import zstandard
 
-from ndjson2parquet.domain.records import CHANGED_SINCE_REGISTRATION
+from ndjson2parquet.domain.records import CHANGED_SINCE_REGISTRATION, GONE
 from tests.engine_contract.case import EngineCase
 
 
@@ -27,7 +27,7 @@ def test_files_that_cannot_be_read_are_rejected_with_their_reason_and_the_rest_c
     reasons = {name: result.ledgers[name].rejection or "" for name in result.ledgers}
     assert "gzip" in reasons[corrupt_gzip.file_id] and "zstd" in reasons[corrupt_zstd.file_id]
     assert "UTF-16" in reasons[utf16.file_id] and "UTF-16" in reasons[utf16_bare.file_id]
-    assert "not found" in reasons[gone.file_id] or reasons[gone.file_id].startswith("gone")
+    assert reasons[gone.file_id].startswith(GONE)
     for rejected in (corrupt_gzip, corrupt_zstd, utf16, gone, utf16_bare):
         ledger = result.ledgers[rejected.file_id]
         assert (ledger.lines, ledger.rows_written, ledger.rows_quarantined, ledger.outputs) == (0, 0, 0, ())

@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from ndjson2parquet.cli.main import cli
+from ndjson2parquet.domain.records import GONE
 from ndjson2parquet.sample.generator import generate
 from tests.support.lake import input_event_ids
 from tests.support.moto_server import REGION, MotoServer
@@ -187,7 +188,7 @@ def test_an_s3_input_deleted_before_conversion_is_set_aside_and_retried_once_bac
     first = CliRunner().invoke(cli, run)
     assert first.exit_code == 3, first.output  # a file REJECTED
     ledger = CliRunner().invoke(cli, ["ledger", "--state", state, f"{landing}/2026-11-25/gone.ndjson"])
-    assert "input not found" in ledger.stdout, ledger.output
+    assert GONE in ledger.stdout, ledger.output
 
     s3.put_object(Bucket=bucket, Key="in/2026-11-25/gone.ndjson", Body=body)  # it comes back
     assert CliRunner().invoke(cli, ["retry", "--rejected", "--state", state]).exit_code == 0

@@ -10,7 +10,6 @@ from typing import Any
 from ..backoff import Backoff
 from ..config.settings import AwsSettings
 from ..conversion.engine import Engine
-from ..domain.errors import InputError, ObjectGone
 from ..lake.record_store import StorageCommitRecords
 from ..state import open_store
 from ..state.base import StateStore
@@ -68,16 +67,7 @@ class StepRuntime:
         """The Arrow engine, reading inputs and writing parts through the storage port."""
         from ..conversion.arrow.arrow_engine import ArrowEngine  # pyarrow: only the handlers that convert
 
-        storage = self.storage
-
-        def read_input(uri: str) -> bytes:
-            # a deleted input is set aside like a missing local file (the CLI's S3 opener does the same)
-            try:
-                return storage.read_bytes(uri)
-            except ObjectGone as exc:
-                raise InputError(f"input not found: {uri}", uri=uri) from exc
-
-        return ArrowEngine(opener=read_input, storage=storage)
+        return ArrowEngine(storage=self.storage)
 
     def context(self) -> StepContext:
         """The steps' context."""

@@ -6,7 +6,6 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,7 @@ import click
 
 from ..config import env
 from ..config.settings import BatchPolicy, ConversionOptions, OnChanged, RunOptions, StorePolicy
-from ..conversion.inputs import read_local
-from ..domain.errors import ConfigError, InputError, ObjectGone
+from ..domain.errors import ConfigError
 from ..domain.states import FileState
 from ..ingest.sources import open_source
 from ..state import DYNAMODB_SCHEME, open_store
@@ -204,9 +202,7 @@ def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path | str]:
         state = str(output / "_state" / "state.db")
     store = open_store(state, policy=options.store)
     layout = Layout(str(output), str(quarantine))
-    # inputs on S3 are read through the storage port (the engine's own local reader otherwise)
-    opener = s3_opener(storage) if is_s3(kw["input_"]) else read_local
-    engine = ArrowEngine(opener=opener, storage=storage)
+    engine = ArrowEngine(storage=storage)  # inputs on S3 are streamed through the storage port
     context = {
         "input": source.describe(),
         "output": str(output),
@@ -215,20 +211,6 @@ def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path | str]:
         "options": {k: v for k, v in kw.items() if k not in ("input_", "output", "quarantine", "state", "as_json")},
     }
     return Pipeline(store, engine, layout, options, context=context), source, output
-
-
-def s3_opener(storage: Storage) -> Callable[[str], bytes]:
-    """The engine's reader of S3 inputs: one GET each; a deleted object is set aside as a local file
-    that is not found is (``retry --rejected`` re-drives it once it is back); throttling and broken
-    connections stay transient (the manifest is retried, the input never rejected for them)."""
-
-    def read(uri: str) -> bytes:
-        try:
-            return storage.read_bytes(uri)
-        except ObjectGone as exc:
-            raise InputError(f"input not found: {uri}", uri=uri) from exc
-
-    return read
 
 
 def lake_location(where: str) -> Path | str:

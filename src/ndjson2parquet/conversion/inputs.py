@@ -6,9 +6,11 @@ is decompressed. Several concatenated gzip members or zstd frames are all read.
 
 A whole file is rejected (``InputError``, which the engine turns into the ledger's ``rejection``) when
 it cannot be decompressed (corrupt or truncated gzip/zstd), is not in UTF-8 (see ``wide_encoding``),
-or cannot be read at all: gone, not a regular file (a folder, a named pipe, a socket or a device put
+or cannot be read at all: not a regular file (a folder, a named pipe, a socket or a device put
 where a file was: never opened for reading, so a pipe cannot hang the run), no permission, or
-another error that only the file's path can cause (``PERMANENT_ERRNOS``).
+another error that only the file's path can cause (``PERMANENT_ERRNOS``). A file that is not there
+(deleted, moved) is ``ObjectGone``, never confused with unreadable content: the engine rejects it
+with the reason ``domain.records.GONE``, which ``retry`` re-drives once it is back.
 
 Other read errors are not the file's fault: running out of disk, memory or file handles is
 ``ResourceExhausted`` (the run stops, nothing is spent); any other (``EIO``, ``ESTALE``,
@@ -30,7 +32,15 @@ from dataclasses import dataclass
 
 import zstandard
 
-from ..domain.errors import EngineError, InputChanged, InputError, PipelineError, ResourceExhausted, exhaustion
+from ..domain.errors import (
+    EngineError,
+    InputChanged,
+    InputError,
+    ObjectGone,
+    PipelineError,
+    ResourceExhausted,
+    exhaustion,
+)
 from ..domain.records import local_version
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -122,7 +132,7 @@ def read_local_version(uri: str, version: str, size: int) -> bytes:
     try:
         fd, st = _open_regular(uri)
     except FileNotFoundError as exc:
-        raise InputChanged(f"input not found: {uri}") from exc
+        raise ObjectGone(f"input not found: {uri}", uri=uri) from exc
     try:
         if local_version(st.st_size, st.st_mtime_ns) != version:
             raise InputChanged(f"size or modification time differ from the registered version ({version})")
@@ -179,15 +189,22 @@ def _unzstd(raw: bytes) -> bytes:
 def decode(raw: bytes) -> DecodedInput:
     """Decompress and check the encoding of one whole file; raises InputError to reject it."""
     data, kind = decompress(raw)
+    skip = bom_length(data)
+    return DecodedInput(data[skip:] if skip else data, skip, kind)
+
+
+def bom_length(head: bytes) -> int:
+    """How many bytes of a UTF-8 BOM start the decompressed ``head`` (0 or 3); InputError for UTF-16/32.
+
+    ``head`` is the file's start: at least ``SNIFF_BYTES`` of it when the file has that many.
+    """
     for bom, name in _WIDE_BOMS.items():
-        if data.startswith(bom):
+        if head.startswith(bom):
             raise InputError(f"undecodable encoding: {name} (only UTF-8 is read)")
-    wide = wide_encoding(data)
+    wide = wide_encoding(head)
     if wide is not None:
         raise InputError(f"undecodable encoding: {wide} without a byte order mark (only UTF-8 is read)")
-    if data.startswith(UTF8_BOM):
-        return DecodedInput(data[len(UTF8_BOM) :], len(UTF8_BOM), kind)
-    return DecodedInput(data, 0, kind)
+    return len(UTF8_BOM) if head.startswith(UTF8_BOM) else 0
 
 
 def wide_encoding(data: bytes) -> str | None:
@@ -212,14 +229,14 @@ def read_input(uri: str, opener: Opener = read_local, version: str = "", size: i
     """The stored bytes of one input: with ``version``, exactly the registered version's ``size`` bytes.
 
     Raises InputError (InputChanged: not the registered version any more) for a file that cannot be
-    used at all, ResourceExhausted or a transient EngineError for a read error that is not the file's
-    fault (module doc); each names the file.
+    used at all, ObjectGone for one that is not there, ResourceExhausted or a transient EngineError
+    for a read error that is not the file's fault (module doc); each names the file.
     """
     try:
         if opener is read_local and version:
             return read_local_version(uri, version, size)
         raw = opener(uri)
-    except InputError as exc:
+    except (InputError, ObjectGone) as exc:
         exc.uri = exc.uri or uri
         raise
     except OSError as exc:
@@ -230,12 +247,12 @@ def read_input(uri: str, opener: Opener = read_local, version: str = "", size: i
 
 
 def read_error(uri: str, exc: OSError) -> PipelineError:
-    """What a failed read of ``uri`` means: a rejection, a stop for lack of resources, or a transient error."""
+    """What a failed read of ``uri`` means: a rejection, gone, a stop for lack of resources, or a transient error."""
     exhausted = exhaustion(exc)
     if exhausted is not None:
         return ResourceExhausted(f"{os.strerror(exc.errno) if exc.errno else exhausted} while reading {uri}", uri=uri)
     if isinstance(exc, FileNotFoundError):
-        return InputError(f"input not found: {uri}", uri=uri)
+        return ObjectGone(f"input not found: {uri}", uri=uri)
     reason = os.strerror(exc.errno) if exc.errno else str(exc)
     if exc.errno in PERMANENT_ERRNOS:
         return InputError(f"input not readable ({reason}): {uri}", uri=uri)

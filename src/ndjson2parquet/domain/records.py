@@ -31,6 +31,10 @@ def content_digest(data: bytes | memoryview) -> str:
 #: if at all, under the newer version the next listing registers
 CHANGED_SINCE_REGISTRATION = "changed since registration: not converted under this version"
 
+#: the rejection of a version whose file or object was not there when it was read (deleted or moved):
+#: not its content's fault; `retry FILE` or `retry --rejected` converts it once it is back
+GONE = "gone: not there when read"
+
 
 def new_manifest_id(date: str) -> str:
     """A fresh manifest id, safe as a Step Functions execution name and in a file name."""

@@ -11,7 +11,7 @@ import pytest
 import zstandard
 
 from ndjson2parquet.conversion.inputs import compression_of, decode, read_input, wide_encoding
-from ndjson2parquet.domain.errors import EngineError, InputError, ResourceExhausted
+from ndjson2parquet.domain.errors import EngineError, InputError, ObjectGone, ResourceExhausted
 
 TEXT = b'{"a":1}\n{"a":2}\n'
 
@@ -72,9 +72,12 @@ def test_utf8_bom_is_skipped_and_remembered() -> None:
     assert (decoded.data, decoded.start_offset) == (TEXT, 3)
 
 
-def test_missing_input_is_a_rejection(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="not found"):
-        decode(read_input(str(tmp_path / "gone.ndjson")))
+def test_a_missing_input_is_gone_not_unreadable_content(tmp_path: Path) -> None:
+    missing = str(tmp_path / "gone.ndjson")
+    for version in ("", "10-1"):  # unregistered, and checked against its registered version
+        with pytest.raises(ObjectGone, match="not found") as caught:
+            read_input(missing, version=version, size=10)
+        assert not isinstance(caught.value, InputError) and caught.value.uri == missing
 
 
 @pytest.mark.parametrize(

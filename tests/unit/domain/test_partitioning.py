@@ -64,3 +64,29 @@ def test_date_and_dt_folders_and_a_date_in_the_file_name_are_recognised(key: str
 def test_date_from_key_is_none_when_no_layout_gives_a_real_date() -> None:
     assert Partitioner().date_from_key("2026-13-45/x.ndjson") is None
     assert Partitioner().date_from_key("x.ndjson") is None
+
+
+def test_skipping_a_pattern_whose_text_a_key_lacks_dates_every_key_as_trying_each_pattern_does() -> None:
+    import datetime as dt
+    import itertools
+    import re
+
+    from ndjson2parquet.domain.partitioning import DEFAULT_DATE_PATTERNS
+
+    def reference(key: str) -> str | None:  # every pattern searched, in order
+        for pattern in DEFAULT_DATE_PATTERNS:
+            match = re.search(pattern, key)
+            if match:
+                try:
+                    return dt.date(int(match["year"]), int(match["month"]), int(match["day"])).isoformat()
+                except ValueError:
+                    continue
+        return None
+
+    folders = ["year=2026/month=11/day=24", "YEAR=2026/month=11/day=24", "date=2026-11-23", "dt=2026-02-30",
+               "xdt=2026-11-22", "2026-11-21", "2026/11/20", "2026-13-45", "logs", ""]  # fmt: skip
+    names = ["x.ndjson", "app-2026-11-19.ndjson", "dt=2026-11-18", "day=17", "2026-11-16_03.json"]
+    keys = [f"{a}/{b}/{n}".strip("/") for a, b, n in itertools.product(folders, [*folders[:4], ""], names)]
+    partitioner = Partitioner()
+    assert [partitioner.date_from_key(k) for k in keys] == [reference(k) for k in keys]
+    assert sum(reference(k) is not None for k in keys) > len(keys) // 2

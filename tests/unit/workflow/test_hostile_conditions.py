@@ -72,7 +72,7 @@ def test_unreadable_inputs_are_rejected_alone_and_the_rest_of_their_manifest_con
             raise PermissionError(errno.EACCES, "Permission denied", uri)
         return read_local(uri)
 
-    pipeline.engine = pipeline.executor.engine = ArrowEngine(opener)
+    pipeline.engine = pipeline.executor.engine = ArrowEngine(opener=opener)
     report = pipeline.run(LocalSource(tmp_path / "in"))
 
     assert report.manifests["FAILED"] == 0 and report.failed_files == 0

@@ -2,7 +2,11 @@
 
 How a manifest goes through (and why it stays fast)
     1. Each file is read and decompressed (``inputs``); one that cannot be read at all is rejected with
-       its reason and the rest carry on.
+       its reason (a missing one as ``GONE``) and the rest carry on. Small local files are read whole, a
+       batch ahead on a reading thread (``_read_ahead``); a big one (``stream_bytes``) and every
+       non-local one (through the ``Storage``) is read as a stream of pieces cut at line ends
+       (``input_stream``). A streamed file found unusable midway is rejected and the manifest
+       converted again without it; a transient read error fails the attempt (it is retried).
     2. Files are gathered, whole or cut at a line, into stretches of about ``STRETCH_BYTES`` (a big
        file is a stretch of its own, never copied), and each stretch is triaged (``lines.triage``).
        When every line starts with ``{`` and none could be too long or too deep, the stretch goes to
@@ -27,7 +31,9 @@ How a manifest goes through (and why it stays fast)
        limit its walks need (``depth``).
        Outside strict mode a writer thread does this while stretches are still parsed, against the
        schema the first chunk shows (``early_write``); the early parts are published when that was the
-       final schema, else deleted and written again from the kept chunks.
+       final schema, else deleted and written again from the kept chunks. Past ``KEEP_BYTES`` the
+       chunks of parts already written are let go (``_let_go``); should the final schema then differ,
+       the manifest is converted again with its columns known.
     6. Parts of an earlier attempt that this one did not write are deleted; the quarantine file is
        rewritten (or removed when there is nothing in it).
 """
@@ -35,9 +41,10 @@ How a manifest goes through (and why it stays fast)
 from __future__ import annotations
 
 import errno
+import hashlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,13 +53,22 @@ from typing import Any
 import pyarrow as pa
 import simdjson
 
-from ...domain.errors import EngineError, InputChanged, InputError, PipelineError, ResourceExhausted, exhaustion
-from ...domain.records import CHANGED_SINCE_REGISTRATION, Ledger, content_digest
+from ...domain.errors import (
+    EngineError,
+    InputChanged,
+    InputError,
+    ObjectGone,
+    PipelineError,
+    ResourceExhausted,
+    exhaustion,
+)
+from ...domain.records import CHANGED_SINCE_REGISTRATION, GONE, Ledger, content_digest
+from ...storage import any_storage
 from ...storage.base import Storage
-from ...storage.local import LocalStorage
-from .. import quarantine
+from .. import input_stream, quarantine
 from ..depth import ensure_recursion_budget
 from ..engine import ConversionJob, ConversionResult, Engine, InputFile, OutputFile
+from ..input_stream import InputStream, is_local, local_blocks, storage_blocks
 from ..inputs import DecodedInput, Opener, compression_of, decode, read_input, read_local
 from ..limits import ColumnLimits, merge_within_limits
 from ..lines import Triage, bad_line, screen, triage
@@ -71,8 +87,9 @@ MIN_BLOCK = 16 * 1024 * 1024  # the native reader's block: large, fewer block bo
 STRETCH_BYTES = 16 * 1024 * 1024  # input screened and handed to a parse thread at a time
 PARSE_THREADS = 2  # one native parse per core
 READ_REPORT_FILES, READ_REPORT_BYTES = 256, 8 * 1024 * 1024  # how often the engine tells what it read
-HASH_ASIDE = 1024 * 1024  # a file bigger than this is hashed on the digest thread
+READ_AHEAD_FILES, READ_AHEAD_BYTES = 64, 8 * 1024 * 1024  # small files read ahead at a time, on a thread
 IN_FLIGHT = 3  # stretches screened ahead of the parse threads at most (bounds memory)
+KEEP_BYTES = 256 * 1024 * 1024  # parsed tables of finished parts kept, past this let go (written early already)
 
 
 @dataclass(slots=True)
@@ -85,6 +102,10 @@ class _FileTally:
     outputs: list[str] = field(default_factory=list)
     end_offset: int = 0  # the bytes (as stored) read: the converted prefix ends here
     digest: Future[str] | str | None = None  # of those bytes; a big file's is hashed on a thread of its own
+
+
+# a file read whole: its stored size, digest, decoded bytes, or the error reading or decoding it raised
+_SmallRead = tuple[int, str | None, DecodedInput | None, Exception | None]
 
 
 @dataclass(slots=True)
@@ -107,6 +128,10 @@ class _Group:
     pending_bytes: int = 0
     input_bytes: int = 0
     parses: list[Future[list[Chunk]]] = field(default_factory=list)
+    # once its tables are let go (``KEEP_BYTES``): what publishing needs of them, and their rejected rows
+    seen: list[tuple[pa.Schema, dict[str, int]]] | None = None
+    table_bytes: int = -1  # of its parsed tables, once all are parsed
+    rejected: list[tuple[int, str, bytes]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -123,6 +148,9 @@ class _Run:
     fast: bool = True  # try the one-pass screen on the next stretch
     in_flight: deque[Future[list[Chunk]]] = field(default_factory=deque)
     early: EarlyWriter | None = None  # writes the parts while stretches are parsed (not in strict mode)
+    rejected: dict[int, str] = field(default_factory=dict)  # files found unusable after part of them was read
+    finished: list[_Group] = field(default_factory=list)  # the groups whose parts are closed, in order
+    may_let_go: bool = True  # let go of written tables past KEEP_BYTES (not once the final columns are known)
     simdjson_parser: simdjson.Parser = field(default_factory=simdjson.Parser)
 
 
@@ -131,10 +159,14 @@ class ArrowEngine(Engine):
 
     name = "arrow"
 
-    def __init__(self, opener: Opener = read_local, storage: Storage | None = None) -> None:
-        """``storage``: where parts and quarantine files are written (default: local paths only)."""
+    #: a local file bigger than this (as stored) is read as a stream of blocks; every non-local one is
+    stream_bytes = input_stream.STREAM_BYTES
+
+    def __init__(self, storage: Storage | None = None, opener: Opener = read_local) -> None:
+        """``storage``: where non-local inputs are read and parts and quarantine files written (default:
+        local paths and s3:// URLs, configured the standard way); ``opener`` reads a small local file whole."""
         self._open = opener
-        self.storage = storage or LocalStorage()
+        self.storage = storage or any_storage()
 
     # --- the port ---------------------------------------------------------------------------
 
@@ -164,23 +196,42 @@ class ArrowEngine(Engine):
     # --- reading, screening, handing stretches to the parse threads ----------------------------
 
     def _convert(self, job: ConversionJob) -> ConversionResult:
+        rejected: dict[int, str] = {}
+        columns: pa.Schema | None = None
+        while True:
+            try:
+                return self._attempt(job, rejected, columns)
+            except _LateRejection as late:
+                # a streamed file turned out unusable after some of it was handed on: convert again without it
+                rejected[late.index] = late.reason
+                log.warning("converting again without a file found unusable midway", extra={"uri": late.uri})
+            except _ConvertAgain as again:
+                # the parts written early were not of the final columns, and the tables to write them again
+                # were let go: convert again, writing early with the final columns known (and keeping every table)
+                columns = again.columns
+                log.info("converting again with the manifest's columns known", extra={"manifest_id": job.manifest_id})
+
+    def _attempt(self, job: ConversionJob, rejected: dict[int, str], columns: pa.Schema | None) -> ConversionResult:
         ensure_recursion_budget()  # values nested up to 1,024 levels are walked recursively (``depth``)
         options = job.options
         stored = schema_from_json(job.schema_json)
         fixed = load_schema_file(options.schema_file) if options.schema_file else None
         block = max(MIN_BLOCK, options.max_line_bytes + 2)
         files = [_FileTally(uri=f.uri) for f in job.files]
-        run = _Run(files=files, declared=Declared(None), block=block, schemas=(fixed, stored))
+        run = _Run(files=files, declared=Declared(None), block=block, schemas=(fixed, stored), rejected=rejected)
         if not options.strict:
             folder = partition_location(job.output_root, job.dataset, job.date)
             uris = [f.uri for f in job.files]
             run.early = EarlyWriter(folder, job.manifest_id, stored, fixed, options, uris, self.storage)
+            if columns is not None:  # known from an earlier attempt: written early, and nothing is let go
+                run.early.guess, run.may_let_go = columns, False
         try:
             with (
                 ThreadPoolExecutor(max_workers=PARSE_THREADS, thread_name_prefix="n2p-parse") as pool,
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="n2p-digest") as hasher,
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="n2p-read") as reader,
             ):
-                groups, bytes_in = self._read(job, run, pool, hasher)
+                groups, bytes_in = self._read(job, run, pool, hasher, reader)
             if run.early is not None:
                 run.early.stop()
             return self._finish(job, run, groups, stored, fixed, bytes_in)
@@ -200,73 +251,195 @@ class ArrowEngine(Engine):
         bytes_in: int,
     ) -> ConversionResult:
         parsed = [[chunk for future in g.parses for chunk in future.result()] for g in groups]
-        finder = _OffsetFinder(job, self._open)
+        finder = _OffsetFinder(job, self._open, self._streams, self._stream)
         for group, chunks in zip(groups, parsed, strict=True):
-            for chunk in chunks:
-                for row, reason, raw in chunk.rejected:
-                    _quarantine_row(group, row, reason, raw, run, finder)
+            for row, reason, raw in [r for chunk in chunks for r in chunk.rejected] + group.rejected:
+                _quarantine_row(group, row, reason, raw, run, finder)
         return self._publish(job, run, groups, parsed, stored, fixed, bytes_in, finder)
 
     def _read(
-        self, job: ConversionJob, run: _Run, pool: ThreadPoolExecutor, hasher: ThreadPoolExecutor
+        self,
+        job: ConversionJob,
+        run: _Run,
+        pool: ThreadPoolExecutor,
+        hasher: ThreadPoolExecutor,
+        reader: ThreadPoolExecutor,
     ) -> tuple[list[_Group], int]:
         """Read file after file, cutting them into stretches that are screened and parsed as they fill."""
-        target = job.options.target_file_bytes
-        groups: list[_Group] = []
+        groups = run.finished
         group = self._start_group(run)
         bytes_in = 0
         told = _ReadReport(job.on_file_read)
+        small = self._read_ahead(job, reader)
         for index, input_file in enumerate(job.files):
             tally = run.files[index]
-            try:
-                raw = read_input(input_file.uri, self._open, input_file.version, input_file.size)
-                # sha256 releases the GIL: a big file's digest is computed while it is screened and parsed; a
-                # small one's costs less than handing it to a thread (at 100,000 files that handing is seconds)
-                tally.end_offset = len(raw)
-                tally.digest = hasher.submit(content_digest, raw) if len(raw) > HASH_ASIDE else content_digest(raw)
-                decoded = _decode_from(raw, input_file)
-            except InputChanged as exc:
-                tally.rejection = f"{CHANGED_SINCE_REGISTRATION} ({exc})"
-                log.warning("input changed since registration", extra={"uri": input_file.uri, "reason": str(exc)})
-                continue
-            except InputError as exc:
-                tally.rejection = str(exc)
-                log.warning("input rejected", extra={"uri": input_file.uri, "reason": str(exc)})
+            read = next(small) if not self._streams(input_file) else None
+            if index in run.rejected:
+                tally.rejection = run.rejected[index]
                 told.add(input_file.size)
                 continue
-            del raw
+            if self._streams(input_file):
+                group, read = self._read_streamed(job, run, pool, hasher, groups, group, index)
+                bytes_in += input_file.size if read else 0
+                told.add(input_file.size)
+                continue
+            assert read is not None
+            tally.end_offset, tally.digest, decoded, error = read
+            del read
+            if error is not None:
+                if not isinstance(error, InputError | ObjectGone):
+                    raise error
+                _reject(tally, error)
+                told.add(input_file.size)
+                continue
+            assert decoded is not None
             bytes_in += input_file.size
             told.add(input_file.size)
             data = decoded.data
             if data and not data.endswith(b"\n"):
                 data += b"\n"  # a final unterminated line is a line
-            position, line, offset = 0, input_file.first_line, decoded.start_offset
+            line, offset = input_file.first_line, decoded.start_offset
             del decoded
-            if len(data) >= STRETCH_BYTES // 2 and group.pending:
-                self._flush(group, pool, run, job)  # a big file is a stretch of its own: no copy
-            while position < len(data):
-                room = max(min(target - group.input_bytes, STRETCH_BYTES - group.pending_bytes), 1)
-                if position == 0 and len(data) <= min(room + STRETCH_BYTES // 2, target - group.input_bytes):
-                    room = len(data)  # rather a stretch 1.5 times the usual than a copy of the file
-                cut = len(data) if position + room >= len(data) else data.find(b"\n", position + room - 1) + 1
-                piece = data if position == 0 and cut == len(data) else data[position:cut]
-                lines = piece.count(b"\n")
-                group.pending.append(_Piece(index, piece, lines, line, offset))
-                group.pending_bytes += len(piece)
-                group.input_bytes += len(piece)
-                run.files[index].lines += lines
-                position, line, offset = cut, line + lines, offset + len(piece)
-                if group.input_bytes >= target:
-                    self._flush(group, pool, run, job)
-                    self._end_group(run, groups, group)
-                    group = self._start_group(run)
-                elif group.pending_bytes >= STRETCH_BYTES:
-                    self._flush(group, pool, run, job)
+            group, line, offset = self._feed(job, run, pool, groups, group, index, data, line, offset)
             del data
         told.flush()
         self._flush(group, pool, run, job)
         self._end_group(run, groups, group)
         return groups, bytes_in
+
+    def _read_ahead(self, job: ConversionJob, reader: ThreadPoolExecutor) -> Iterator[_SmallRead]:
+        """What each file read whole gives, in order, read and decoded a batch ahead on the ``reader`` thread.
+
+        At 100,000 small files the reading thread spent most of its time getting the GIL back after
+        each open, stat and read; read ahead on a thread of its own, those waits overlap the
+        screening here. A batch is at most READ_AHEAD_FILES files or READ_AHEAD_BYTES (but one file),
+        one is read ahead: memory stays two batches.
+        """
+        batches: list[list[InputFile]] = [[]]
+        size = 0
+        for input_file in job.files:
+            if self._streams(input_file):
+                continue
+            if batches[-1] and (len(batches[-1]) >= READ_AHEAD_FILES or size + input_file.size > READ_AHEAD_BYTES):
+                batches.append([])
+                size = 0
+            batches[-1].append(input_file)
+            size += input_file.size
+        ahead = deque([reader.submit(self._read_whole, batches[0])])
+        for following in batches[1:]:
+            ahead.append(reader.submit(self._read_whole, following))
+            yield from ahead.popleft().result()
+        yield from ahead.popleft().result()
+
+    def _read_whole(self, files: list[InputFile]) -> list[_SmallRead]:
+        """Read, hash and decode each file; an error is handed back in its place (raised where it is met)."""
+        reads: list[_SmallRead] = []
+        for input_file in files:
+            try:
+                raw = read_input(input_file.uri, self._open, input_file.version, input_file.size)
+            except Exception as exc:  # raised by the reading thread when it gets to this file
+                reads.append((0, None, None, exc))
+                continue
+            digest = content_digest(raw)
+            try:
+                reads.append((len(raw), digest, _decode_from(raw, input_file), None))
+            except Exception as exc:  # as above
+                reads.append((len(raw), digest, None, exc))
+        return reads
+
+    def _streams(self, input_file: InputFile) -> bool:
+        """True when the file is read as a stream: not local, or local, big and read by the local reader."""
+        if not is_local(input_file.uri):
+            return True
+        return self._open is read_local and input_file.size > self.stream_bytes
+
+    def _stream(self, input_file: InputFile, on_stored: Callable[[bytes], object] | None = None) -> InputStream:
+        """A stream of the file's decompressed pieces (``input_stream``), through the storage unless local."""
+        uri, version, size = input_file.uri, input_file.version, input_file.size
+        if is_local(uri):
+            path = uri[len("file://") :] if uri.startswith("file://") else uri
+            blocks = local_blocks(path, version, size)
+        else:
+            blocks = storage_blocks(self.storage, uri, version, size)
+        return InputStream(uri, blocks, start_offset=input_file.start_offset, on_stored=on_stored)
+
+    def _read_streamed(
+        self,
+        job: ConversionJob,
+        run: _Run,
+        pool: ThreadPoolExecutor,
+        hasher: ThreadPoolExecutor,
+        groups: list[_Group],
+        group: _Group,
+        index: int,
+    ) -> tuple[_Group, bool]:
+        """Read a big or remote file piece by piece into stretches; the group that goes on, and whether it was read.
+
+        A file rejected before any of it was handed on is set aside as a small one is; one found unusable
+        later (corrupt at the end, changed or gone while read) raises ``_LateRejection``: the manifest is
+        converted again without it. A transient error fails the attempt (the manifest is retried).
+        """
+        input_file, tally = job.files[index], run.files[index]
+        digest = hashlib.sha256()
+        # the digest thread hashes the blocks in order, while the stream goes on (one worker: FIFO)
+        stream = self._stream(input_file, on_stored=lambda block: hasher.submit(digest.update, block))
+        line, offset, handed = input_file.first_line, 0, False
+        try:
+            for piece in stream.pieces():
+                if not handed:
+                    offset, handed = stream.start_offset, True
+                if not piece.endswith(b"\n"):
+                    piece += b"\n"  # a final unterminated line is a line
+                group, line, offset = self._feed(job, run, pool, groups, group, index, piece, line, offset)
+        except (InputError, ObjectGone) as exc:
+            if handed:
+                raise _LateRejection(index, input_file.uri, _rejection(exc)) from exc
+            _reject(tally, exc)
+            return group, False
+        except PipelineError as exc:
+            exc.uri = exc.uri or input_file.uri
+            raise
+        tally.end_offset = stream.stored
+        tally.digest = hasher.submit(digest.hexdigest)
+        return group, True
+
+    def _feed(
+        self,
+        job: ConversionJob,
+        run: _Run,
+        pool: ThreadPoolExecutor,
+        groups: list[_Group],
+        group: _Group,
+        index: int,
+        data: bytes,
+        line: int,
+        offset: int,
+    ) -> tuple[_Group, int, int]:
+        """Cut ``data`` (whole lines of file ``index`` from ``line``, at ``offset``) into the group's pieces,
+        flushing stretches and closing parts as they fill; the group that goes on, the next line and offset."""
+        target = job.options.target_file_bytes
+        position = 0
+        if len(data) >= STRETCH_BYTES // 2 and group.pending:
+            self._flush(group, pool, run, job)  # a big file is a stretch of its own: no copy
+        while position < len(data):
+            room = max(min(target - group.input_bytes, STRETCH_BYTES - group.pending_bytes), 1)
+            if position == 0 and len(data) <= min(room + STRETCH_BYTES // 2, target - group.input_bytes):
+                room = len(data)  # rather a stretch 1.5 times the usual than a copy of the file
+            cut = len(data) if position + room >= len(data) else data.find(b"\n", position + room - 1) + 1
+            piece = data if position == 0 and cut == len(data) else data[position:cut]
+            lines = piece.count(b"\n")
+            group.pending.append(_Piece(index, piece, lines, line, offset))
+            group.pending_bytes += len(piece)
+            group.input_bytes += len(piece)
+            run.files[index].lines += lines
+            position, line, offset = cut, line + lines, offset + len(piece)
+            if group.input_bytes >= target:
+                self._flush(group, pool, run, job)
+                self._end_group(run, groups, group)
+                group = self._start_group(run)
+            elif group.pending_bytes >= STRETCH_BYTES:
+                self._flush(group, pool, run, job)
+        return group, line, offset
 
     @staticmethod
     def _start_group(run: _Run) -> _Group:
@@ -280,6 +453,7 @@ class ArrowEngine(Engine):
         groups.append(group)
         if run.early is not None:
             run.early.end_group()
+            _let_go(run, groups)
 
     def _flush(self, group: _Group, pool: ThreadPoolExecutor, run: _Run, job: ConversionJob) -> None:
         """Screen the pending pieces as their triage says and hand their rows to a parse thread."""
@@ -349,6 +523,7 @@ class ArrowEngine(Engine):
         group.parses.append(future)
         if run.early is not None:
             run.early.parse(future)
+            _let_go(run, run.finished)
 
     # --- publishing -------------------------------------------------------------------------
 
@@ -364,7 +539,11 @@ class ArrowEngine(Engine):
         finder: _OffsetFinder,
     ) -> ConversionResult:
         options = job.options
-        seen = [(chunk.table.schema, _non_null_counts(chunk.table)) for chunks in parsed for chunk in chunks]
+        seen = [
+            summary
+            for group, chunks in zip(groups, parsed, strict=True)
+            for summary in (group.seen if group.seen is not None else [_summary(chunk) for chunk in chunks])
+        ]
         final = merge_within_limits(
             stored,
             fixed,
@@ -378,6 +557,11 @@ class ArrowEngine(Engine):
         folder = partition_location(job.output_root, job.dataset, job.date)
         uris = [f.uri for f in run.files]
         early = run.early.publish(columns) if run.early is not None else None
+        if early is None and any(group.seen is not None for group in groups):
+            assert run.early is not None
+            if run.early.failed is not None:
+                raise run.early.failed  # the tables to write the parts again are gone: this attempt fails
+            raise _ConvertAgain(columns)
         for part in early or []:
             run.values_rescued += part.rescued
             if part.path is None:
@@ -440,6 +624,70 @@ class ArrowEngine(Engine):
         )
 
 
+class _LateRejection(Exception):
+    """A streamed file found unusable after part of it was handed on (the manifest converts again without it)."""
+
+    def __init__(self, index: int, uri: str, reason: str) -> None:
+        super().__init__(reason)
+        self.index, self.uri, self.reason = index, uri, reason
+
+
+class _ConvertAgain(Exception):
+    """The parts written early are not of the manifest's final ``columns``, and the kept tables were let go."""
+
+    def __init__(self, columns: pa.Schema) -> None:
+        super().__init__("convert again")
+        self.columns = columns
+
+
+def _let_go(run: _Run, groups: list[_Group]) -> None:
+    """Past ``KEEP_BYTES`` of parsed tables of finished parts, let go of the oldest (the early writer has them).
+
+    Only what publishing needs is kept of them (each chunk's schema and non-null counts, its rejected
+    rows); should the early parts turn out not to be of the final columns, the manifest is converted
+    again (``_ConvertAgain``). Memory then stays a few parts' tables, however big the manifest.
+    """
+    if not run.may_let_go:
+        return
+    kept = [g for g in groups if g.seen is None and g.parses]
+    for group in kept:
+        if group.table_bytes < 0 and all(f.done() and not f.exception() for f in group.parses):
+            group.table_bytes = sum(chunk.table.nbytes for f in group.parses for chunk in f.result())
+    total = sum(max(g.table_bytes, 0) for g in kept)
+    for group in kept:
+        if total <= KEEP_BYTES:
+            break
+        if group.table_bytes < 0:
+            continue  # still being parsed
+        chunks = [chunk for f in group.parses for chunk in f.result()]
+        group.seen = [_summary(chunk) for chunk in chunks]
+        group.rejected = [r for chunk in chunks for r in chunk.rejected]
+        group.parses = []
+        total -= group.table_bytes
+
+
+def _summary(chunk: Chunk) -> tuple[pa.Schema, dict[str, int]]:
+    return chunk.table.schema, _non_null_counts(chunk.table)
+
+
+def _rejection(exc: InputError | ObjectGone) -> str:
+    """The ledger's rejection reason for a file that cannot be used: gone, changed, or its content's."""
+    if isinstance(exc, ObjectGone):
+        return f"{GONE} ({exc})"
+    if isinstance(exc, InputChanged):
+        return f"{CHANGED_SINCE_REGISTRATION} ({exc})"
+    return str(exc)
+
+
+def _reject(tally: _FileTally, exc: InputError | ObjectGone) -> None:
+    """Set a file aside with its reason, and say so in the log."""
+    tally.rejection = _rejection(exc)
+    what = "input gone" if isinstance(exc, ObjectGone) else "input changed since registration"
+    if not isinstance(exc, ObjectGone | InputChanged):
+        what = "input rejected"
+    log.warning(what, extra={"uri": tally.uri, "reason": str(exc)})
+
+
 def _disk_of(job: ConversionJob, exc: Exception) -> str:
     """Where a full disk (or quota) was met: the lake's folder, and the quarantine's when it lies elsewhere."""
     if not isinstance(exc, OSError) or exc.errno not in (errno.ENOSPC, errno.EDQUOT):
@@ -475,23 +723,57 @@ def _quarantine_row(group: _Group, row: int, reason: str, raw: bytes, run: _Run,
 
 
 class _OffsetFinder:
-    """Byte offset of a line of a fast-path row, found by reading its file again (only to quarantine it)."""
+    """Byte offset of a line of a fast-path row, found by reading its file again (only to quarantine it).
 
-    def __init__(self, job: ConversionJob, opener: Opener) -> None:
+    A streamed file is read again piece by piece, from where the last lookup left it when the line
+    comes later (rows are quarantined in order, so a file is mostly read once).
+    """
+
+    def __init__(
+        self,
+        job: ConversionJob,
+        opener: Opener,
+        streams: Callable[[InputFile], bool],
+        stream: Callable[[InputFile], InputStream],
+    ) -> None:
         self._job = job
         self._open = opener
+        self._streams, self._stream = streams, stream
         self._cached: tuple[int, bytes, int] | None = None
+        # a streamed file's reading: (file index, its pieces, the piece at hand, its first line, its offset)
+        self._streamed: tuple[int, Iterator[bytes], bytes, int, int] | None = None
 
     def __call__(self, file_index: int, line: int) -> int:
         input_file = self._job.files[file_index]
+        if self._streams(input_file):
+            return self._streamed_offset(file_index, line)
         if self._cached is None or self._cached[0] != file_index:
             decoded = _decode_from(self._open(input_file.uri), input_file)
             self._cached = (file_index, decoded.data, decoded.start_offset)
         _, data, start = self._cached
-        position = 0
-        for _ in range(line - input_file.first_line):
-            position = data.find(b"\n", position) + 1
-        return start + position
+        return start + _line_start(data, line - input_file.first_line)
+
+    def _streamed_offset(self, file_index: int, line: int) -> int:
+        state = self._streamed
+        if state is None or state[0] != file_index or line < state[3]:
+            stream = self._stream(self._job.files[file_index])
+            pieces = stream.pieces()
+            piece = next(pieces, b"")
+            state = (file_index, pieces, piece, self._job.files[file_index].first_line, stream.start_offset)
+        _, pieces, piece, first, offset = state
+        while line >= first + piece.count(b"\n") + (0 if piece.endswith(b"\n") else 1):
+            first, offset = first + piece.count(b"\n"), offset + len(piece)
+            piece = next(pieces)
+        self._streamed = (file_index, pieces, piece, first, offset)
+        return offset + _line_start(piece, line - first)
+
+
+def _line_start(data: bytes, skip: int) -> int:
+    """Where the line ``skip`` lines into ``data`` starts."""
+    position = 0
+    for _ in range(skip):
+        position = data.find(b"\n", position) + 1
+    return position
 
 
 def _decode_from(raw: bytes, input_file: InputFile) -> DecodedInput:
