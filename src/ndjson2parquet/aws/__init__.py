@@ -1,0 +1,1 @@
+"""The AWS deployment: Lambda handlers (`handlers/`) and the services only they use."""

@@ -1,0 +1,1 @@
+"""Unit tests of the AWS handlers and their services."""
