@@ -31,7 +31,7 @@ from ..backoff import Backoff
 from ..batching.planner import Planner, past_grace
 from ..config.settings import BatchPolicy, IntakeSettings
 from ..domain import clock
-from ..domain.errors import PipelineError, Throttled, TransientError
+from ..domain.errors import PipelineError, TerminalError, Throttled, TransientError
 from ..domain.partitioning import arrival_date
 from ..domain.records import Manifest, ObjectInfo
 from ..domain.states import ManifestState
@@ -43,6 +43,16 @@ log = logging.getLogger(__name__)
 
 DateKey = tuple[str, str]  # (dataset, date)
 _THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequests", "RequestLimitExceeded"}
+#: answers no retry can change: a wrong ARN, missing permissions, an input or name Step Functions refuses
+_REFUSED = {
+    "StateMachineDoesNotExist",
+    "StateMachineDeleting",
+    "InvalidArn",
+    "InvalidName",
+    "InvalidExecutionInput",
+    "AccessDeniedException",
+    "ValidationException",
+}
 
 
 def execution_input(manifest: Manifest) -> dict[str, Any]:
@@ -97,6 +107,8 @@ class ExecutionStarter:
                 return False  # a retried start: the first one took
             if code in _THROTTLED or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
                 raise Throttled(f"Step Functions refused the start of {manifest.manifest_id}: {code}") from exc
+            if code in _REFUSED:
+                raise TerminalError(f"Step Functions refused the start of {manifest.manifest_id}: {code}") from exc
             raise TransientError(f"cannot start the execution of {manifest.manifest_id}: {code}: {exc}") from exc
         except BotoCoreError as exc:  # a connection error: worth another try
             raise TransientError(f"cannot reach Step Functions: {exc}") from exc
