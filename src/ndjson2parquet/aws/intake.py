@@ -123,7 +123,8 @@ class IntakeResult:
     registered: int = 0  # new file versions
     duplicates: int = 0  # versions registered before (repeated or redelivered events)
     skipped: int = 0  # keys that are not inputs, or outside the landing zone
-    removed: int = 0  # removal events (nothing to register)
+    removed: int = 0  # removal events, and objects gone before they were registered
+    stale: int = 0  # events of a version overwritten since: the current one was registered instead
     manifests_closed: int = 0
     executions_started: int = 0  # new executions (a retried start of an existing one is not counted)
     errors: list[str] = field(default_factory=list)  # one line per failed message or date
@@ -143,8 +144,7 @@ class Intake:
     ) -> None:
         self.store, self.starter, self.config = store, starter, config
         self._storage = storage
-        # S3 is read only for an event without an ETag or an object changed after its conversion:
-        # the storage (and its client) is built only then, through this proxy
+        # the storage (and its client) is built at the first S3 request, through this proxy
         self._lazy_storage = _LazyStorage(self)
         self.planner = planner or Planner(store, config.batch)
 
@@ -198,8 +198,9 @@ class Intake:
 
         Returns the objects registered (new or known) per message id."""
         bucket, prefix = self.config.bucket_and_prefix
+        confirm = self.config.confirm_events
         everything = [e for events in messages.values() for e in events]
-        whole = EventSource(bucket, prefix, everything, storage=self._lazy_storage)
+        whole = EventSource(bucket, prefix, everything, storage=self._lazy_storage, confirm=confirm)
         try:
             report = self._ingest(whole, at)
         except PipelineError as exc:
@@ -209,7 +210,7 @@ class Intake:
             return self._split(whole, messages)
         done: dict[str, list[ObjectInfo]] = {}
         for message_id, events in messages.items():
-            source = EventSource(bucket, prefix, list(events), storage=self._lazy_storage)
+            source = EventSource(bucket, prefix, list(events), storage=self._lazy_storage, confirm=confirm)
             try:
                 report = self._ingest(source, at)
             except Exception as exc:  # this message alone fails: SQS delivers it again (then the DLQ)
@@ -230,6 +231,7 @@ class Intake:
         result.duplicates += report.already_known + report.unchanged
         result.skipped += source.stats.skipped
         result.removed += source.removed
+        result.stale += source.stale
 
     @staticmethod
     def _split(whole: EventSource, messages: Mapping[str, Sequence[S3ObjectEvent]]) -> dict[str, list[ObjectInfo]]:

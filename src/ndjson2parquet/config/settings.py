@@ -115,6 +115,8 @@ class IntakeSettings:
     partitioner: Partitioner = field(default_factory=Partitioner)
     batch: BatchPolicy = field(default_factory=BatchPolicy)
     on_changed: OnChanged = OnChanged.REPORT
+    # HEAD each object an event names and register what S3 holds now (events come out of order)
+    confirm_events: bool = True
 
     def __post_init__(self) -> None:
         if not self.landing.startswith("s3://") or len(self.landing) <= 5 or self.landing[5] == "/":

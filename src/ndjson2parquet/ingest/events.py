@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -124,17 +125,27 @@ class EventSource:
     """The created objects some S3 events name, as a `Source` that `ingest.registration.ingest` takes.
 
     ``bucket`` and ``prefix`` are the landing zone; ``storage`` (an S3Storage) reads an object's first
-    bytes when a file's version must be compared with a converted one, and HEADs an object whose
-    event carries no ETag. ``removed`` counts removal events, ``stats`` the skipped keys.
+    bytes when a file's version must be compared with a converted one, and HEADs objects.
+
+    With ``confirm`` (the intake's default), each named object is HEADed (``workers`` at a time) and
+    what S3 holds now is registered, as a listing of those keys would: an event that arrives after
+    the event of a newer version of its key (S3 does not order deliveries) then names the current
+    version, and can never make the older one supersede it; such events are counted in ``stale``.
+    Without it, the event's own ETag, size and time are taken (an event with no ETag is HEADed).
+    ``removed`` counts removals and objects already gone, ``stats`` the skipped keys, ``taken`` the
+    objects handed to registration.
     """
 
     bucket: str
     prefix: str
     events: list[S3ObjectEvent]
     storage: Any = None
+    confirm: bool = False
+    workers: int = 8
     stats: ListingStats = field(default_factory=ListingStats)
     removed: int = 0
-    taken: list[ObjectInfo] = field(default_factory=list)  # every object handed to registration
+    stale: int = 0
+    taken: list[ObjectInfo] = field(default_factory=list)
     mutable = False  # an object version never changes
 
     def describe(self) -> str:
@@ -143,6 +154,21 @@ class EventSource:
 
     def objects(self) -> Iterator[ObjectInfo]:
         """The input objects the created events name, in S3's order; the rest counted in ``stats``."""
+        wanted = list(self._inputs())
+        heads: Iterable[Any]
+        if self.confirm and wanted:
+            with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(wanted)))) as pool:
+                heads = list(pool.map(lambda item: self.storage.info(item[0].uri), wanted))
+        else:
+            heads = [None if event.etag else self.storage.info(event.uri) for event, _ in wanted]
+        for (event, relative), head in zip(wanted, heads, strict=True):
+            obj = self._object(event, relative, head)
+            if obj is not None:
+                self.taken.append(obj)
+                yield obj
+
+    def _inputs(self) -> Iterator[tuple[S3ObjectEvent, str]]:
+        """Created events of input objects in the landing zone, with their keys below its prefix."""
         root = self.prefix.strip("/")
         start = len(root) + 1 if root else 0
         for event in in_order(self.events):
@@ -161,20 +187,20 @@ class EventSource:
             if hidden or not is_input_name(parts[-1]):
                 self.stats.skip(event.uri, skip_reason(hidden[0] if hidden else parts[-1]))
                 continue
-            obj = self._object(event, relative)
-            if obj is not None:
-                self.taken.append(obj)
-                yield obj
+            yield event, relative
 
-    def _object(self, event: S3ObjectEvent, relative: str) -> ObjectInfo | None:
-        if event.etag:
-            return ObjectInfo(uri=event.uri, key=relative, version=event.etag, size=event.size, modified_at=event.time)
-        found = self.storage.info(event.uri)  # no ETag in the event: read it as a listing would
-        if found is None:
-            self.removed += 1  # gone already: a later removal event says so too
+    def _object(self, event: S3ObjectEvent, relative: str, head: Any) -> ObjectInfo | None:
+        if head is None and (self.confirm or not event.etag):
+            self.removed += 1  # gone already: its removal event says so too
             return None
+        if head is None:
+            return ObjectInfo(
+                uri=event.uri, key=relative, version=str(event.etag), size=event.size, modified_at=event.time
+            )
+        if event.etag and head.version != event.etag:
+            self.stale += 1  # overwritten since: the current version is registered (its own event is a no-op)
         return ObjectInfo(
-            uri=event.uri, key=relative, version=found.version, size=found.size, modified_at=found.modified_at
+            uri=event.uri, key=relative, version=head.version, size=head.size, modified_at=head.modified_at
         )
 
     def read_prefix(self, uri: str, n: int) -> bytes:

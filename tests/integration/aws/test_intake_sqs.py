@@ -191,5 +191,19 @@ def test_a_removed_object_registers_nothing_more(world: World) -> None:
     world.client("s3").delete_object(Bucket=world.bucket, Key=uri.split("/", 3)[3])
     stats = world.poller().drain(timeout_s=30)
     assert (stats.received, stats.reported_failed) == (3, 0)  # the s3:TestEvent, the put, the removal
-    [record] = world.store.files_by_uri(uri)  # the put registered it; the conversion finds it gone
-    assert record.state == FileState.PENDING
+    assert world.store.files_by_uri(uri) == []  # its put event found it gone: nothing to convert
+
+
+def test_an_event_delivered_after_the_event_of_a_newer_version_leaves_the_newer_one_registered(world: World) -> None:
+    sqs = world.client("sqs")
+    world.poller().drain(timeout_s=30)  # the s3:TestEvent
+    uri = world.put("orders.ndjson", b'{"v": 1}\n')
+    [old_event] = sqs.receive_message(QueueUrl=world.queue_url, MaxNumberOfMessages=10)["Messages"]
+    sqs.delete_message(QueueUrl=world.queue_url, ReceiptHandle=old_event["ReceiptHandle"])  # held back
+    world.put("orders.ndjson", b'{"v": 2}\n{"v": 3}\n')
+    world.poller().drain(timeout_s=30)  # the newer version's event first
+    sqs.send_message(QueueUrl=world.queue_url, MessageBody=old_event["Body"])  # then the older one
+    stats = world.poller().drain(timeout_s=30)
+    assert stats.reported_failed == 0
+    [current] = world.store.files_by_uri(uri)  # the older version was never registered
+    assert current.state == FileState.PENDING and current.size == 18

@@ -150,3 +150,24 @@ def _record(key: str) -> dict[str, Any]:
         "eventTime": "2026-11-25T10:00:00Z",
         "s3": {"bucket": {"name": "landing-bucket"}, "object": {"key": key, "size": 7}},
     }
+
+
+def test_confirmed_events_register_what_s3_holds_now_so_a_late_event_of_an_old_version_is_stale() -> None:
+    class Storage:
+        def info(self, url: str) -> Any:
+            return _Stored(url, 200, "b" * 32, 7.0)  # the newer version is the current one
+
+    older_only = [e for e in events_of("sqs_s3_versioned.json") if e.etag == "a" * 32]
+    source = EventSource("landing-bucket", "landing", older_only, storage=Storage(), confirm=True)
+    objects = list(source.objects())
+    assert {(o.version, o.size, o.modified_at) for o in objects} == {("b" * 32, 200, 7.0)}
+    assert source.stale == 1  # the duplicate of the older event collapsed first
+
+
+def test_a_confirmed_event_of_an_object_gone_since_registers_nothing() -> None:
+    class Storage:
+        def info(self, url: str) -> Any:
+            return None
+
+    source = EventSource("landing-bucket", "landing", events_of("sqs_s3_put.json"), storage=Storage(), confirm=True)
+    assert list(source.objects()) == [] and source.removed == 1

@@ -28,7 +28,11 @@ def wired(tmp_path: Path) -> Iterator[tuple[SqliteStore, RecordingStepFunctions]
     sfn = RecordingStepFunctions()
     with SqliteStore(tmp_path / "state.db") as store:
         settings = IntakeSettings(
-            state="unused", landing="s3://in/landing", state_machine_arn=ARN, batch=BatchPolicy(max_files=2)
+            state="unused",
+            landing="s3://in/landing",
+            state_machine_arn=ARN,
+            batch=BatchPolicy(max_files=2),
+            confirm_events=False,
         )
         handler_module.use(Intake(store, ExecutionStarter(ARN, client=sfn), settings))
         yield store, sfn

@@ -72,7 +72,11 @@ def store(tmp_path: Path) -> Iterator[SqliteStore]:
 
 def make_intake(store: Any, sfn: RecordingStepFunctions, **batch: Any) -> Intake:
     settings = IntakeSettings(
-        state="unused", landing="s3://in/landing", state_machine_arn=ARN, batch=BatchPolicy(**batch)
+        state="unused",
+        landing="s3://in/landing",
+        state_machine_arn=ARN,
+        batch=BatchPolicy(**batch),
+        confirm_events=False,
     )
     return Intake(store, ExecutionStarter(ARN, client=sfn, backoff=FAST), settings)
 

@@ -144,6 +144,7 @@ def _measure(messages: int, failed: int, empty: int, result: IntakeResult) -> No
         ("DuplicateEvents", result.duplicates),
         ("SkippedKeys", result.skipped),
         ("RemovalEvents", result.removed),
+        ("StaleEvents", result.stale),
         ("ManifestsClosed", result.manifests_closed),
         ("ExecutionsStarted", result.executions_started),
     ):
