@@ -117,7 +117,18 @@ def _wcu(*parts: dict[str, Any]) -> int:
     return max(1, math.ceil(sum(item_size(p) for p in parts) / 1024))
 
 
-def notification(bucket: str, key: str, n: int) -> str:
+class RequestCounter:
+    """Counts a client's requests by operation (a botocore event hook)."""
+
+    def __init__(self, client: Any) -> None:
+        self.requests: Counter[str] = Counter()
+        client.meta.events.register("provide-client-params.*.*", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.requests[model.name] += 1
+
+
+def notification(bucket: str, key: str, etag: str, size: int, n: int) -> str:
     """One S3 ObjectCreated:Put notification body, as S3 enqueues it."""
     record = {
         "eventVersion": "2.1",
@@ -128,7 +139,7 @@ def notification(bucket: str, key: str, n: int) -> str:
         "s3": {
             "s3SchemaVersion": "1.0",
             "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-            "object": {"key": key, "size": 4096, "eTag": f"{n:032x}", "sequencer": f"{n:018X}"},
+            "object": {"key": key, "size": size, "eTag": etag, "sequencer": f"{n:018X}"},
         },
     }
     return json.dumps({"Records": [record]})
@@ -136,7 +147,7 @@ def notification(bucket: str, key: str, n: int) -> str:
 
 def run(server: MotoServer, files: int, batch: int, max_files: int) -> None:
     tag = uuid.uuid4().hex[:8]
-    dynamodb, sfn = server.client("dynamodb"), server.client("stepfunctions")
+    dynamodb, sfn, s3 = server.client("dynamodb"), server.client("stepfunctions"), server.client("s3")
     create_table(dynamodb, f"bench-{tag}")
     machine = sfn.create_state_machine(name=f"bench-{tag}", definition=PASS, roleArn=ROLE)["stateMachineArn"]
     meter = DynamoMeter(dynamodb)
@@ -146,13 +157,20 @@ def run(server: MotoServer, files: int, batch: int, max_files: int) -> None:
         state_machine_arn=machine,
         batch=BatchPolicy(max_files=max_files),
     )
-    intake = handler_module.build_intake(settings, dynamodb=dynamodb, stepfunctions=sfn, s3=server.client("s3"))
+    intake = handler_module.build_intake(settings, dynamodb=dynamodb, stepfunctions=sfn, s3=s3)
     handler_module.use(intake)
-    day = datetime.now(UTC).date().isoformat()
-    bodies = [notification(f"landing-{tag}", f"in/{day}/part-{i:07d}.ndjson", i) for i in range(files)]
+    day, bucket = datetime.now(UTC).date().isoformat(), f"landing-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    bodies = []
+    for i in range(files):  # the objects exist: the intake HEADs each one an event names
+        key, data = f"in/{day}/part-{i:07d}.ndjson", f'{{"i": {i}}}\n'.encode()
+        etag = s3.put_object(Bucket=bucket, Key=key, Body=data)["ETag"].strip('"')
+        bodies.append(notification(bucket, key, etag, len(data), i))
+    s3_requests = RequestCounter(s3)
     print(f"batches of {batch} messages, manifests of {max_files} files:")
     for label in ("first delivery", "delivered again"):
         meter.reset()
+        s3_requests.requests.clear()
         started = time.perf_counter()
         failed = 0
         with contextlib.redirect_stdout(io.StringIO()):  # the handler's EMF lines
@@ -172,7 +190,8 @@ def run(server: MotoServer, files: int, batch: int, max_files: int) -> None:
         print(f"    DynamoDB requests per file: {sum(meter.requests.values()) / files:.3f} ({per_file})")
         print(
             f"    capacity units per file (estimated): write {meter.write_units / files:.2f}, "
-            f"read {meter.read_units / files:.2f}"
+            f"read {meter.read_units / files:.2f}; S3 requests per file: "
+            + (", ".join(f"{op} {n / files:.2f}" for op, n in sorted(s3_requests.requests.items())) or "none")
         )
     handler_module.use(None)
     intake.store.close()
