@@ -31,7 +31,7 @@ from ..backoff import Backoff
 from ..batching.planner import Planner, past_grace
 from ..config.settings import BatchPolicy, IntakeSettings
 from ..domain import clock
-from ..domain.errors import PipelineError, TerminalError, Throttled, TransientError
+from ..domain.errors import TerminalError, Throttled, TransientError
 from ..domain.partitioning import arrival_date
 from ..domain.records import Manifest, ObjectInfo
 from ..domain.states import ManifestState
@@ -186,7 +186,8 @@ class Intake:
                 if not set(redelivered).isdisjoint(ids):
                     self._start_created(day, result)
             except Exception as exc:  # each date on its own: the others still close
-                log.warning("closing failed: its messages are retried", extra={"dataset": day[0], "date": day[1]})
+                where = {"dataset": day[0], "date": day[1], "error": str(exc)}
+                log.warning("closing failed: its messages are retried", extra=where)
                 result.errors.append(f"{day[0]}/{day[1]}: {type(exc).__name__}: {exc}")
                 result.failed.extend(i for i in dict.fromkeys(ids) if i not in result.failed)
         return result
@@ -203,7 +204,7 @@ class Intake:
         whole = EventSource(bucket, prefix, everything, storage=self._lazy_storage, confirm=confirm)
         try:
             report = self._ingest(whole, at)
-        except PipelineError as exc:
+        except Exception as exc:  # whatever it was, each message now meets it (or not) on its own
             log.warning("batch registration failed: registering message by message", extra={"error": str(exc)})
         else:
             self._count(result, whole, report)

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -207,3 +208,23 @@ def test_an_event_delivered_after_the_event_of_a_newer_version_leaves_the_newer_
     assert stats.reported_failed == 0
     [current] = world.store.files_by_uri(uri)  # the older version was never registered
     assert current.state == FileState.PENDING and current.size == 18
+
+
+def test_dynamodb_throttling_during_registration_is_retried_and_registers_each_file_once(world: World) -> None:
+    dynamodb, throttled = world.client("dynamodb"), []
+
+    def throttle(**_: Any) -> Any:
+        if len(throttled) < 3:  # the first three transactions are refused, as a hot partition would
+            throttled.append(1)
+            error = {"Code": "ThrottlingException", "Message": "Rate of requests exceeds the allowed throughput"}
+            return SimpleNamespace(status_code=400), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}
+        return None
+
+    dynamodb.meta.events.register("before-call.dynamodb.TransactWriteItems", throttle)
+    try:
+        uris = [world.put(f"t-{i}.ndjson") for i in range(3)]
+        stats = world.poller().drain(timeout_s=30)
+    finally:
+        dynamodb.meta.events.unregister("before-call.dynamodb.TransactWriteItems", throttle)
+    assert len(throttled) == 3 and stats.reported_failed == 0 and stats.batches_failed == 0
+    assert all(len(world.store.files_by_uri(uri)) == 1 for uri in uris)
