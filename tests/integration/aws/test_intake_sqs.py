@@ -228,3 +228,16 @@ def test_dynamodb_throttling_during_registration_is_retried_and_registers_each_f
         dynamodb.meta.events.unregister("before-call.dynamodb.TransactWriteItems", throttle)
     assert len(throttled) == 3 and stats.reported_failed == 0 and stats.batches_failed == 0
     assert all(len(world.store.files_by_uri(uri)) == 1 for uri in uris)
+
+
+def test_the_poller_fails_a_whole_batch_whose_response_names_an_unknown_message_as_lambda_does(world: World) -> None:
+    answers = [{"batchItemFailures": [{"itemIdentifier": "not-in-this-batch"}]}]
+
+    def answer(event: dict[str, Any], context: Any) -> Any:
+        return answers.pop() if answers else {"batchItemFailures": []}
+
+    world.client("sqs").send_message(QueueUrl=world.queue_url, MessageBody="one")
+    stats = world.poller(answer).drain(timeout_s=30)
+    assert stats.batches_failed == 1 and stats.invocations == 2  # nothing deleted, all of it delivered again
+    assert stats.deleted == stats.received - 2  # the TestEvent and "one", each received twice
+    assert world.dlq_bodies() == []
