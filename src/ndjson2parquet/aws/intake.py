@@ -56,15 +56,10 @@ _REFUSED = {
 
 
 def execution_input(manifest: Manifest) -> dict[str, Any]:
-    """What an execution starts with: the manifest's id and, for the state machine's choices, its size."""
-    return {
-        "manifest_id": manifest.manifest_id,
-        "dataset": manifest.dataset,
-        "date": manifest.date,
-        "files": len(manifest.file_ids),
-        "bytes": manifest.bytes,
-        "reason": manifest.reason,
-    }
+    """What an execution starts with: the manifest id alone (its first step reads the rest from the
+    store). Every starter sends the same input, so a repeated start of a running execution is
+    answered with that execution."""
+    return {"manifest_id": manifest.manifest_id}
 
 
 class ExecutionStarter:

@@ -1,1 +1,0 @@
-"""Unit tests of the AWS handlers and their services."""

@@ -1,1 +1,1 @@
-"""Lambda entry points: thin, each parses its event, calls the library and reports."""
+"""Lambda handlers: one module per function family (`steps`: the manifest workflow's steps)."""

@@ -31,11 +31,11 @@ NAMESPACE = "ndjson2parquet"
 
 _level = (env.read(env.LOG_LEVEL, "INFO") or "INFO").upper()
 logger = Logger(service=SERVICE, level=_level)
-copy_config_to_registered_loggers(source_logger=logger, log_level=_level, include={"ndjson2parquet"})
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE)
 
 _intake: Intake | None = None
+_package_logs_routed = False
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> IntakeSettings:
@@ -84,6 +84,15 @@ def use(intake: Intake | None) -> None:
     _intake = intake
 
 
+def _route_package_logs() -> None:
+    """The package's own loggers write through the Powertools logger (once, at the first invocation:
+    importing this module changes no logging configuration)."""
+    global _package_logs_routed
+    if not _package_logs_routed:
+        copy_config_to_registered_loggers(source_logger=logger, log_level=_level, include={"ndjson2parquet"})
+        _package_logs_routed = True
+
+
 def _current() -> Intake:
     global _intake
     if _intake is None:
@@ -96,6 +105,7 @@ def _current() -> Intake:
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point: ``{"batchItemFailures": [{"itemIdentifier": message id}, ...]}``."""
+    _route_package_logs()
     return process(event, context, _current())
 
 
