@@ -86,26 +86,6 @@ class OnChanged(StrEnum):
 
 
 @dataclass(frozen=True)
-class RunOptions:
-    """Everything one pipeline run needs, gathered from arguments (which beat the environment)."""
-
-    batch: BatchPolicy = field(default_factory=BatchPolicy)
-    store: StorePolicy = field(default_factory=StorePolicy)
-    conversion: ConversionOptions = field(default_factory=ConversionOptions)
-    partitioner: Partitioner = field(default_factory=Partitioner)
-    workers: int = 2
-    settle_s: float = 5.0  # a local file is registered once unmodified for this long (still being written?)
-    settle_wait_s: float = 60.0  # `run` waits at most this long for files still settling, listing again
-    on_changed: OnChanged = OnChanged.REPORT
-
-    def __post_init__(self) -> None:
-        _positive("workers", self.workers)
-        if self.settle_s < 0 or self.settle_wait_s < 0:
-            raise ConfigError("settle_s and settle_wait_s must not be negative")
-        object.__setattr__(self, "on_changed", OnChanged(self.on_changed))
-
-
-@dataclass(frozen=True)
 class IntakeSettings:
     """The intake Lambda's: its state store, landing zone, workflow, and how files are dated and batched."""
 
@@ -132,3 +112,23 @@ class IntakeSettings:
         """The landing bucket and prefix (no slash at either end of the prefix)."""
         bucket, _, prefix = self.landing[5:].partition("/")
         return bucket, prefix.strip("/")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything one pipeline run needs, gathered from arguments (which beat the environment)."""
+
+    batch: BatchPolicy = field(default_factory=BatchPolicy)
+    store: StorePolicy = field(default_factory=StorePolicy)
+    conversion: ConversionOptions = field(default_factory=ConversionOptions)
+    partitioner: Partitioner = field(default_factory=Partitioner)
+    workers: int = 2
+    settle_s: float = 5.0  # a local file is registered once unmodified for this long (still being written?)
+    settle_wait_s: float = 60.0  # `run` waits at most this long for files still settling, listing again
+    on_changed: OnChanged = OnChanged.REPORT
+
+    def __post_init__(self) -> None:
+        _positive("workers", self.workers)
+        if self.settle_s < 0 or self.settle_wait_s < 0:
+            raise ConfigError("settle_s and settle_wait_s must not be negative")
+        object.__setattr__(self, "on_changed", OnChanged(self.on_changed))
