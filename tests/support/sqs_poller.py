@@ -165,7 +165,8 @@ class SqsPoller:
             messages.extend(got)
             if not got and time.monotonic() >= window_ends:
                 break
-        return messages
+        # a message whose visibility ended while the batch was gathered can come twice: once in a batch
+        return list({m["MessageId"]: m for m in messages}.values())
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:
         attrs = message.get("Attributes", {})

@@ -88,7 +88,7 @@ def world(moto: MotoServer, clients: dict[str, Any]) -> Iterator[World]:
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)})
     queue_url = sqs.create_queue(
-        QueueName=f"intake-{tag}", Attributes={"VisibilityTimeout": "1", "RedrivePolicy": redrive}
+        QueueName=f"intake-{tag}", Attributes={"VisibilityTimeout": "2", "RedrivePolicy": redrive}
     )["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     s3.put_bucket_notification_configuration(
