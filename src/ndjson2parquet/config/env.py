@@ -22,3 +22,13 @@ def read(name: str, default: str | None = None, environ: Mapping[str, str] | Non
     """The variable's value, or `default` when unset or empty."""
     value = (environ if environ is not None else os.environ).get(name)
     return value if value else default
+
+
+# the intake Lambda (aws/handlers/intake.py)
+LANDING = "NDJSON2PARQUET_LANDING"  # s3://bucket/prefix the S3 events are for
+STATE_MACHINE_ARN = "NDJSON2PARQUET_STATE_MACHINE_ARN"  # the manifest workflow the intake starts
+DATASET = "NDJSON2PARQUET_DATASET"  # the dataset of keys no dataset pattern names
+DATASET_PATTERN = "NDJSON2PARQUET_DATASET_PATTERN"  # a regex with a `dataset` group, read from each key
+MAX_FILES = "NDJSON2PARQUET_MAX_FILES"  # BatchPolicy.max_files
+TARGET_BYTES = "NDJSON2PARQUET_TARGET_BYTES"  # BatchPolicy.target_bytes
+GRACE_SECONDS = "NDJSON2PARQUET_GRACE_SECONDS"  # BatchPolicy.grace_period_s

@@ -86,6 +86,35 @@ class OnChanged(StrEnum):
 
 
 @dataclass(frozen=True)
+class IntakeSettings:
+    """The intake Lambda's: its state store, landing zone, workflow, and how files are dated and batched."""
+
+    state: str  # dynamodb://TABLE (or an SQLite path, in tests)
+    landing: str  # s3://bucket/prefix
+    state_machine_arn: str
+    partitioner: Partitioner = field(default_factory=Partitioner)
+    batch: BatchPolicy = field(default_factory=BatchPolicy)
+    on_changed: OnChanged = OnChanged.REPORT
+    # HEAD each object an event names and register what S3 holds now (events come out of order)
+    confirm_events: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.landing.startswith("s3://") or len(self.landing) <= 5 or self.landing[5] == "/":
+            raise ConfigError(f"the landing zone must be an s3:// url, got {self.landing!r}")
+        if not self.state:
+            raise ConfigError("no state store given")
+        if not self.state_machine_arn:
+            raise ConfigError("no state machine ARN given")
+        object.__setattr__(self, "on_changed", OnChanged(self.on_changed))
+
+    @property
+    def bucket_and_prefix(self) -> tuple[str, str]:
+        """The landing bucket and prefix (no slash at either end of the prefix)."""
+        bucket, _, prefix = self.landing[5:].partition("/")
+        return bucket, prefix.strip("/")
+
+
+@dataclass(frozen=True)
 class RunOptions:
     """Everything one pipeline run needs, gathered from arguments (which beat the environment)."""
 
