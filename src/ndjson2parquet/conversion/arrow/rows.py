@@ -15,8 +15,8 @@ from typing import Any
 import pyarrow as pa
 
 from ..lines import BigNumber
-from ..rescue import duplicates_in
-from ..schema import INT64_MAX, INT64_MIN, kind_of, merge_fields, merge_types
+from ..rescue import deep_merge, duplicates_in
+from ..schema import INT64_MAX, INT64_MIN, TypeVote, kind_of, merge_fields, merge_types, with_votes
 
 _MISSING = object()  # "nothing rescued here"
 FLOAT_EXACT_INT = 2**53  # beyond this an integer does not survive a trip through a double
@@ -48,10 +48,26 @@ def value_type(value: Any) -> pa.DataType:
     raise TypeError(f"unexpected parsed value {type(value).__name__}")
 
 
-def infer_fields(records: list[dict[str, Any]], base: list[pa.Field], fixed: list[pa.Field]) -> list[pa.Field]:
-    """The fields for a stretch of records: the columns already known, then the most common type of the rest."""
+@dataclass(slots=True)
+class Inferred:
+    """A stretch's fields (its own vote), and every type the values of its mixed columns had (``with_votes``)."""
+
+    fields: list[pa.Field]
+    mixed: dict[str, list[TypeVote]]
+
+
+def infer_fields(records: list[dict[str, Any]]) -> Inferred:
+    """The fields for a stretch of records, by the most common type of each, and the votes of the columns
+    whose values had more than one type (their other values are set aside, and may fit the manifest's type)."""
     votes = Counter(value_type(record) for record in records)
-    return merge_fields(base, [(list(t), count) for t, count in votes.items()], fixed=fixed)
+    fields = merge_fields([], [(list(t), count) for t, count in votes.items()])
+    by_column: dict[str, Counter[pa.DataType]] = {}
+    for record_type, count in votes.items():
+        for field in record_type:
+            if not pa.types.is_null(field.type):
+                by_column.setdefault(field.name, Counter())[field.type] += count
+    mixed = {name: list(typed.items()) for name, typed in by_column.items() if len(typed) > 1}
+    return Inferred(fields, mixed)
 
 
 @dataclass(slots=True)
@@ -156,9 +172,56 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
-def records_to_table(rows: list[dict[str, Any]], fields: list[pa.Field]) -> pa.Table:
-    """Build a table from fitted rows (every value already fits its field)."""
-    schema = pa.schema(fields)
+def records_to_table(
+    rows: list[dict[str, Any]], fields: list[pa.Field], mixed: dict[str, list[TypeVote]] | None = None
+) -> pa.Table:
+    """Build a table from fitted rows (every value already fits its field); ``mixed``: the votes of its
+    mixed columns, carried by its schema (``schema.with_votes``)."""
+    names = {field.name for field in fields}
+    schema = with_votes(pa.schema(fields), {name: typed for name, typed in (mixed or {}).items() if name in names})
     if not rows:
         return schema.empty_table()
     return pa.Table.from_pylist(rows, schema=schema)
+
+
+def take_back(
+    columns: list[Any], target: pa.Schema, overlays: dict[int, dict[str, Any]], set_aside: dict[int, dict[str, Any]]
+) -> tuple[list[Any], dict[int, dict[str, Any]]]:
+    """Put back in their columns the values a slow-path chunk set aside that fit ``target`` after all.
+
+    A stretch parsed here is typed by its own vote (``infer_fields``) before the manifest's types are
+    known: where those differ (a stored int64 column, or a kind most common in the manifest but not in
+    the stretch), values the stretch set aside fit their column. ``columns`` are the chunk's columns
+    brought to ``target`` (``conform``), ``overlays`` each row's rescued values (the chunk's own merged
+    with the conform misfits), ``set_aside`` the chunk's own. Per value, but only in the columns of a
+    slow-path chunk that set values aside: the native path never comes here. Neither ``overlays`` nor
+    its objects are changed; the columns and overlays to use are returned.
+    """
+    index = {name: i for i, name in enumerate(target.names)}
+    wanted: dict[int, list[int]] = {}  # column -> rows with a value set aside for it
+    for row, overlay in set_aside.items():
+        for key in overlay:
+            if key in index:
+                wanted.setdefault(index[key], []).append(row)
+    if not wanted:
+        return columns, overlays
+    columns, overlays = list(columns), dict(overlays)
+    for column, rows in wanted.items():
+        field = target.field(column)
+        values = columns[column].to_pylist()
+        changed = False
+        for row in rows:
+            kept, rest = _fit(deep_merge(values[row], overlays[row][field.name]), field.type)
+            if kept == values[row]:
+                continue  # nothing more of it fits
+            values[row], changed = kept, True
+            overlay = {key: value for key, value in overlays[row].items() if key != field.name}
+            if rest is not _MISSING:
+                overlay[field.name] = rest
+            if overlay:
+                overlays[row] = overlay
+            else:
+                del overlays[row]
+        if changed:
+            columns[column] = pa.array(values, field.type)
+    return columns, overlays

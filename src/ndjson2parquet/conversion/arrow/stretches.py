@@ -151,6 +151,8 @@ def exact_chunk(texts: list[bytes], rows: Sequence[int]) -> Chunk:
             rejected.append((row, str(exc), text))
     # no deeper than a column may be (``limits``): what lies deeper goes to the overlays here, and pyarrow
     # never builds (at a cost of depth squared) the rows of a type the dataset would not take
-    fields = within_limits(infer_fields(records, [], []), {}, {}, _DEPTH_ONLY)
+    inferred = infer_fields(records)
+    fields = within_limits(inferred.fields, {}, {}, _DEPTH_ONLY)
     split = split_records(records, fields)
-    return Chunk(records_to_table(split.rows, fields), kept, split.rescued, rejected, split.duplicates)
+    table = records_to_table(split.rows, fields, inferred.mixed)
+    return Chunk(table, kept, split.rescued, rejected, split.duplicates)
