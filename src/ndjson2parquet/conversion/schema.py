@@ -19,16 +19,17 @@ Rules (what the README documents)
     * Evolution: a new field becomes a nullable column (a new nested field a nullable struct field); an
       existing column keeps its physical type once written (``null -> anything`` only: untyped columns
       are never written). A value whose type does not fit its column is kept in ``_rescued_data`` (or
-      quarantined in strict mode). Widening ``int64 -> float64`` happens only when the caller opts in
-      (``widen``, ``--allow-widening``): the lake's parts then disagree on that column's type, which
-      only some readers' recipes reconcile (README, "Reading the lake").
+      quarantined in strict mode); one that fits stays in its column, whatever the mix of the
+      manifest. Widening ``int64 -> float64`` happens only when the caller opts in (``widen``,
+      ``--allow-widening``): the lake's parts then disagree on that column's type, which only some
+      readers' recipes reconcile (README, "Reading the lake").
     * An explicit schema file fixes the types of the fields it lists (no widening); other fields are
       inferred as usual.
-    * Mixed types for a NEW column (within a manifest): the most common kind wins, counted over
-      non-null values (``int64`` and ``float64`` count as one kind, "number", and give ``float64`` when
-      both occur); ties go to the first of string, number, bool, struct, list. The other values are
-      rescued. The same rule applies inside structs and to list elements; a list whose elements do not
-      fit is rescued whole.
+    * Mixed types for a NEW column (within a manifest): the most common kind wins, counted over every
+      non-null value of the manifest, however its stretches were parsed (``int64`` and ``float64``
+      count as one kind, "number", and give ``float64`` when both occur); ties go to the first of
+      string, number, bool, struct, list. The other values are rescued. The same rule applies inside
+      structs and to list elements; a list whose elements do not fit is rescued whole.
     * Keys that differ only in case (Athena, Hive and Glue are case-insensitive): the column takes the
       spelling already stored, else the first spelling seen in the manifest; values under any other
       spelling go to ``_rescued_data`` under their own spelling (lossless).

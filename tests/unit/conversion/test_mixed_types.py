@@ -67,8 +67,8 @@ def quarantined(result: ConversionResult) -> list[dict[str, Any]]:
 
 def test_ints_stay_in_a_stored_int_column_in_strict_mode_when_strings_outnumber_them(tmp_path: Path) -> None:
     schema = stored(tmp_path, {"n": 0, "x": 1})
-    lines = [{"n": 1, "x": "a"}, {"n": 2, "x": "b"}, {"n": 3, "x": "c"}, {"n": 4, "x": 4}, {"n": 5, "x": 5}]
-    result = convert(tmp_path, lines, schema=schema, strict=True)
+    lines = [{"n": 1, "x": "a"}, {"n": 2, "x": "b"}, {"n": 3, "x": "c"}, {"n": 4, "x": 4.0}, {"n": 5, "x": 5}]
+    result = convert(tmp_path, lines, schema=schema, strict=True)  # a whole double fits an int64 column
     assert [(row["n"], row["x"], row["_rescued_data"]) for row in rows_of(result)] == [(4, 4, None), (5, 5, None)]
     assert sorted(json.loads(record["raw"])["n"] for record in quarantined(result)) == [1, 2, 3]
     assert result.rows_quarantined == 3 and result.values_rescued == 0

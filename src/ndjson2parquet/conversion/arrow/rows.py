@@ -3,6 +3,10 @@
 Used only for lines the native reader cannot take as they are: a type that drifts inside one stretch
 of input, duplicate keys, integers beyond 64 bits. Everything here is per value and per line, so it
 runs on those stretches only (see ``arrow_engine``).
+
+A stretch is typed by its own vote before the manifest's types are known, so what it sets aside is
+not final: its mixed columns' votes travel with its table (``schema.with_votes``), and at assembly
+the values it set aside that fit the manifest's column go back into it (``take_back``).
 """
 
 from __future__ import annotations
@@ -144,7 +148,9 @@ def _fit(value: Any, arrow_type: pa.DataType) -> tuple[Any, Any]:
             items.append(kept_item)
         return items, _MISSING
     if _fits_scalar(value, arrow_type):
-        return (float(value) if pa.types.is_floating(arrow_type) else value), _MISSING
+        if pa.types.is_floating(arrow_type):
+            return float(value), _MISSING
+        return (int(value) if isinstance(value, float) else value), _MISSING
     return None, value
 
 
@@ -152,6 +158,8 @@ def _fits_scalar(value: Any, arrow_type: pa.DataType) -> bool:
     if pa.types.is_boolean(arrow_type):
         return isinstance(value, bool)
     if pa.types.is_int64(arrow_type):
+        if isinstance(value, float):  # a whole double fits, as on the native path (``conform``)
+            return value.is_integer() and abs(value) <= FLOAT_EXACT_INT
         return isinstance(value, int) and not isinstance(value, bool) and INT64_MIN <= value <= INT64_MAX
     if pa.types.is_float64(arrow_type):
         if isinstance(value, float):

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from ..limits import ColumnLimits, within_limits
 from ..lines import LineRejected, ScreenedFile, parse_exact, screen
+from ..schema import TypeVote
 from .native import Declared, native_parse
 from .rows import infer_fields, records_to_table, split_records
 
@@ -154,5 +155,15 @@ def exact_chunk(texts: list[bytes], rows: Sequence[int]) -> Chunk:
     inferred = infer_fields(records)
     fields = within_limits(inferred.fields, {}, {}, _DEPTH_ONLY)
     split = split_records(records, fields)
-    table = records_to_table(split.rows, fields, inferred.mixed)
+    table = records_to_table(split.rows, fields, _within_depth(inferred.mixed))
     return Chunk(table, kept, split.rescued, rejected, split.duplicates)
+
+
+def _within_depth(mixed: dict[str, list[TypeVote]]) -> dict[str, list[TypeVote]]:
+    """The votes of mixed columns as deep as a column may be (the deeper part of a value is set aside anyway)."""
+    limited = {}
+    for name, typed in mixed.items():
+        kept = [(f.type, n) for t, n in typed for f in within_limits([pa.field(name, t)], {}, {}, _DEPTH_ONLY)]
+        if kept:
+            limited[name] = kept
+    return limited
