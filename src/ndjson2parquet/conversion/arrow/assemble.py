@@ -80,7 +80,7 @@ def assemble_chunk(
         target = _copy_along(rescued[row], overlay) if row in rescued else {}
         rescued[row] = merge_overlay(target, overlay)
     if chunk.rescued:  # a slow-path chunk: what its own vote set aside may fit ``final``
-        arrays, rescued = take_back(arrays, final, rescued, chunk.rescued)
+        arrays, rescued = take_back(arrays, final, rescued, chunk.rescued, chunk.table.schema)
     duplicates = chunk.duplicates
     rows: Sequence[int] = chunk.rows
     keep_mask = None

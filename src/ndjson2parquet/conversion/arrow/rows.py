@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 
@@ -61,16 +61,23 @@ class Inferred:
 
 
 def infer_fields(records: list[dict[str, Any]]) -> Inferred:
-    """The fields for a stretch of records, by the most common type of each, and the votes of the columns
-    whose values had more than one type (their other values are set aside, and may fit the manifest's type)."""
+    """The fields for a stretch of records, by the most common kind of each, and the votes of the columns
+    whose values had more than one kind (the values of the others are set aside, and may fit the
+    manifest's type): one vote per kind, its types merged. Inside a kind, nested fields vote with
+    their parent's count, as a native chunk's do: a handful of votes per column, however varied."""
     votes = Counter(value_type(record) for record in records)
     fields = merge_fields([], [(list(t), count) for t, count in votes.items()])
-    by_column: dict[str, Counter[pa.DataType]] = {}
+    by_column: dict[str, dict[str, list[TypeVote]]] = {}
     for record_type, count in votes.items():
         for field in record_type:
-            if not pa.types.is_null(field.type):
-                by_column.setdefault(field.name, Counter())[field.type] += count
-    mixed = {name: list(typed.items()) for name, typed in by_column.items() if len(typed) > 1}
+            kind = kind_of(field.type)
+            if kind != "null":
+                by_column.setdefault(field.name, {}).setdefault(kind, []).append((field.type, count))
+    mixed = {
+        name: [(merge_types(None, typed), sum(n for _, n in typed)) for typed in kinds.values()]
+        for name, kinds in by_column.items()
+        if len(kinds) > 1
+    }
     return Inferred(fields, mixed)
 
 
@@ -193,7 +200,11 @@ def records_to_table(
 
 
 def take_back(
-    columns: list[Any], target: pa.Schema, overlays: dict[int, dict[str, Any]], set_aside: dict[int, dict[str, Any]]
+    columns: list[Any],
+    target: pa.Schema,
+    overlays: dict[int, dict[str, Any]],
+    set_aside: dict[int, dict[str, Any]],
+    own: pa.Schema,
 ) -> tuple[list[Any], dict[int, dict[str, Any]]]:
     """Put back in their columns the values a slow-path chunk set aside that fit ``target`` after all.
 
@@ -201,16 +212,18 @@ def take_back(
     known: where those differ (a stored int64 column, or a kind most common in the manifest but not in
     the stretch), values the stretch set aside fit their column. ``columns`` are the chunk's columns
     brought to ``target`` (``conform``), ``overlays`` each row's rescued values (the chunk's own merged
-    with the conform misfits), ``set_aside`` the chunk's own. Per value, but only in the columns of a
-    slow-path chunk that set values aside: the native path never comes here. Neither ``overlays`` nor
-    its objects are changed; the columns and overlays to use are returned.
+    with the conform misfits), ``set_aside`` the chunk's own, ``own`` the chunk's schema. Per value, but
+    only in the columns of a slow-path chunk that set values aside and whose type is not the one the
+    chunk chose (what did not fit that type cannot fit it now): the native path never comes here.
+    Neither ``overlays`` nor its objects are changed; the columns and overlays to use are returned.
     """
-    index = {name: i for i, name in enumerate(target.names)}
-    wanted: dict[int, list[int]] = {}  # column -> rows with a value set aside for it
+    chosen = dict(zip(own.names, own.types, strict=True))
+    changes = {f.name: (i, where) for i, f in enumerate(target) if (where := _changed(chosen.get(f.name), f.type))}
+    wanted: dict[int, list[int]] = {}  # column -> rows with a value set aside where its type changed
     for row, overlay in set_aside.items():
-        for key in overlay:
-            if key in index:
-                wanted.setdefault(index[key], []).append(row)
+        for key, value in overlay.items():
+            if key in changes and _touches(value, changes[key][1]):
+                wanted.setdefault(changes[key][0], []).append(row)
     if not wanted:
         return columns, overlays
     columns, overlays = list(columns), dict(overlays)
@@ -233,3 +246,25 @@ def take_back(
         if changed:
             columns[column] = pa.array(values, field.type)
     return columns, overlays
+
+
+Changed = Literal[True] | dict[str, "Changed"]  # where a target type differs from a chunk's: all, or by field
+
+
+def _changed(own: pa.DataType | None, target: pa.DataType) -> Changed | None:
+    """Where ``target`` differs from the type a chunk chose (``own``; None: no such column): None when
+    nowhere, a tree of the struct fields that differ, or True for the whole value."""
+    if own is not None and own.equals(target):
+        return None
+    if own is not None and pa.types.is_struct(own) and pa.types.is_struct(target):
+        children = {f.name: f.type for f in own}
+        tree = {f.name: sub for f in target if (sub := _changed(children.get(f.name), f.type)) is not None}
+        return tree or None
+    return True
+
+
+def _touches(value: Any, where: Changed) -> bool:
+    """Does a value set aside lie (in part) where its column's type changed? Elsewhere it cannot fit now."""
+    if where is True:
+        return True
+    return isinstance(value, dict) and any(key in where and _touches(child, where[key]) for key, child in value.items())
