@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from ndjson2parquet.config.settings import ConversionOptions
 from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
+from ndjson2parquet.conversion.arrow.rows import infer_fields
 from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult, InputFile
 from ndjson2parquet.conversion.schema import merge_schema, schema_from_json, votes_of, with_votes
 
@@ -207,3 +208,19 @@ def test_votes_of_a_schema_without_them_are_empty() -> None:
     assert with_votes(pa.schema([("x", pa.string())]), {}).metadata is None
     parsed = schema_from_json('{"fields":[{"name":"x","type":"int64"}]}')
     assert parsed is not None and votes_of(parsed) == {}
+
+
+def test_a_stretch_parsed_in_python_votes_once_per_kind_of_each_mixed_column() -> None:
+    records: list[dict[str, Any]] = [
+        {"x": "a", "y": 1},
+        {"x": 1, "y": 2},
+        {"x": 2.5, "y": None},
+        {"x": {"k": 1}},
+        {"x": {"j": "s"}},
+        {"x": None},
+    ]
+    inferred = infer_fields(records)
+    assert [(f.name, f.type) for f in inferred.fields] == [("x", pa.float64()), ("y", pa.int64())]
+    assert sorted(inferred.mixed) == ["x"]  # y has one kind: its column shows every value
+    votes = {str(t): n for t, n in inferred.mixed["x"]}
+    assert votes == {"string": 1, "double": 2, "struct<k: int64, j: string>": 2}
