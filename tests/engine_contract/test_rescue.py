@@ -42,10 +42,7 @@ def test_values_that_do_not_fit_the_stored_schema_are_rescued_and_counted(engine
 
 
 #: engine -> why it fails a contract test today (xfail, strict: the test fails the day the engine is fixed)
-KNOWN_DEFECTS = {
-    "arrow": "ArrowEngine defect: when a manifest holds at least as many strings as ints for a column stored as "
-    "int64, its ints are rescued too (column null, value in _rescued_data) instead of stored in the column",
-}
+KNOWN_DEFECTS: dict[str, str] = {}
 
 
 def test_values_that_fit_the_stored_schema_stay_in_their_column_beside_misfits(

@@ -19,16 +19,17 @@ Rules (what the README documents)
     * Evolution: a new field becomes a nullable column (a new nested field a nullable struct field); an
       existing column keeps its physical type once written (``null -> anything`` only: untyped columns
       are never written). A value whose type does not fit its column is kept in ``_rescued_data`` (or
-      quarantined in strict mode). Widening ``int64 -> float64`` happens only when the caller opts in
-      (``widen``, ``--allow-widening``): the lake's parts then disagree on that column's type, which
-      only some readers' recipes reconcile (README, "Reading the lake").
+      quarantined in strict mode); one that fits stays in its column, whatever the mix of the
+      manifest. Widening ``int64 -> float64`` happens only when the caller opts in (``widen``,
+      ``--allow-widening``): the lake's parts then disagree on that column's type, which only some
+      readers' recipes reconcile (README, "Reading the lake").
     * An explicit schema file fixes the types of the fields it lists (no widening); other fields are
       inferred as usual.
-    * Mixed types for a NEW column (within a manifest): the most common kind wins, counted over
-      non-null values (``int64`` and ``float64`` count as one kind, "number", and give ``float64`` when
-      both occur); ties go to the first of string, number, bool, struct, list. The other values are
-      rescued. The same rule applies inside structs and to list elements; a list whose elements do not
-      fit is rescued whole.
+    * Mixed types for a NEW column (within a manifest): the most common kind wins, counted over every
+      non-null value of the manifest, however its stretches were parsed (``int64`` and ``float64``
+      count as one kind, "number", and give ``float64`` when both occur); ties go to the first of
+      string, number, bool, struct, list. The other values are rescued. The same rule applies inside
+      structs and to list elements; a list whose elements do not fit is rescued whole.
     * Keys that differ only in case (Athena, Hive and Glue are case-insensitive): the column takes the
       spelling already stored, else the first spelling seen in the manifest; values under any other
       spelling go to ``_rescued_data`` under their own spelling (lossless).
@@ -80,6 +81,7 @@ _SCALARS: dict[str, pa.DataType] = {
 }
 
 TypeVote = tuple[pa.DataType, int]  # a type seen, and how many non-null values had it
+VOTES_KEY = b"ndjson2parquet.votes"  # schema metadata: the votes of a chunk's mixed columns
 
 
 def kind_of(arrow_type: pa.DataType) -> str:
@@ -316,16 +318,49 @@ def merge_schema(
 ) -> pa.Schema:
     """The dataset schema after a manifest: stored + explicit file + every chunk's (schema, non-null counts).
 
-    ``widen``: stored int64 columns meeting doubles become float64 (the ``--allow-widening`` opt-in).
+    A chunk's schema may carry the votes of its mixed columns (``with_votes``): they count instead of
+    its column's type and non-null count. ``widen``: stored int64 columns meeting doubles become float64
+    (the ``--allow-widening`` opt-in).
     """
+    sources: list[tuple[list[pa.Field], dict[str, int]]] = []
+    for schema, counts in seen:
+        votes = votes_of(schema)
+        if not votes:
+            sources.append((list(schema), counts))
+            continue
+        # the chunk's own fields first (they keep the first-seen order of names), its mixed columns' at 0
+        sources.append((list(schema), {name: 0 if name in votes else count for name, count in counts.items()}))
+        sources += [([pa.field(name, t)], {name: n}) for name, typed in votes.items() for t, n in typed]
     fields = merge_fields(
         list(stored) if stored is not None else [],
-        [(list(schema), 0) for schema, _ in seen],
+        [(fields, 0) for fields, _ in sources],
         widen=widen,
-        child_weights=[counts for _, counts in seen],
+        child_weights=[counts for _, counts in sources],
         fixed=list(fixed) if fixed is not None else (),
     )
     return pa.schema(fields)
+
+
+def with_votes(schema: pa.Schema, votes: dict[str, list[TypeVote]]) -> pa.Schema:
+    """``schema`` carrying the votes of its mixed columns (name -> every type its values had, and how many).
+
+    The slow path types a stretch by a vote of its own and sets the other values aside (``rows``): its
+    column shows one type and that type's count only. The votes travel with the table's schema (the
+    engine keeps chunk schemas, nothing else, to decide the manifest's types) so ``merge_schema``
+    counts every value of the manifest, as the rule says.
+    """
+    if not votes:
+        return schema
+    document = [[name, [[type_to_json(t), n] for t, n in typed]] for name, typed in votes.items()]
+    return schema.with_metadata({VOTES_KEY: json.dumps(document, separators=(",", ":")).encode()})
+
+
+def votes_of(schema: pa.Schema) -> dict[str, list[TypeVote]]:
+    """The votes ``with_votes`` put on ``schema`` (empty when none)."""
+    text = (schema.metadata or {}).get(VOTES_KEY)
+    if text is None:
+        return {}
+    return {name: [(type_from_json(t), n) for t, n in typed] for name, typed in json.loads(text)}
 
 
 def fits_within(written: pa.DataType, dataset: pa.DataType, *, widen: bool = False) -> bool:
@@ -348,10 +383,12 @@ def manifest_columns(final: pa.Schema, seen: Iterable[tuple[pa.Schema, dict[str,
     """The columns of ``final`` a manifest's parts carry: those holding a value in one of its chunks.
 
     A part never carries the dataset's other columns (readers fill them with nulls): the cost of a
-    manifest follows its own fields, not every field its dataset ever saw.
+    manifest follows its own fields, not every field its dataset ever saw. Names are compared without
+    case: a stretch parsed in Python names a column by the first spelling it met, and its values under
+    the stored spelling, set aside there, go to that column (``rows.take_back``).
     """
-    present = {name for _, counts in seen for name, count in counts.items() if count > 0}
-    return pa.schema([f for f in final if f.name in present])
+    present = {name.lower() for _, counts in seen for name, count in counts.items() if count > 0}
+    return pa.schema([f for f in final if f.name.lower() in present])
 
 
 def map_leaves(arrow_type: pa.DataType, leaf: Callable[[pa.DataType], pa.DataType | None]) -> pa.DataType | None:

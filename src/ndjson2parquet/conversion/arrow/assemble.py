@@ -25,7 +25,7 @@ from ..schema import (
     written_schema,
 )
 from .conform import conform_table
-from .rows import count_rescued
+from .rows import count_rescued, take_back
 from .stretches import Chunk
 
 Quarantiner = Callable[[int, str, bytes], None]  # (part row, reason, raw)
@@ -79,6 +79,8 @@ def assemble_chunk(
     for row, overlay in overlays.items():
         target = _copy_along(rescued[row], overlay) if row in rescued else {}
         rescued[row] = merge_overlay(target, overlay)
+    if chunk.rescued:  # a slow-path chunk: what its own vote set aside may fit ``final``
+        arrays, rescued = take_back(arrays, final, rescued, chunk.rescued, chunk.table.schema)
     duplicates = chunk.duplicates
     rows: Sequence[int] = chunk.rows
     keep_mask = None

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from ..limits import ColumnLimits, within_limits
 from ..lines import LineRejected, ScreenedFile, parse_exact, screen
+from ..schema import TypeVote
 from .native import Declared, native_parse
 from .rows import infer_fields, records_to_table, split_records
 
@@ -151,6 +152,18 @@ def exact_chunk(texts: list[bytes], rows: Sequence[int]) -> Chunk:
             rejected.append((row, str(exc), text))
     # no deeper than a column may be (``limits``): what lies deeper goes to the overlays here, and pyarrow
     # never builds (at a cost of depth squared) the rows of a type the dataset would not take
-    fields = within_limits(infer_fields(records, [], []), {}, {}, _DEPTH_ONLY)
+    inferred = infer_fields(records)
+    fields = within_limits(inferred.fields, {}, {}, _DEPTH_ONLY)
     split = split_records(records, fields)
-    return Chunk(records_to_table(split.rows, fields), kept, split.rescued, rejected, split.duplicates)
+    table = records_to_table(split.rows, fields, _within_depth(inferred.mixed))
+    return Chunk(table, kept, split.rescued, rejected, split.duplicates)
+
+
+def _within_depth(mixed: dict[str, list[TypeVote]]) -> dict[str, list[TypeVote]]:
+    """The votes of mixed columns as deep as a column may be (the deeper part of a value is set aside anyway)."""
+    limited = {}
+    for name, typed in mixed.items():
+        kept = [(f.type, n) for t, n in typed for f in within_limits([pa.field(name, t)], {}, {}, _DEPTH_ONLY)]
+        if kept:
+            limited[name] = kept
+    return limited
