@@ -33,7 +33,7 @@ from tests.support.sqs_poller import FakeLambdaContext, lambda_sqs_record
 
 from ndjson2parquet.aws.handlers import intake as handler_module
 from ndjson2parquet.config.settings import BatchPolicy, IntakeSettings
-from ndjson2parquet.state.dynamodb_table import create_table
+from ndjson2parquet.state.dynamodb.table import create_table
 
 PASS = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
 ROLE = "arn:aws:iam::123456789012:role/bench"

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ndjson2parquet.domain.records import FileRecord, ObjectInfo
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 
 DATASET, DATE = "events", "2026-11-25"
 

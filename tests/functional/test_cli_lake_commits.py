@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from ndjson2parquet.cli.main import cli
 from ndjson2parquet.sample.generator import generate
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 from tests.support.lake import input_event_ids, output_event_ids
 
 BATCHES = ["--max-files", "3", "--grace-hours", "0"]

@@ -255,7 +255,7 @@ def test_ingest_with_a_date_pattern_that_gives_no_date_names_the_file_and_exits_
 def test_an_old_state_file_without_seal_records_is_upgraded_and_read(tmp_path: Path) -> None:
     import sqlite3
 
-    from ndjson2parquet.state.sqlite_store import SqliteStore
+    from ndjson2parquet.state.sqlite import SqliteStore
 
     path = tmp_path / "state.db"
     SqliteStore(path).close()

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from ndjson2parquet.cli.main import cli
 from ndjson2parquet.conversion.schema import fits_within, schema_from_json, written_schema
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 from tests.support.lake import lake_parts, read_duckdb, read_polars, read_pyarrow, restored, without_nulls
 
 DATASET = "events"

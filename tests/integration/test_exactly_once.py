@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ndjson2parquet.sample.generator import generate
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 from tests.support.lake import cli, input_event_ids, output_event_ids, stray_files
 
 SMALL_BATCHES = ["--max-files", "8", "--workers", "2", "--grace-hours", "0"]

@@ -17,9 +17,9 @@ from ndjson2parquet.domain.records import Ledger, content_digest
 from ndjson2parquet.domain.states import FileState
 from ndjson2parquet.ingest.registration import ingest
 from ndjson2parquet.ingest.sources import S3Source
-from ndjson2parquet.state.dynamodb_store import DynamoDbStore
-from ndjson2parquet.state.dynamodb_table import create_table
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.dynamodb import DynamoDbStore
+from ndjson2parquet.state.dynamodb.table import create_table
+from ndjson2parquet.state.sqlite import SqliteStore
 from tests.support.moto_server import MotoServer
 
 BIG = 1_030  # more than one ListObjectsV2 page (1,000 keys)

@@ -9,8 +9,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from ndjson2parquet.backoff import Backoff
 from ndjson2parquet.domain.errors import ConditionFailed, StoreUnavailable, Throttled
-from ndjson2parquet.state.dynamodb_store import DynamoDbStore
-from ndjson2parquet.state.dynamodb_table import create_table
+from ndjson2parquet.state.dynamodb import DynamoDbStore
+from ndjson2parquet.state.dynamodb.table import create_table
 
 NO_WAIT = Backoff(base=0.0, cap=0.0, attempts=4)
 

@@ -361,7 +361,7 @@ def recover_command(
 
 def _rebuild(state: str, root: Path | str, as_json: bool) -> None:
     """`recover --from-lake`: the state store (created if need be) restored from the lake's commit records."""
-    from ..lake.record_store import RECORDS_DIR, LocalCommitRecords
+    from ..lake.record_store import RECORDS_DIR, StorageCommitRecords
     from ..workflow.lake_commits import rebuild_from_lake
 
     if isinstance(root, Path) and not root.is_dir():
@@ -369,7 +369,7 @@ def _rebuild(state: str, root: Path | str, as_json: bool) -> None:
     if not state.startswith(DYNAMODB_SCHEME):
         Path(state).parent.mkdir(parents=True, exist_ok=True)
     with open_store(state) as store:
-        report = rebuild_from_lake(LocalCommitRecords(root), store, str(root))
+        report = rebuild_from_lake(StorageCommitRecords(root), store, str(root))
     if as_json:
         click.echo(json.dumps(report.as_dict()))
         return

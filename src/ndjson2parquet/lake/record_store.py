@@ -138,7 +138,6 @@ class StorageCommitRecords(CommitRecords):
 
 
 #: the name the executor and tests know; a local or s3:// root alike
-LocalCommitRecords = StorageCommitRecords
 
 
 def _names(folder: Path, *, folders: bool) -> list[str]:

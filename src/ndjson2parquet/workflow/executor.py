@@ -28,7 +28,7 @@ from ..conversion.engine import ConversionResult, Engine, OutputFile
 from ..domain import clock
 from ..domain.errors import NotFound, ResourceExhausted
 from ..domain.records import FileRecord, Manifest
-from ..lake.record_store import CommitRecords, LocalCommitRecords
+from ..lake.record_store import CommitRecords, StorageCommitRecords
 from ..state.base import StateStore
 from ..storage import open_storage
 from ..storage.base import Storage
@@ -90,8 +90,8 @@ class ManifestExecutor:
         self.backoff = backoff or Backoff(base=0.5, cap=30.0, attempts=4)
         #: told (manifest id, files, bytes) as the engine reads the inputs: progress within a manifest
         self.on_file_read: Callable[[str, int, int], None] | None = None
-        self.commit_records = commit_records or LocalCommitRecords(layout.output_root)
-        self.storage = storage or open_storage(layout.output_root)  # the steps' work objects
+        self.storage = storage or open_storage(layout.output_root)  # the steps' work objects, records
+        self.commit_records = commit_records or StorageCommitRecords(layout.output_root, self.storage)
         self.halted = threading.Event()  # set once resources ran out: no manifest is started after that
 
     def context(self) -> StepContext:

@@ -218,7 +218,9 @@ class Pipeline:
         return counts[FileState.PENDING.value] + counts[FileState.CLAIMED.value]
 
     def _finish(self, report: RunReport) -> None:
-        sealed = seal_ready(self.store, self.options.batch, output_root=self.layout.output_root)
+        sealed = seal_ready(
+            self.store, self.options.batch, output_root=self.layout.output_root, storage=self.executor.storage
+        )
         report.sealed_dates = [s.label() for s in sealed]
         report.sealed = [{"dataset": s.dataset, "date": s.date, "clean": s.clean, "files": s.files} for s in sealed]
         report.failed_files = self.store.counts()["files"][FileState.FAILED.value]

@@ -20,8 +20,8 @@ import pytest
 from ndjson2parquet.aws.handlers import intake as handler_module
 from ndjson2parquet.config.settings import BatchPolicy, IntakeSettings
 from ndjson2parquet.domain.states import FileState, ManifestState
-from ndjson2parquet.state.dynamodb_store import DynamoDbStore
-from ndjson2parquet.state.dynamodb_table import create_table
+from ndjson2parquet.state.dynamodb import DynamoDbStore
+from ndjson2parquet.state.dynamodb.table import create_table
 from tests.support.moto_server import MotoServer
 from tests.support.sqs_poller import SqsPoller
 

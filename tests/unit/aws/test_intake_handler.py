@@ -15,7 +15,7 @@ from ndjson2parquet.aws.intake import ExecutionStarter, Intake
 from ndjson2parquet.config import env
 from ndjson2parquet.config.settings import BatchPolicy, IntakeSettings
 from ndjson2parquet.domain.errors import ConfigError
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 from tests.support.sqs_poller import FakeLambdaContext, lambda_sqs_record
 from tests.unit.aws.test_intake_service import ARN, RecordingStepFunctions, body
 

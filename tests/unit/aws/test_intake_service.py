@@ -17,7 +17,7 @@ from ndjson2parquet.domain.errors import StoreUnavailable, TerminalError
 from ndjson2parquet.domain.records import FileRecord, Manifest
 from ndjson2parquet.domain.states import FileState, ManifestState
 from ndjson2parquet.ingest.events import parse_body
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 
 ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:manifests"
 NOW = 1_795_000_000.0  # 2026-11-19: the dates below are long past their grace period only where meant

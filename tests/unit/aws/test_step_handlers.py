@@ -20,7 +20,7 @@ from ndjson2parquet.config.settings import AwsSettings
 from ndjson2parquet.domain.errors import StoreUnavailable
 from ndjson2parquet.domain.records import FileRecord, ObjectInfo
 from ndjson2parquet.domain.states import ManifestState
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 from tests.support.moto_aws import LambdaContext
 
 SECRET = "s3://private-bucket/customer-42/keys.ndjson"

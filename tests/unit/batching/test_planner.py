@@ -11,7 +11,7 @@ import pytest
 from ndjson2parquet.batching.planner import Planner, end_of_day
 from ndjson2parquet.config.settings import BatchPolicy
 from ndjson2parquet.domain.records import FileRecord, ObjectInfo
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 
 DATE = "2026-11-25"
 NOON = datetime(2026, 11, 25, 12, tzinfo=UTC).timestamp()

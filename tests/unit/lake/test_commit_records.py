@@ -12,7 +12,7 @@ from ndjson2parquet.domain.errors import NotFound
 from ndjson2parquet.domain.records import FileRecord, Ledger, Manifest, ObjectInfo
 from ndjson2parquet.domain.states import FileState, ManifestState
 from ndjson2parquet.lake.commit_record import FORMAT, BadCommitRecord, CommitRecord
-from ndjson2parquet.lake.record_store import LocalCommitRecords, RecordRef
+from ndjson2parquet.lake.record_store import RecordRef, StorageCommitRecords
 
 ROOT = "/data/lake"
 PART = f"{ROOT}/events/date=2026-11-25/part-m1-0.parquet"
@@ -86,7 +86,7 @@ def test_a_record_that_is_not_one_is_refused_with_its_name(data: bytes) -> None:
 
 
 def test_the_local_store_writes_replaces_lists_and_deletes_records(tmp_path: Path) -> None:
-    store = LocalCommitRecords(tmp_path)
+    store = StorageCommitRecords(tmp_path)
     first, second = _record(manifest_id="m1"), _record(3, manifest_id="m2")
     store.write(first)
     store.write(second)
@@ -103,7 +103,7 @@ def test_the_local_store_writes_replaces_lists_and_deletes_records(tmp_path: Pat
 
 
 def test_listing_skips_half_written_and_foreign_files_and_an_absent_folder(tmp_path: Path) -> None:
-    store = LocalCommitRecords(tmp_path)
+    store = StorageCommitRecords(tmp_path)
     assert list(store.refs()) == []
     folder = tmp_path / "_manifests" / "events" / "date=2026-11-25"
     folder.mkdir(parents=True)

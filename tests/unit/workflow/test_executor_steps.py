@@ -12,8 +12,8 @@ from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult
 from ndjson2parquet.domain.states import ManifestState
 from ndjson2parquet.ingest.registration import ingest
 from ndjson2parquet.ingest.sources import LocalSource
-from ndjson2parquet.lake.record_store import LocalCommitRecords
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.lake.record_store import StorageCommitRecords
+from ndjson2parquet.state.sqlite import SqliteStore
 from ndjson2parquet.workflow.executor import Layout
 from ndjson2parquet.workflow.pipeline import Pipeline
 from ndjson2parquet.workflow.steps import work_folder
@@ -49,7 +49,7 @@ def test_a_manifest_taken_over_while_converting_is_skipped_and_left_to_its_new_o
     assert outcome.state == "SKIPPED"  # the heartbeat saw it, or else the commit's condition did
     manifest = pipeline.store.get_manifest(claim.manifest.manifest_id)
     assert manifest.state == ManifestState.RUNNING and manifest.lease_owner == THIEF
-    assert list(LocalCommitRecords(tmp_path / "lake").refs()) == []  # nothing committed in their name
+    assert list(StorageCommitRecords(tmp_path / "lake").refs()) == []  # nothing committed in their name
     assert list((tmp_path / "lake").rglob("part-*.parquet"))  # their parts (same names) left alone
 
 

@@ -17,7 +17,7 @@ from ndjson2parquet.domain.records import CHANGED_SINCE_REGISTRATION
 from ndjson2parquet.domain.states import FileState
 from ndjson2parquet.ingest.registration import ingest
 from ndjson2parquet.ingest.sources import LocalSource
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 from ndjson2parquet.workflow.executor import Layout
 from ndjson2parquet.workflow.pipeline import Pipeline
 from ndjson2parquet.workflow.verify import verify_date

@@ -23,7 +23,7 @@ from ndjson2parquet.domain.records import GONE, ObjectInfo
 from ndjson2parquet.domain.states import FileState, ManifestState
 from ndjson2parquet.ingest.registration import ingest
 from ndjson2parquet.ingest.sources import LocalSource
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 from ndjson2parquet.storage.routing import RoutingStorage
 from ndjson2parquet.workflow.executor import Layout
 from ndjson2parquet.workflow.pipeline import Pipeline

@@ -19,8 +19,8 @@ from ndjson2parquet.domain.records import Manifest, manifest_created_at, new_man
 from ndjson2parquet.domain.states import FileState, ManifestState
 from ndjson2parquet.ingest.registration import ingest
 from ndjson2parquet.ingest.sources import LocalSource
-from ndjson2parquet.lake.record_store import LocalCommitRecords, RecordRef
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.lake.record_store import RecordRef, StorageCommitRecords
+from ndjson2parquet.state.sqlite import SqliteStore
 from ndjson2parquet.workflow.executor import Layout
 from ndjson2parquet.workflow.lake_commits import rebuild_from_lake, ref_of, unknown_records
 from ndjson2parquet.workflow.pipeline import Pipeline
@@ -76,7 +76,7 @@ def test_a_run_leaves_one_record_per_committed_manifest(tmp_path: Path) -> None:
     _landing(tmp_path / "in")
     pipeline = _pipeline(tmp_path, FakeEngine())
     report = pipeline.run(LocalSource(tmp_path / "in"))
-    records = LocalCommitRecords(tmp_path / "lake")
+    records = StorageCommitRecords(tmp_path / "lake")
     refs = list(records.refs())
     assert len(refs) == report.manifests["SUCCEEDED"] == 2
     for ref in refs:
@@ -99,7 +99,7 @@ def test_a_crash_between_record_and_commit_is_re_driven_and_its_record_replaced(
             return super().convert(job)
 
     pipeline = _pipeline(tmp_path, Watching())
-    records = LocalCommitRecords(tmp_path / "lake")
+    records = StorageCommitRecords(tmp_path / "lake")
     manifest = _one_running_manifest(pipeline, tmp_path)
     _crash_at_commit(pipeline, manifest, monkeypatch)
     assert records.read(ref_of(manifest)).runs == 1
@@ -121,7 +121,7 @@ def test_a_failed_commit_compensates_and_removes_the_record_with_the_parts(
 ) -> None:
     _landing(tmp_path / "in")
     pipeline = _pipeline(tmp_path, FakeEngine())
-    records = LocalCommitRecords(tmp_path / "lake")
+    records = StorageCommitRecords(tmp_path / "lake")
     manifest = _one_running_manifest(pipeline, tmp_path)
 
     def unavailable(*_args: object, **_kw: object) -> None:
@@ -140,7 +140,7 @@ def test_recovery_compensating_a_failed_manifest_removes_its_record(
 ) -> None:
     _landing(tmp_path / "in")
     pipeline = _pipeline(tmp_path, FakeEngine())
-    records = LocalCommitRecords(tmp_path / "lake")
+    records = StorageCommitRecords(tmp_path / "lake")
     manifest = _one_running_manifest(pipeline, tmp_path)
     _crash_at_commit(pipeline, manifest, monkeypatch)
     pipeline.store.fail(pipeline.store.get_manifest(manifest.manifest_id), pipeline.owner, "gave up")
@@ -184,7 +184,7 @@ def test_the_start_check_looks_records_up_in_batches(tmp_path: Path, monkeypatch
     assert count == 6 and first == next(pipeline.executor.commit_records.refs())
 
 
-class _Listed(LocalCommitRecords):
+class _Listed(StorageCommitRecords):
     """Records that only need listing."""
 
     def __init__(self, refs: list[RecordRef]) -> None:

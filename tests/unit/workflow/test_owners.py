@@ -14,7 +14,7 @@ from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult
 from ndjson2parquet.domain.states import ManifestState
 from ndjson2parquet.ingest.registration import ingest
 from ndjson2parquet.ingest.sources import LocalSource
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 from ndjson2parquet.workflow.executor import Layout
 from ndjson2parquet.workflow.lease import Owner, OwnerKind, OwnerPresence, owner_alive
 from ndjson2parquet.workflow.pipeline import Pipeline

@@ -17,7 +17,7 @@ from ndjson2parquet.domain.records import ObjectInfo
 from ndjson2parquet.domain.states import FileState, ManifestState
 from ndjson2parquet.ingest.sources import LocalSource
 from ndjson2parquet.state.changes import ManifestChange
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 from ndjson2parquet.workflow.executor import Layout
 from ndjson2parquet.workflow.pipeline import Pipeline
 from tests.support.fake_engine import FakeEngine

@@ -9,7 +9,7 @@ from ndjson2parquet.config.settings import BatchPolicy, RunOptions
 from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
 from ndjson2parquet.conversion.engine import ConversionJob, InputFile
 from ndjson2parquet.ingest.sources import LocalSource
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 from ndjson2parquet.workflow.executor import Layout
 from ndjson2parquet.workflow.pipeline import Pipeline, Progress
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ndjson2parquet.domain.errors import ConfigError
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 from ndjson2parquet.workflow.schema_sync import (
     disagreeing,
     lake_schema_path,

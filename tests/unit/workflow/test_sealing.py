@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ndjson2parquet.config.settings import BatchPolicy
 from ndjson2parquet.domain.records import FileRecord, Ledger, ObjectInfo
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 from ndjson2parquet.workflow.sealing import MARKER_NAME, seal_ready
 
 DAY = "2025-01-02"

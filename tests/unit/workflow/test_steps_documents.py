@@ -14,8 +14,8 @@ import pytest
 from ndjson2parquet.config.settings import ConversionOptions, StorePolicy
 from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult, Engine, OutputFile
 from ndjson2parquet.domain.records import FileRecord, Ledger
-from ndjson2parquet.lake.record_store import LocalCommitRecords
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.lake.record_store import StorageCommitRecords
+from ndjson2parquet.state.sqlite import SqliteStore
 from ndjson2parquet.storage.local import LocalStorage
 from ndjson2parquet.workflow import steps
 from ndjson2parquet.workflow.steps import (
@@ -85,7 +85,7 @@ def _store_with_manifest(tmp_path: Path, files: int) -> tuple[SqliteStore, str]:
 
 
 def _context(store: SqliteStore, lake: Path) -> StepContext:
-    return StepContext(store, _Ledgers(), LocalStorage(), LocalCommitRecords(lake))
+    return StepContext(store, _Ledgers(), LocalStorage(), StorageCommitRecords(lake))
 
 
 def test_a_document_round_trips_through_json_and_keeps_only_options_that_differ() -> None:
@@ -156,7 +156,7 @@ def test_work_objects_are_never_listed_as_commit_records(tmp_path: Path) -> None
         ctx, steps.start(ctx, StepDocument.begin(manifest_id, OWNER, str(lake), str(lake / "q")).to_json())
     )
     assert Path(doc["work"]).is_file() and "/_manifests/_work/" in doc["work"]
-    records = LocalCommitRecords(lake)
+    records = StorageCommitRecords(lake)
     assert list(records.refs()) == []  # converted, not committed: no record, the work object is none
     steps.commit(ctx, doc)
     assert [r.manifest_id for r in records.refs()] == [manifest_id]
@@ -176,4 +176,4 @@ def test_a_commit_never_reads_another_runs_work_object_and_a_missing_one_fails_t
     failed = steps.commit(ctx, doc)
     assert (failed["state"], failed["next"]) == ("RUNNING", "fail") and "no work object" in failed["error"]
     ended = steps.fail(ctx, failed)
-    assert ended["state"] == "COMPENSATED" and list(LocalCommitRecords(lake).refs()) == []
+    assert ended["state"] == "COMPENSATED" and list(StorageCommitRecords(lake).refs()) == []

@@ -22,8 +22,8 @@ from ndjson2parquet.domain.errors import EngineError, ResourceExhausted
 from ndjson2parquet.domain.partitioning import Partitioner
 from ndjson2parquet.ingest.registration import ingest
 from ndjson2parquet.ingest.sources import LocalSource
-from ndjson2parquet.lake.record_store import LocalCommitRecords
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.lake.record_store import StorageCommitRecords
+from ndjson2parquet.state.sqlite import SqliteStore
 from ndjson2parquet.storage.local import LocalStorage
 from ndjson2parquet.workflow.steps import StepContext, StepDocument, begin, finish
 from ndjson2parquet.workflow.steps.document import Next, Seen
@@ -73,7 +73,7 @@ class World:
 
     def context(self, engine: str, faults: Faults | None = None) -> tuple[StepContext, SqliteStore]:
         store = SqliteStore(self.root / "state.db", policy=POLICY)
-        storage, records, eng = LocalStorage(), LocalCommitRecords(self.lake), ENGINES[engine]()
+        storage, records, eng = LocalStorage(), StorageCommitRecords(self.lake), ENGINES[engine]()
         if faults is not None:
             ctx = StepContext(
                 Faulty(store, STORE_WRITES, faults, "store"),  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ import pytest
 from ndjson2parquet.config.settings import BatchPolicy, ConversionOptions, RunOptions
 from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
 from ndjson2parquet.domain.records import FileRecord, ObjectInfo
-from ndjson2parquet.state.sqlite_store import SqliteStore
+from ndjson2parquet.state.sqlite import SqliteStore
 from ndjson2parquet.workflow.executor import Layout
 from ndjson2parquet.workflow.pipeline import Pipeline
 from ndjson2parquet.workflow.verify import verify_date

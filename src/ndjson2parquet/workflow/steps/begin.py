@@ -77,7 +77,11 @@ def convert(ctx: StepContext, doc: StepDocument, records: list[FileRecord] | Non
                 raise ConditionFailed("lease lost during conversion")
             # the schema is decided per dataset: stored conditionally, converted again if it moved on
             result = settle_schema(
-                ctx.store, job, result, lambda again: ctx.backoff.call(lambda: ctx.engine.convert(again))
+                ctx.store,
+                job,
+                result,
+                lambda again: ctx.backoff.call(lambda: ctx.engine.convert(again)),
+                storage=ctx.storage,
             )
             if beat.lost.is_set():
                 raise ConditionFailed("lease lost during conversion")
