@@ -22,14 +22,6 @@ DATASET, DATE = "events", "2026-11-25"
 FAST = Backoff(base=0.01, cap=0.5, attempts=10)
 
 
-@pytest.fixture(scope="session")
-def moto() -> Iterator[MotoServer]:
-    """One moto server per test process (each xdist worker starts its own on a free port)."""
-    server = MotoServer()
-    yield server
-    server.stop()
-
-
 StoreFactory = Callable[..., StateStore]
 
 

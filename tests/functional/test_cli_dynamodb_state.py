@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,13 +11,6 @@ from click.testing import CliRunner, Result
 
 from ndjson2parquet.cli.main import cli
 from tests.support.moto_server import REGION, MotoServer
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    server = MotoServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

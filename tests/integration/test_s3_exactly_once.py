@@ -15,7 +15,6 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,36 +24,9 @@ import pytest
 from ndjson2parquet.sample.generator import generate
 from ndjson2parquet.state import open_store
 from tests.support.lake import input_event_ids
-from tests.support.moto_server import REGION, MotoServer
+from tests.support.moto_server import MotoServer
 
 CRASHY_BATCHES = ["--max-files", "3", "--workers", "2", "--grace-hours", "0"]
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    """One moto server for this module."""
-    server = MotoServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def aws_env(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The environment a child needs to reach the moto server, and nothing of the developer's ~/.aws."""
-    env = {
-        "AWS_ENDPOINT_URL": moto.endpoint_url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    return {**os.environ, **env}
 
 
 def _upload(s3: Any, bucket: str, folder: Path, prefix: str) -> None:

@@ -10,7 +10,6 @@ import io
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +24,6 @@ from tests.support.lake import input_event_ids
 from tests.support.moto_server import REGION, MotoServer
 
 BATCHES = ["--max-files", "6", "--workers", "2", "--grace-hours", "0"]
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    server = MotoServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

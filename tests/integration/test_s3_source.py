@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,14 +24,6 @@ from tests.support.moto_server import MotoServer
 BIG = 1_030  # more than one ListObjectsV2 page (1,000 keys)
 NOT_INPUTS = ("in/2026-11-25/README.txt", "in/_tmp/x.ndjson", "in/2026-11-25/_partial.ndjson", "in/.hidden/y.ndjson")
 LINE = b'{"id": 1}\n'
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    """One moto server for this module."""
-    server = MotoServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

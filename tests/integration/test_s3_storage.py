@@ -4,7 +4,6 @@ error mapping (throttling and broken connections retried, then TransientError; 4
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,13 +16,6 @@ from ndjson2parquet.storage.s3 import S3Storage
 from tests.support.moto_server import MotoServer
 
 MANY = 1_005  # more than one ListObjectsV2 page and one DeleteObjects batch
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    server = MotoServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -24,9 +24,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
-from ..domain.errors import ObjectGone, TerminalError
+from ..domain.errors import TerminalError
 from ..domain.records import ObjectInfo
-from .sources import ListingStats, is_input_name, skip_reason
+from .sources import ListingStats, is_input_name, read_object_prefix, skip_reason
 
 CREATED, REMOVED = "ObjectCreated:", "ObjectRemoved:"
 LIFECYCLE_DELETE = "LifecycleExpiration:Delete"
@@ -205,9 +205,4 @@ class EventSource:
 
     def read_prefix(self, uri: str, n: int) -> bytes:
         """The first n bytes of an object (one ranged GET; none if it is gone)."""
-        if n <= 0:
-            return b""
-        try:
-            return bytes(self.storage.read_bytes(uri, 0, n))
-        except ObjectGone:
-            return b""
+        return read_object_prefix(self.storage, uri, n)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from ..domain.errors import ConfigError, ObjectGone
 from ..domain.records import ObjectInfo, local_version
+from ..storage.base import Storage
 
 log = logging.getLogger(__name__)
 
@@ -201,12 +202,17 @@ class S3Source:
 
     def read_prefix(self, uri: str, n: int) -> bytes:
         """The first n bytes of an object (one ranged GET; none if it is gone)."""
-        if n <= 0:
-            return b""
-        try:
-            return bytes(self.storage.read_bytes(uri, 0, n))
-        except ObjectGone:
-            return b""
+        return read_object_prefix(self.storage, uri, n)
+
+
+def read_object_prefix(storage: Storage, uri: str, n: int) -> bytes:
+    """The first n bytes of an object (one ranged GET; none if it is gone)."""
+    if n <= 0:
+        return b""
+    try:
+        return bytes(storage.read_bytes(uri, 0, n))
+    except ObjectGone:
+        return b""
 
 
 def read_local_prefix(uri: str, n: int) -> bytes:

@@ -32,13 +32,6 @@ LINE = b'{"id": 1}\n'
 
 
 @pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
-    server = MotoServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def clients(moto: MotoServer) -> dict[str, Any]:
     """One client per service for the module (building a client costs more than many requests)."""
     return {name: moto.client(name) for name in ("s3", "sqs", "dynamodb", "stepfunctions")}
