@@ -40,7 +40,7 @@ class FileChange:
 
     def values(self) -> dict[str, object]:
         """The fields this change sets besides the state (name → value; None clears the field)."""
-        return {name: value for name in _FILE_FIELDS if (value := getattr(self, name)) is not KEEP}
+        return {name: value for name in FILE_FIELDS if (value := getattr(self, name)) is not KEEP}
 
     @property
     def moves(self) -> bool:
@@ -53,7 +53,8 @@ class FileChange:
         return self.expect_manifest if isinstance(self.manifest_id, Keep) else self.manifest_id
 
 
-_FILE_FIELDS = ("manifest_id", "attempts", "ledger", "error", "updated_at", "expires_at")
+#: the fields of a file change besides the state, in the order backends map them
+FILE_FIELDS = ("manifest_id", "attempts", "ledger", "error", "updated_at", "expires_at")
 
 
 @dataclass(frozen=True, slots=True)

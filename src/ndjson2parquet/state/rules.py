@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from ..domain.records import FileRecord, Ledger, Manifest
 from ..domain.states import FileState, ManifestState, file_transition
-from .changes import FileChange, ManifestChange
+from .changes import KEEP, FileChange, ManifestChange
 
 #: files a date may still hold when it is sealed; the others keep it open
 FINAL_STATES = (FileState.DONE, FileState.REJECTED, FileState.FAILED)
@@ -19,16 +19,23 @@ BUSY_STATES = (FileState.PENDING, FileState.CLAIMED)
 
 def finished_state(ledger: Ledger) -> FileState:
     """A converted file ends REJECTED when its ledger holds a rejection, else DONE."""
-    return file_transition("reject" if ledger.rejection else "complete")[1]
+    return _REJECTED if ledger.rejection else _DONE
 
 
-def settle_change(file_id: str, manifest_id: str, ledger: Ledger, at: float, expires_at: int) -> FileChange:
-    """CLAIMED → DONE or REJECTED in its SUCCEEDED manifest (the ledger is what the commit stored)."""
+_DONE, _REJECTED = file_transition("complete")[1], file_transition("reject")[1]  # asked per file of a commit
+
+
+def settle_change(
+    file_id: str, manifest_id: str, ledger: Ledger, at: float, expires_at: int, *, store_ledger: bool = False
+) -> FileChange:
+    """CLAIMED → DONE or REJECTED in its SUCCEEDED manifest (the ledger is what the commit stored;
+    ``store_ledger``: this change stores it too, as a commit in one transaction does)."""
     return FileChange(
         file_id,
         FileState.CLAIMED,
         manifest_id,
         state=finished_state(ledger),
+        ledger=ledger if store_ledger else KEEP,
         updated_at=at,
         expires_at=expires_at,
     )

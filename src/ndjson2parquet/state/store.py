@@ -411,8 +411,11 @@ class StateStore(StorePrimitives):
         sources, target = self._allowed(manifest, "succeed")
         ledgers = {fid: ledgers[fid] for fid in manifest.file_ids}  # the manifest's files, no others
         change = rules.committed(target, outputs, stats, at)
-        settle = self._settle_changes(manifest, ledgers, at)
-        together = [replace(c, ledger=ledgers[c.file_id]) for c in settle]
+        expires = self._ttl(at)
+        together = [
+            rules.settle_change(fid, manifest.manifest_id, ledger, at, expires, store_ledger=True)
+            for fid, ledger in ledgers.items()
+        ]
         merged = rules.merge(change, rules.settled(at, self._ttl(at)))
         done = self._commit_atomically(manifest.manifest_id, sources, owner, merged, together)
         if done is not None:
