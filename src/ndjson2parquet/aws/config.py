@@ -26,6 +26,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **explicit: Any) -> 
         "lake": pick("lake", env.LAKE, ""),
         "quarantine": pick("quarantine", env.QUARANTINE, ""),
         "state_machine_arn": pick("state_machine_arn", env.STATE_MACHINE_ARN),
+        "glue_database": pick("glue_database", env.GLUE_DATABASE),
         "service": pick("service", env.SERVICE_NAME, "ndjson2parquet"),
         "metrics_namespace": pick("metrics_namespace", env.METRICS_NAMESPACE, "ndjson2parquet"),
         "log_level": str(pick("log_level", env.LOG_LEVEL, "INFO")).upper(),

@@ -10,6 +10,8 @@ from typing import Any
 from ..backoff import Backoff
 from ..config.settings import AwsSettings
 from ..conversion.engine import Engine
+from ..domain.records import Manifest
+from ..lake.catalog import Catalog
 from ..lake.record_store import StorageCommitRecords
 from ..state import open_store
 from ..state.base import StateStore
@@ -68,6 +70,24 @@ class StepRuntime:
         from ..conversion.arrow.arrow_engine import ArrowEngine  # pyarrow: only the handlers that convert
 
         return ArrowEngine(storage=self.storage)
+
+    @cached_property
+    def catalog(self) -> Catalog | None:
+        """The Glue Data Catalog the commit keeps in step (None without ``glue_database``)."""
+        if not self.settings.glue_database:
+            return None
+        from .catalog import GlueCatalog
+
+        return GlueCatalog(self.clients.get("glue"), self.settings.glue_database, self.settings.lake)
+
+    def sync_catalog(self, manifest: Manifest) -> bool:
+        """Bring the committed manifest's dataset table up to its stored schema; True when it wrote."""
+        if self.catalog is None:
+            return False
+        stored = self.store.get_schema(manifest.dataset)
+        if stored is None:
+            return False  # nothing typed yet: the next commit with a schema creates the table
+        return self.catalog.ensure_table(manifest.dataset, stored[1], stored[0], manifest.date)
 
     def context(self) -> StepContext:
         """The steps' context."""

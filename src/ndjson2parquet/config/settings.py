@@ -145,6 +145,8 @@ class AwsSettings:
     lake: str  # s3://bucket/prefix of the Parquet lake
     quarantine: str = ""  # default: <lake>/_quarantine
     state_machine_arn: str | None = None  # the manifest workflow (intake starts it; not needed by the steps)
+    # the Glue database the commit step keeps one table per dataset in (None: no catalog kept)
+    glue_database: str | None = None
     # An execution's owner record lives this long unless renewed: it must outlast the longest step
     # (the convert Lambda's 900 s timeout, its Task's TimeoutSeconds 960) plus the longest Retry wait
     # (MaxDelaySeconds 60) between two steps, or recovery would requeue a manifest still being worked on.

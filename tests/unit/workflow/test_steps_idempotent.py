@@ -275,3 +275,25 @@ def test_a_step_crashed_at_any_write_then_run_again_leaves_what_a_clean_run_leav
             _drive(ctx, doc, step)  # the step again (a Step Functions retry), then the rest
             store.close()
             assert _snapshot(world) == clean, f"{engine}: {step} crashed {when} write {at} ({writes[at - 1]})"
+
+
+def test_the_after_commit_hook_is_told_each_commit_and_its_failure_never_fails_the_commit(
+    base: Path, tmp_path: Path
+) -> None:
+    clean = _clean(base, tmp_path, "converts")
+    world = _world(base, tmp_path)  # the same paths, afresh
+    ctx, store = world.context("converts")
+    told: list[str] = []
+
+    def hook(manifest: Any) -> None:
+        told.append(manifest.state.name)
+        raise RuntimeError("catalog down")
+
+    ctx.on_committed = hook
+    doc, seen = _drive(ctx, world.first_document())
+    again = finish.commit(ctx, seen["commit"])  # a redelivered commit: the hook runs again (repairs)
+
+    assert (doc.state, again.doc.state) == (Seen.SUCCEEDED, Seen.SUCCEEDED)
+    assert told == ["SUCCEEDED", "SUCCEEDED"]
+    store.close()
+    assert _snapshot(world) == clean

@@ -123,6 +123,7 @@ class StepHandlers:
     def commit(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """Commit the converted manifest: record, SUCCEEDED, files DONE (see `finish.commit`)."""
         doc, ctx = self._document(event), self.runtime.context()
+        ctx.on_committed = self._sync_catalog
         _renew_owner(ctx, doc)
         committed = _run("commit", lambda: finish.commit(ctx, doc))
         _raise_if_transient(committed.error)
@@ -164,6 +165,18 @@ class StepHandlers:
         self._count("RowsQuarantined", int(stats.get("rows_quarantined", 0) or 0))
         # review Q19: how long a manifest took from closing to its parts being readable
         self._count("ManifestLatency", max(0.0, time.time() - manifest.created_at), MetricUnit.Seconds)
+
+    def _sync_catalog(self, manifest: Manifest) -> None:
+        """Keep the dataset's Glue table in step (after the commit point: a failure is logged and
+        counted, and the next commit of the dataset, or this one redelivered, repairs the table)."""
+        try:
+            if self.runtime.sync_catalog(manifest):
+                self._count("CatalogTablesWritten", 1)
+        except Exception as exc:  # never fails a committed manifest
+            self.obs.logger.warning(
+                "catalog not updated", extra={"dataset": manifest.dataset, "error": f"{type(exc).__name__}: {exc}"}
+            )
+            self._count("CatalogSyncFailures", 1)
 
     def _count(self, name: str, value: float, unit: MetricUnit = MetricUnit.Count) -> None:
         self.obs.metrics.add_metric(name=name, unit=unit, value=value)

@@ -32,6 +32,9 @@ class StepContext:
     backoff: Backoff = field(default_factory=lambda: Backoff(base=0.5, cap=30.0, attempts=4))
     #: told (manifest id, files, bytes) as the engine reads the inputs: progress within a manifest
     on_file_read: Callable[[str, int, int], None] | None = None
+    #: told each manifest found SUCCEEDED by a commit step, after the commit point (also on a repeat):
+    #: the AWS deployment keeps its table catalog in step; unset in the embedded pipeline
+    on_committed: Callable[[Manifest], None] | None = None
 
     @property
     def work(self) -> WorkObjects:

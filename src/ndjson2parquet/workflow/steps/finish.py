@@ -83,7 +83,19 @@ def _committed(ctx: StepContext, doc: StepDocument, manifest: Manifest) -> Commi
     if not manifest.settled:
         manifest = ctx.store.settle(manifest)
     ctx.work.delete_all(doc.lake, manifest.manifest_id)
+    _tell_committed(ctx, manifest)
     return Committed(doc.then(Seen.SUCCEEDED, Next.END, stats=dict(manifest.stats), error=None), manifest)
+
+
+def _tell_committed(ctx: StepContext, manifest: Manifest) -> None:
+    """The ``on_committed`` hook, if any: past the commit point, so its failure is logged, never raised
+    (the next commit, or this one repeated, does its work again)."""
+    if ctx.on_committed is None:
+        return
+    try:
+        ctx.on_committed(manifest)
+    except Exception as exc:  # nothing after the commit point may undo or fail it
+        log.warning("after-commit hook failed", extra={"manifest_id": manifest.manifest_id, "error": str(exc)})
 
 
 def fail(ctx: StepContext, doc: StepDocument) -> StepDocument:
