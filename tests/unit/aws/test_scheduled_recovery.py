@@ -261,3 +261,25 @@ def test_scheduled_settings_need_one_state_store_and_a_state_machine() -> None:
     )
     assert (loaded.intake.batch.max_wait_s, loaded.start_deadline_s) == (60.0, 120.0)
     assert loaded.intake.state == loaded.aws.state == "dynamodb://t"
+
+
+def test_a_scheduled_handler_without_settings_fails_terminally_and_never_logs_its_event(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from ndjson2parquet.aws.errors import StepTerminalError
+    from ndjson2parquet.aws.handlers import seal as seal_handler
+
+    for name in ("NDJSON2PARQUET_STATE", "NDJSON2PARQUET_LAKE", "NDJSON2PARQUET_LANDING"):
+        monkeypatch.delenv(name, raising=False)
+    seal_handler.use(None)
+    context = LambdaContext()
+    context._function_name, context._aws_request_id = "seal", "r1"  # type: ignore[attr-defined]
+    context._invoked_function_arn, context._memory_limit_in_mb = "arn:aws:lambda:x", 128  # type: ignore[attr-defined]
+    try:
+        with pytest.raises(StepTerminalError, match=r"seal: .*dynamodb://TABLE"):
+            seal_handler.handler({"secret-bucket-name": "do-not-log"}, context)
+    finally:
+        seal_handler.use(None)
+    assert "do-not-log" not in capsys.readouterr().out

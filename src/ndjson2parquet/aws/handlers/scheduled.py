@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from ...config import env
 from ...domain.errors import ConfigError
 from ..config import load_scheduled_settings
@@ -37,6 +39,7 @@ class Scheduled:
 
         def body(event: dict[str, Any], context: Any) -> T:
             obs.metrics.add_dimension(name="pass", value=self.name)
+            obs.metrics.add_metric(name="ScheduledInvocations", unit=MetricUnit.Count, value=1)
             try:
                 if self.runtime is None:
                     self.runtime = ScheduledRuntime(load_scheduled_settings(), AwsClients())
