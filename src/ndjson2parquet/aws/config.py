@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..config import env
-from ..config.settings import AwsSettings
+from ..config.settings import AwsSettings, BatchPolicy, IntakeSettings, ScheduledSettings
 from ..domain.errors import ConfigError
+from ..domain.partitioning import Partitioner
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **explicit: Any) -> AwsSettings:
@@ -40,3 +41,39 @@ def load_settings(environ: Mapping[str, str] | None = None, **explicit: Any) -> 
         if explicit.get(name) is not None:
             fields[name] = explicit[name]
     return AwsSettings(**fields)
+
+
+def load_scheduled_settings(environ: Mapping[str, str] | None = None, **explicit: Any) -> ScheduledSettings:
+    """The recover and seal handlers' settings: `load_settings`' fields (``explicit`` beats the
+    environment), the landing zone, dating and batch policy the intake uses, and the start deadline."""
+
+    def number(name: str, default: float) -> float:
+        text = env.read(name, None, environ)
+        try:
+            return float(text) if text is not None else default
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be a number, got {text!r}") from exc
+
+    aws = load_settings(environ, **explicit)
+    defaults = BatchPolicy()
+    batch = explicit.get("batch") or BatchPolicy(
+        max_files=int(number(env.MAX_FILES, defaults.max_files)),
+        target_bytes=int(number(env.TARGET_BYTES, defaults.target_bytes)),
+        max_wait_s=number(env.MAX_WAIT_SECONDS, defaults.max_wait_s),
+        grace_period_s=number(env.GRACE_SECONDS, defaults.grace_period_s),
+    )
+    intake = IntakeSettings(
+        state=aws.state,
+        landing=explicit.get("landing") or env.read(env.LANDING, "", environ) or "",
+        state_machine_arn=aws.state_machine_arn or "",
+        partitioner=explicit.get("partitioner")
+        or Partitioner(
+            dataset_pattern=env.read(env.DATASET_PATTERN, None, environ),
+            default_dataset=env.read(env.DATASET, "default", environ) or "default",
+        ),
+        batch=batch,
+    )
+    deadline = explicit.get("start_deadline_s")
+    if deadline is None:
+        deadline = number(env.START_DEADLINE_SECONDS, ScheduledSettings.start_deadline_s)
+    return ScheduledSettings(aws=aws, intake=intake, start_deadline_s=float(deadline))

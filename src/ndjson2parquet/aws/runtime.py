@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..backoff import Backoff
-from ..config.settings import AwsSettings
+from ..config.settings import AwsSettings, ScheduledSettings
 from ..conversion.engine import Engine
 from ..domain.records import Manifest
 from ..lake.catalog import Catalog
@@ -18,6 +18,10 @@ from ..state.base import StateStore
 from ..storage import any_storage
 from ..storage.routing import RoutingStorage
 from ..workflow.steps import StepContext
+
+if TYPE_CHECKING:
+    from .recovery import AwsRecovery, Executions
+    from .sealing import SealPass
 
 
 class AwsClients:
@@ -93,3 +97,64 @@ class StepRuntime:
         """The steps' context."""
         records = StorageCommitRecords(self.settings.lake, self.storage)
         return StepContext(self.store, self.engine, self.storage, records, self.backoff)
+
+
+class ScheduledRuntime:
+    """What the scheduled handlers (recover, seal) run against, built once from settings and clients:
+    the state store, S3, Step Functions, and an executor that settles and compensates."""
+
+    def __init__(self, settings: ScheduledSettings, clients: AwsClients, engine: Engine | None = None) -> None:
+        self.settings, self.clients = settings, clients
+        self.steps = StepRuntime(settings.aws, clients, engine=engine)
+
+    @cached_property
+    def executions(self) -> Executions:
+        """The state machine's executions (Step Functions client on first use)."""
+        from .recovery import Executions
+
+        return Executions(self.clients.get("stepfunctions"), self.settings.intake.state_machine_arn)
+
+    @cached_property
+    def recovery(self) -> AwsRecovery:
+        """The recovery pass (`aws.recovery`)."""
+        from ..workflow.executor import Layout, ManifestExecutor
+        from .recovery import AwsRecovery
+
+        aws = self.settings.aws
+        executor = ManifestExecutor(
+            self.steps.store,
+            _LazyEngine(self.steps),
+            Layout(aws.lake, aws.quarantine),
+            aws.conversion,
+            owner="aws-recovery",
+            backoff=self.steps.backoff,
+            commit_records=StorageCommitRecords(aws.lake, self.steps.storage),
+            storage=self.steps.storage,
+        )
+        return AwsRecovery(self.steps.store, self.executions, self.settings, executor, landing_storage=self._s3())
+
+    @cached_property
+    def sealing(self) -> SealPass:
+        """The flush-and-seal pass (`aws.sealing`)."""
+        from .sealing import SealPass
+
+        return SealPass(self.steps.store, self.executions, self.settings, lake_storage=self._s3())
+
+    def _s3(self) -> Any:
+        from ..storage.s3 import S3Storage
+
+        return S3Storage(client=self.clients.get("s3"))
+
+
+class _LazyEngine(Engine):
+    """The Arrow engine, built when a compensation first removes outputs (pyarrow is not imported by a
+    recovery pass that compensates nothing)."""
+
+    def __init__(self, runtime: StepRuntime) -> None:
+        self._runtime = runtime
+
+    def convert(self, job: Any) -> Any:
+        return self._runtime.engine.convert(job)
+
+    def remove_outputs(self, job: Any) -> None:
+        self._runtime.engine.remove_outputs(job)

@@ -33,3 +33,7 @@ DATASET_PATTERN = "NDJSON2PARQUET_DATASET_PATTERN"  # a regex with a `dataset` g
 MAX_FILES = "NDJSON2PARQUET_MAX_FILES"  # BatchPolicy.max_files
 TARGET_BYTES = "NDJSON2PARQUET_TARGET_BYTES"  # BatchPolicy.target_bytes
 GRACE_SECONDS = "NDJSON2PARQUET_GRACE_SECONDS"  # BatchPolicy.grace_period_s
+
+# the scheduled handlers (aws/handlers/recover.py, aws/handlers/seal.py)
+MAX_WAIT_SECONDS = "NDJSON2PARQUET_MAX_WAIT_SECONDS"  # BatchPolicy.max_wait_s
+START_DEADLINE_SECONDS = "NDJSON2PARQUET_START_DEADLINE_SECONDS"  # ScheduledSettings.start_deadline_s

@@ -169,3 +169,21 @@ class AwsSettings:
         if not self.quarantine:
             object.__setattr__(self, "quarantine", self.lake.rstrip("/") + "/_quarantine")
         _positive("owner_ttl_s", self.owner_ttl_s)
+
+
+@dataclass(frozen=True)
+class ScheduledSettings:
+    """The scheduled handlers' (recover, seal): the steps' settings (state, lake, workflow), the
+    intake's (landing zone, dating, batching) and how long a closed manifest may wait for its start."""
+
+    aws: AwsSettings
+    intake: IntakeSettings
+    # a CREATED manifest not started this long after it closed (or was requeued) is started by
+    # recovery; shorter than this, the intake's own start may still be under way
+    start_deadline_s: float = 900.0
+
+    def __post_init__(self) -> None:
+        if self.start_deadline_s < 0:
+            raise ConfigError("start_deadline must not be negative")
+        if self.aws.state != self.intake.state:
+            raise ConfigError(f"two state stores given: {self.aws.state!r} and {self.intake.state!r}")
