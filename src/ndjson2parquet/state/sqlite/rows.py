@@ -178,8 +178,8 @@ def _file_sets(change: FileChange, dumped: dict[tuple[str, ...], str]) -> tuple[
     """The SET clause of a file change and its values (a commit maps 10,000 changes of one shape: the
     clause and which fields to read are worked out once per shape)."""
     values = _FIELD_VALUES(change)
-    sets, picks = _file_shape(change.state is not None, tuple(map(_IS_KEEP, values)))
-    params: list[object] = [change.state.value] if change.state is not None else []
+    sets, picks = _file_shape(change.state is not None, tuple([value is KEEP for value in values]))
+    params: list[object] = [change.state] if change.state is not None else []  # a StrEnum binds as its text
     for index in picks:
         if index == _LEDGER_INDEX:
             params += _ledger_values(values[index], dumped)
@@ -189,7 +189,6 @@ def _file_sets(change: FileChange, dumped: dict[tuple[str, ...], str]) -> tuple[
 
 
 _FIELD_VALUES = operator.attrgetter(*FILE_FIELDS)
-_IS_KEEP = functools.partial(operator.is_, KEEP)
 _LEDGER_INDEX = FILE_FIELDS.index("ledger")
 
 

@@ -448,6 +448,6 @@ def _grouped(
         shaped = [(change, *_file_sets(change, dumped)) for change in changes]
     groups: dict[str, list[list[object]]] = {}
     for change, sets, params in shaped:
-        condition = [change.file_id, change.expect_state.value, change.expect_manifest]
+        condition = [change.file_id, change.expect_state, change.expect_manifest]  # StrEnum: binds as its text
         groups.setdefault(sets, []).append([*params, *condition])
     return groups
