@@ -14,7 +14,7 @@ from ..config.settings import ConversionOptions
 from ..domain.records import Ledger
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # per file: not frozen (see domain/records.py)
 class InputFile:
     """One file of the manifest to convert."""
 
