@@ -3,6 +3,7 @@ the settle period, and the moto server with the environment that reaches it."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,3 +55,14 @@ def aws_env(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     return {**os.environ}
+
+
+@pytest.fixture(autouse=True)
+def _restore_package_logger() -> Iterator[None]:
+    """The Lambda handlers route the package's loggers through Powertools (handlers replaced,
+    propagation off): put them back after each test, or later tests in this process (caplog) would
+    not see their logs."""
+    logger = logging.getLogger("ndjson2parquet")
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    yield
+    logger.handlers, logger.propagate, logger.level = saved[0], saved[1], saved[2]

@@ -47,20 +47,13 @@ def load_scheduled_settings(environ: Mapping[str, str] | None = None, **explicit
     """The recover and seal handlers' settings: `load_settings`' fields (``explicit`` beats the
     environment), the landing zone, dating and batch policy the intake uses, and the start deadline."""
 
-    def number(name: str, default: float) -> float:
-        text = env.read(name, None, environ)
-        try:
-            return float(text) if text is not None else default
-        except ValueError as exc:
-            raise ConfigError(f"{name} must be a number, got {text!r}") from exc
-
     aws = load_settings(environ, **explicit)
     defaults = BatchPolicy()
     batch = explicit.get("batch") or BatchPolicy(
-        max_files=int(number(env.MAX_FILES, defaults.max_files)),
-        target_bytes=int(number(env.TARGET_BYTES, defaults.target_bytes)),
-        max_wait_s=number(env.MAX_WAIT_SECONDS, defaults.max_wait_s),
-        grace_period_s=number(env.GRACE_SECONDS, defaults.grace_period_s),
+        max_files=int(env.read_number(env.MAX_FILES, defaults.max_files, environ)),
+        target_bytes=int(env.read_number(env.TARGET_BYTES, defaults.target_bytes, environ)),
+        max_wait_s=env.read_number(env.MAX_WAIT_SECONDS, defaults.max_wait_s, environ),
+        grace_period_s=env.read_number(env.GRACE_SECONDS, defaults.grace_period_s, environ),
     )
     intake = IntakeSettings(
         state=aws.state,
@@ -75,5 +68,5 @@ def load_scheduled_settings(environ: Mapping[str, str] | None = None, **explicit
     )
     deadline = explicit.get("start_deadline_s")
     if deadline is None:
-        deadline = number(env.START_DEADLINE_SECONDS, ScheduledSettings.start_deadline_s)
+        deadline = env.read_number(env.START_DEADLINE_SECONDS, ScheduledSettings.start_deadline_s, environ)
     return ScheduledSettings(aws=aws, intake=intake, start_deadline_s=float(deadline))

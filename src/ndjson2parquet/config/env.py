@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from ..domain.errors import ConfigError
+
 LOG_LEVEL = "LOG_LEVEL"
 LOG_FORMAT = "NDJSON2PARQUET_LOG_FORMAT"
 STATE = "NDJSON2PARQUET_STATE"
@@ -37,3 +39,12 @@ GRACE_SECONDS = "NDJSON2PARQUET_GRACE_SECONDS"  # BatchPolicy.grace_period_s
 # the scheduled handlers (aws/handlers/recover.py, aws/handlers/seal.py)
 MAX_WAIT_SECONDS = "NDJSON2PARQUET_MAX_WAIT_SECONDS"  # BatchPolicy.max_wait_s
 START_DEADLINE_SECONDS = "NDJSON2PARQUET_START_DEADLINE_SECONDS"  # ScheduledSettings.start_deadline_s
+
+
+def read_number(name: str, default: float, environ: Mapping[str, str] | None = None) -> float:
+    """The variable as a number, or `default` when unset or empty; ConfigError when it is not one."""
+    text = read(name, None, environ)
+    try:
+        return float(text) if text is not None else default
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {text!r}") from exc

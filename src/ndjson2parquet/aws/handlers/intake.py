@@ -21,7 +21,6 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from ...config import env
 from ...config.settings import BatchPolicy, IntakeSettings
-from ...domain.errors import ConfigError
 from ...domain.partitioning import Partitioner
 from ...ingest.events import BadEvent, S3ObjectEvent, parse_body
 from ..intake import ExecutionStarter, Intake, IntakeResult
@@ -41,13 +40,6 @@ _package_logs_routed = False
 def settings_from_env(environ: Mapping[str, str] | None = None) -> IntakeSettings:
     """The intake's settings from the Lambda's environment variables (names in `config.env`)."""
 
-    def number(name: str, default: float) -> float:
-        text = env.read(name, None, environ)
-        try:
-            return float(text) if text is not None else default
-        except ValueError as exc:
-            raise ConfigError(f"{name} must be a number, got {text!r}") from exc
-
     defaults = BatchPolicy()
     return IntakeSettings(
         state=env.read(env.STATE, "", environ) or "",
@@ -58,9 +50,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> IntakeSetting
             default_dataset=env.read(env.DATASET, "default", environ) or "default",
         ),
         batch=BatchPolicy(
-            max_files=int(number(env.MAX_FILES, defaults.max_files)),
-            target_bytes=int(number(env.TARGET_BYTES, defaults.target_bytes)),
-            grace_period_s=number(env.GRACE_SECONDS, defaults.grace_period_s),
+            max_files=int(env.read_number(env.MAX_FILES, defaults.max_files, environ)),
+            target_bytes=int(env.read_number(env.TARGET_BYTES, defaults.target_bytes, environ)),
+            grace_period_s=env.read_number(env.GRACE_SECONDS, defaults.grace_period_s, environ),
         ),
     )
 
