@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
+from ndjson2parquet.conversion.rescue import deep_merge
 from tests.engine_contract.case import EngineCase
+from tests.support.lake import normalise
 
 #: small corpus files, together one manifest: CRLF and gzip, bad lines among good ones, type drift, a
 #: BOM, no final newline, 64-bit ids above 2^53, wide real events, key collisions by case
@@ -61,30 +63,10 @@ def json_object(line: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def normalise(value: Any) -> Any:
-    """Null, and an object of nothing but nulls, equal a missing key (README: getting a record back)."""
-    if isinstance(value, dict):
-        kept = {k: normalise(v) for k, v in value.items()}
-        return {k: v for k, v in kept.items() if v is not None and v != {}}
-    if isinstance(value, list):
-        return [normalise(v) for v in value]
-    return value
-
-
-def merged(row: Any, rescued: Any) -> Any:
-    """The row's values deep-merged with its rescued ones (objects key by key, anything else replaced)."""
-    if isinstance(row, dict) and isinstance(rescued, dict):
-        out = dict(row)
-        for key, value in rescued.items():
-            out[key] = merged(row.get(key), value)
-        return out
-    return rescued
-
-
 def restored(row: dict[str, Any]) -> dict[str, Any]:
     """The record a row stands for: its data columns and its `_rescued_data`."""
     data = {k: v for k, v in row.items() if k not in OUR_COLUMNS}
-    return merged(data, json.loads(row["_rescued_data"])) if row["_rescued_data"] else data
+    return deep_merge(data, json.loads(row["_rescued_data"])) if row["_rescued_data"] else data
 
 
 def raw_of(record: dict[str, Any]) -> bytes:

@@ -23,6 +23,7 @@ from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult, In
 from ndjson2parquet.conversion.inputs import UTF8_BOM
 from ndjson2parquet.conversion.rescue import deep_merge
 from tests.support.corpora import CORPORA, require_corpora
+from tests.support.lake import normalise
 
 ALL_FILES = require_corpora()  # at collection: a missing corpus fails the run, never shrinks it
 DRIFT = [
@@ -81,16 +82,6 @@ def split_lines(data: bytes) -> list[bytes]:
     if parts and parts[-1] == b"":
         parts.pop()
     return [p[:-1] if p.endswith(b"\r") else p for p in parts]
-
-
-def normalise(value: Any) -> Any:
-    """Null, and an object of nothing but nulls, equal a missing key (documented in rescue.py)."""
-    if isinstance(value, dict):
-        kept = {k: normalise(v) for k, v in value.items()}
-        return {k: v for k, v in kept.items() if v is not None and v != {}}
-    if isinstance(value, list):
-        return [normalise(v) for v in value]
-    return value
 
 
 def reconstruct(row: dict[str, Any]) -> dict[str, Any]:

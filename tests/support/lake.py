@@ -102,6 +102,16 @@ def without_nulls(value: Any) -> Any:
     return value
 
 
+def normalise(value: Any) -> Any:
+    """Null, and an object of nothing but nulls, equal a missing key (documented in rescue.py)."""
+    if isinstance(value, dict):
+        kept = {k: normalise(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v is not None and v != {}}
+    if isinstance(value, list):
+        return [normalise(v) for v in value]
+    return value
+
+
 def restored(row: dict[str, Any], partition: str = "date") -> tuple[dict[str, Any], Any, Any]:
     """(the record, its earlier duplicates, its partition value) from a row read back: the row's data
     columns deep-merged with its ``_rescued_data`` (the README's rule)."""
