@@ -15,7 +15,7 @@ import click
 
 from .. import __version__
 from ..domain.errors import PipelineError
-from . import init_state_command, logs, pipeline_commands, schema_command, state_commands
+from . import cost_command, init_state_command, logs, pipeline_commands, schema_command, state_commands
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,7 @@ for _command in [
     *state_commands.COMMANDS,
     *schema_command.COMMANDS,
     *init_state_command.COMMANDS,
+    *cost_command.COMMANDS,
 ]:
     cli.add_command(_command)
 
