@@ -52,9 +52,10 @@ class Deployment:
     # the recover pass that also lists the landing prefix (events S3 lost): once a day; the
     # five-minute passes run with {"list_landing": false} (a listing reads every landing object)
     landing_listing_every_min: int = 1440
-    # the landing bucket's lifecycle rule expires inputs after this many days (the listing and the
-    # landing's storage grow with it); the lake keeps the data, the state keeps the ledger
-    landing_expiration_days: int = 7
+    # the landing bucket's lifecycle rule expires inputs after this many days: a listing reads every
+    # landing object and must fit in the recover Lambda (3 days of 500,000 files: about 600 s); the
+    # lake keeps the data, the state keeps the ledger
+    landing_expiration_days: int = 3
     dynamodb_billing: str = "on-demand"  # or "provisioned" (autoscaling, target utilisation below)
     dynamodb_target_utilisation: float = 0.7
     state_machine_type: str = "STANDARD"

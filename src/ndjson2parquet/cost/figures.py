@@ -46,16 +46,12 @@ DYNAMODB_BYTES_PER_FILE = Figure(
     "estimated from the item sizes bench_lifecycle writes (about 10 write units per file, transactions counting twice)",
     False,
 )
-#: a listed landing object already registered is one key of a consistent BatchGetItem (state/dynamodb/requests.py)
-LISTING_RRU_PER_OBJECT = Figure(
-    1.0,
-    "read unit per listed landing object",
-    "code: versions_of -> BatchGetItem, ConsistentRead, items under 4 KB",
-    False,
-)
+#: a landing object already registered, listed again: two consistent BatchGetItem keys (its uri index item, then its
+#: latest version's file item; state/dynamodb/files.py versions_of)
+LISTING_RRU_PER_OBJECT = Figure(2.0, "read units per listed landing object already registered", _LIFECYCLE, True)
 LISTING_SECONDS_PER_OBJECT = Figure(
-    0.00025,
-    "s per listed object (a LIST page of 1,000 ~50 ms, a BatchGetItem of 100 ~15 ms, Python)",
+    0.0004,
+    "s per listed object (a LIST page of 1,000 ~50 ms, two BatchGetItem of 100 ~15 ms each, Python)",
     "AWS latencies typical of a Lambda in the region; not measured on AWS",
     False,
 )
