@@ -20,8 +20,6 @@ from .deployment import DEPLOYMENT, Deployment
 from .prices import PriceTable, load_prices
 
 DAYS = 365 / 12  # days in an average month
-HOURS = 730  # hours in a month, as AWS prices them
-GiB = 1024**3
 MB = 1_000_000
 DYNAMODB_MODES = ("on-demand", "provisioned")
 # auto: the state machine's rule (Glue above 2 GiB); glue: every manifest
@@ -37,7 +35,7 @@ class Workload:
     avg_file_kb: float
 
     def __post_init__(self) -> None:
-        if not self.files_per_day > 0 or not self.avg_file_kb > 0:
+        if not all(math.isfinite(v) and v > 0 for v in (self.files_per_day, self.avg_file_kb)):
             raise ConfigError("files per day and average file size must be positive numbers")
 
     @property

@@ -167,3 +167,9 @@ def test_the_deployment_reaches_the_goal_at_500k_files_of_1_mb(prices) -> None: 
 def test_bad_numbers_and_choices_are_config_errors(files: float, kb: float, choices: dict) -> None:  # type: ignore[type-arg]
     with pytest.raises(ConfigError):
         estimate(Workload(files, kb), Choices(**choices))
+
+
+def test_infinite_or_nan_numbers_are_config_errors() -> None:
+    for files in (float("inf"), float("nan")):
+        with pytest.raises(ConfigError):
+            Workload(files, 10)
