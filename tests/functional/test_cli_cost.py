@@ -57,7 +57,8 @@ def test_options_reach_the_model() -> None:
 def test_table_shows_components_the_review_the_goal_and_the_assumptions() -> None:
     result = invoke("--files-per-day", "100000", "--avg-file-kb", "1024")
     assert result.exit_code == 0, result.output
-    for text in ("a month, per component", "Step Functions", "review", "goal: 500,000 files a day", "assumptions:"):
+    expected = ("a month, per component", "Step Functions", "review", "goal: 500,000 files a day of 1,024 KB")
+    for text in (*expected, "assumptions:"):
         assert text in result.output
     assert "prices as of" in result.output
 

@@ -12,7 +12,7 @@ from ..cost.components import NOT_IN_REVIEW
 from ..cost.deployment import DEPLOYMENT
 from ..cost.model import CONVERT_CHOICES, DYNAMODB_MODES
 from ..cost.report import cost_report
-from ..cost.review import CATEGORIES, GOAL_USD
+from ..cost.review import CATEGORIES, GOAL_USD, REVIEW_FILE_KB
 
 
 @click.command("cost")
@@ -112,10 +112,11 @@ def print_report(report: dict[str, Any]) -> None:
     goal = report["goal"]
     verdict = "met" if goal["met"] else "NOT met"
     out.print(
-        f"goal: 500,000 files a day for at most ${GOAL_USD:,.0f} a month: ${goal['our_usd']:,.2f} ({verdict})",
+        f"goal: 500,000 files a day of {goal['avg_file_kb']:,.0f} KB for at most ${GOAL_USD:,.0f} a month: "
+        f"${goal['our_usd']:,.2f} ({verdict}; the review's size, read from its S3 line: {REVIEW_FILE_KB:,.0f} KB)",
         soft_wrap=True,
     )
-    choices = Table(title="choices at 500,000 files a day", show_edge=False)
+    choices = Table(title=f"choices at 500,000 files a day of {goal['avg_file_kb']:,.0f} KB", show_edge=False)
     for name, justify in (("choices", "left"), ("USD a month", "right"), ("goal", "left")):
         choices.add_column(name, justify=justify)  # type: ignore[arg-type]
     for s in report["scenarios"]:
