@@ -34,9 +34,9 @@ _PIPELINE = "README 'Performance': benchmarks/bench_pipeline.py --repeat 3, medi
 
 #: DynamoDB, the whole life of a file (registered, claimed, started, converted, committed)
 DYNAMODB_WRU_PER_FILE = Figure(10.23, "write units per file", _LIFECYCLE, True)
-DYNAMODB_WRU_PER_MANIFEST = Figure(29.6, "write units per manifest", _LIFECYCLE, True)
-DYNAMODB_RRU_PER_FILE = Figure(2.20, "read units per file (consistent reads)", _LIFECYCLE, True)
-DYNAMODB_RRU_PER_MANIFEST = Figure(9.1, "read units per manifest", _LIFECYCLE, True)
+DYNAMODB_WRU_PER_MANIFEST = Figure(29.1, "write units per manifest", _LIFECYCLE, True)
+DYNAMODB_RRU_PER_FILE = Figure(2.17, "read units per file (consistent reads)", _LIFECYCLE, True)
+DYNAMODB_RRU_PER_MANIFEST = Figure(12.6, "read units per manifest", _LIFECYCLE, True)
 DYNAMODB_REQUESTS_PER_FILE_INTAKE = Figure(
     0.15, "DynamoDB requests per file in the intake at SQS batches of 100 (0.76 at 10)", _INTAKE, True
 )

@@ -59,8 +59,8 @@ def test_step_functions_line_is_eight_transitions_per_manifest(unit_prices) -> N
 
 def test_dynamodb_on_demand_line_counts_measured_units_per_file_and_manifest(unit_prices) -> None:  # type: ignore[no-untyped-def]
     est = estimate(Workload(2880, 1024), Choices(), unit_prices)
-    write_units = 2880 * 10.23 + 288 * 29.6  # a day
-    read_units = 2880 * 2.20 + 288 * 9.1
+    write_units = 2880 * 10.23 + 288 * 29.1  # a day
+    read_units = 2880 * 2.17 + 288 * 12.6
     assert lines(est)["DynamoDB requests (on-demand)"] == pytest.approx((write_units + read_units) * DAYS)
 
 
