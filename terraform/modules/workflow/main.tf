@@ -9,6 +9,17 @@ data "aws_caller_identity" "current" {}
 
 locals {
   definition_path = coalesce(var.definition_path, "${path.module}/../../../src/ndjson2parquet/aws/state_machine.asl.json")
+
+  # the ASL's placeholders (aws/state_machine.PLACEHOLDERS)
+  template_values = {
+    start_function_arn      = var.step_function_arns["start"]
+    convert_function_arn    = var.step_function_arns["convert"]
+    commit_function_arn     = var.step_function_arns["commit"]
+    compensate_function_arn = var.step_function_arns["compensate"]
+    put_back_function_arn   = var.step_function_arns["put_back"]
+    glue_job_name           = var.glue_job_name
+    failure_topic_arn       = try(aws_sns_topic.failures[0].arn, "")
+  }
 }
 
 resource "aws_sns_topic" "failures" {
@@ -68,18 +79,10 @@ resource "aws_cloudwatch_log_group" "this" {
 resource "aws_sfn_state_machine" "this" {
   count = var.create ? 1 : 0
 
-  name     = var.name
-  role_arn = var.role_arn
-  type     = "STANDARD"
-  definition = templatefile(local.definition_path, {
-    start_function_arn      = var.step_function_arns["start"]
-    convert_function_arn    = var.step_function_arns["convert"]
-    commit_function_arn     = var.step_function_arns["commit"]
-    compensate_function_arn = var.step_function_arns["compensate"]
-    put_back_function_arn   = var.step_function_arns["put_back"]
-    glue_job_name           = var.glue_job_name
-    failure_topic_arn       = aws_sns_topic.failures[0].arn
-  })
+  name       = var.name
+  role_arn   = var.role_arn
+  type       = "STANDARD"
+  definition = templatefile(local.definition_path, local.template_values)
 
   logging_configuration {
     log_destination        = "${aws_cloudwatch_log_group.this[0].arn}:*"
