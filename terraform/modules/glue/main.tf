@@ -103,5 +103,12 @@ resource "aws_glue_job" "this" {
     max_concurrent_runs = var.max_concurrent_runs
   }
 
+  lifecycle {
+    precondition {
+      condition     = !var.use_flex || contains(["G.1X", "G.2X"], var.worker_type)
+      error_message = "Glue Flex runs G.1X and G.2X workers only."
+    }
+  }
+
   tags = var.tags
 }

@@ -96,10 +96,15 @@ data "aws_iam_policy_document" "assume" {
       type        = "Service"
       identifiers = [local.principals[each.key]]
     }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account]
+    # confused-deputy guard where the service sets the key (Step Functions, Scheduler); Lambda and
+    # Glue do not set it when they assume an execution role
+    dynamic "condition" {
+      for_each = contains(["state_machine", "schedules"], each.key) ? [local.account] : []
+      content {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [condition.value]
+      }
     }
   }
 }
