@@ -6,7 +6,7 @@
 # Also builds the package's wheel into build/ for the Glue job (examples/complete: var.wheel_path).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=${1:-build/lambda.zip}
+OUT=$(realpath -m "${1:-build/lambda.zip}")
 PYTHON=${PYTHON:-python3}
 LIMIT_MB=250  # Lambda's limit on a function's unzipped size
 stage=$(mktemp -d)
@@ -25,5 +25,5 @@ if [ "$size_mb" -gt "$LIMIT_MB" ]; then
   exit 1
 fi
 rm -f "$OUT"
-(cd "$stage" && zip -q -r -X "$OLDPWD/$OUT" .)
+(cd "$stage" && zip -q -r -X "$OUT" .)
 echo "$OUT: ${size_mb} MB unzipped, $(du -h "$OUT" | cut -f1) zipped; wheel $wheel"

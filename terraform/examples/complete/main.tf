@@ -149,6 +149,7 @@ module "functions" {
   function_names                  = local.function_names
   role_arns                       = module.iam.function_role_arns
   package_path                    = var.package_path
+  package_bucket                  = module.storage.artifacts_bucket_id
   kms_key_arn                     = aws_kms_key.this.arn
   subnet_ids                      = var.subnet_ids
   security_group_ids              = var.security_group_ids

@@ -82,6 +82,18 @@ locals {
   functions = var.create ? local.handlers : {}
 }
 
+resource "aws_s3_object" "package" {
+  count = var.create ? 1 : 0
+
+  bucket                 = var.package_bucket
+  key                    = "lambda/ndjson2parquet-${filemd5(var.package_path)}.zip"
+  source                 = var.package_path
+  source_hash            = filemd5(var.package_path)
+  server_side_encryption = "aws:kms"
+  kms_key_id             = var.kms_key_arn
+  tags                   = var.tags
+}
+
 resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_338:retention is a cost decision (30 days by default, the cost model's figure); log_retention_days raises it
   for_each = local.functions
@@ -101,7 +113,8 @@ resource "aws_lambda_function" "this" {
   handler          = each.value
   runtime          = var.runtime
   architectures    = [var.architecture]
-  filename         = var.package_path
+  s3_bucket        = aws_s3_object.package[0].bucket
+  s3_key           = aws_s3_object.package[0].key
   source_code_hash = filebase64sha256(var.package_path)
   memory_size      = var.functions[each.key].memory_size
   timeout          = var.functions[each.key].timeout

@@ -31,6 +31,11 @@ variable "package_path" {
   }
 }
 
+variable "package_bucket" {
+  description = "Bucket the zip is uploaded to (under lambda/): at about 66 MB it is above the 50 MB a direct upload takes (the storage module's artifacts bucket)."
+  type        = string
+}
+
 variable "runtime" {
   description = "Lambda runtime of every function (the package's own: ndjson2parquet.aws.deployment.RUNTIME)."
   type        = string
