@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import aws_lambda_powertools
 import pytest
 
 from ndjson2parquet.aws import config as aws_config
@@ -40,9 +41,27 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
     yield names
 
 
-def _run_module(dotted: str) -> dict[str, Any]:
+class _Powertools:
+    """Stands in for Powertools' Logger, Metrics and Tracer while a handler module runs again: a
+    second real Logger of a service re-registers handlers other tests restore."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        def decorator_or_decorated(*args: Any, **kwargs: Any) -> Any:
+            if len(args) == 1 and callable(args[0]) and not kwargs:
+                return args[0]
+            return lambda fn: fn
+
+        return decorator_or_decorated
+
+
+def _run_module(dotted: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Execute a handler module's source in a fresh namespace (its import-time reads happen again,
     and the imported module, its loggers and injected state stay untouched)."""
+    for name in ("Logger", "Metrics", "Tracer"):
+        monkeypatch.setattr(aws_lambda_powertools, name, _Powertools)
     spec = importlib.util.find_spec(dotted)
     assert spec is not None and spec.origin is not None
     namespace: dict[str, Any] = {"__name__": f"{dotted}_probe", "__package__": dotted.rpartition(".")[0]}
@@ -50,23 +69,28 @@ def _run_module(dotted: str) -> dict[str, Any]:
     return namespace
 
 
-def test_the_intake_reads_exactly_what_the_deployment_lists(reads: set[str]) -> None:
-    namespace = _run_module("ndjson2parquet.aws.handlers.intake")
+def test_the_intake_reads_exactly_what_the_deployment_lists(reads: set[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    namespace = _run_module("ndjson2parquet.aws.handlers.intake", monkeypatch)
     namespace["settings_from_env"]()
     assert reads == deployment.INTAKE_ENVIRONMENT
 
 
-def test_the_steps_read_exactly_what_the_deployment_lists(reads: set[str]) -> None:
-    _run_module("ndjson2parquet.aws.handlers.steps")
+def test_the_steps_read_exactly_what_the_deployment_lists(reads: set[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    _run_module("ndjson2parquet.aws.handlers.steps", monkeypatch)
     steps._ObservabilityNames()
     aws_config.load_settings()
     assert reads == deployment.STEP_ENVIRONMENT
 
 
-def test_recover_and_seal_read_exactly_what_the_deployment_lists(reads: set[str]) -> None:
+def test_recover_and_seal_read_exactly_what_the_deployment_lists(
+    reads: set[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     for dotted in ("ndjson2parquet.aws.handlers.recover", "ndjson2parquet.aws.handlers.seal"):
-        _run_module(dotted)
+        _run_module(dotted, monkeypatch)
+    built: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(scheduled, "observability", lambda *names: built.append(names))  # no real Powertools
     scheduled.Scheduled("probe")._observability()
+    assert built
     aws_config.load_scheduled_settings()
     assert reads == deployment.SCHEDULED_ENVIRONMENT
 
