@@ -165,5 +165,12 @@ resource "aws_lambda_event_source_mapping" "intake" {
       condition     = var.intake_queue_visibility_timeout >= 6 * var.functions["intake"].timeout
       error_message = "The intake queue's visibility timeout must be at least 6 times the intake function's timeout."
     }
+    precondition {
+      condition = (
+        var.intake_maximum_concurrency == null || var.functions["intake"].reserved_concurrency < 0 ||
+        coalesce(var.intake_maximum_concurrency, 0) <= var.functions["intake"].reserved_concurrency
+      )
+      error_message = "intake_maximum_concurrency must not exceed the intake's reserved concurrency: the excess would be throttled."
+    }
   }
 }

@@ -167,9 +167,9 @@ variable "maximum_batching_window_in_seconds" {
 }
 
 variable "intake_maximum_concurrency" {
-  description = "Most concurrent intake invocations the event source drives (null: no limit but the reserved concurrency)."
+  description = "Most concurrent intake invocations the event source drives; at most the intake's reserved concurrency, so batches wait in the queue instead of being throttled (null: no limit)."
   type        = number
-  default     = null
+  default     = 20
 
   validation {
     condition     = var.intake_maximum_concurrency == null || try(var.intake_maximum_concurrency >= 2, false)

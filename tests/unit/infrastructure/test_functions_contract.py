@@ -143,6 +143,9 @@ def test_the_intake_event_source_reports_batch_item_failures() -> None:
     assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
     assert terraform.default("functions", "batch_size") == 100
     assert terraform.default("functions", "maximum_batching_window_in_seconds") == 20
+    # the event source drives no more invocations than the intake may run: none is throttled
+    reserved = terraform.default("functions", "functions")["intake"]["reserved_concurrency"]
+    assert terraform.default("functions", "intake_maximum_concurrency") == reserved
 
 
 def test_every_function_runs_in_a_vpc_with_tracing_a_dead_letter_queue_and_an_encrypted_environment() -> None:
