@@ -24,3 +24,13 @@ if command -v npm >/dev/null 2>&1 && [ ! -x .ci/node/node_modules/.bin/statelint
   mkdir -p .ci/node
   npm install --silent --no-audit --no-fund --prefix .ci/node "@wmfs/statelint@$STATELINT_VERSION"
 fi
+# checkov (the Terraform's static checks) in a virtual environment of its own: it pins an old boto3
+# that the project's .venv must not get. scripts/test.sh and tests/unit/infrastructure/test_checkov.py
+# run it, and fail without it.
+CHECKOV_VERSION=3.3.30
+if [ ! -x .ci/checkov-venv/bin/checkov ]; then
+  mkdir -p .ci
+  "$PYTHON" -m venv .ci/checkov-venv
+  .ci/checkov-venv/bin/python -m pip install --quiet --upgrade pip
+  .ci/checkov-venv/bin/python -m pip install --quiet "checkov==$CHECKOV_VERSION"
+fi

@@ -1,0 +1,45 @@
+# EventBridge Scheduler runs the recover pass (every 5 minutes) and the seal pass (every 15), each
+# with retries, a dead-letter queue and a KMS-encrypted payload. Two passes at once are safe
+# (README "Scheduled recovery and seal"), so an overlapping schedule does no harm.
+
+locals {
+  schedules = var.create ? {
+    recover = { expression = var.recover_schedule, arn = var.recover_function_arn }
+    seal    = { expression = var.seal_schedule, arn = var.seal_function_arn }
+  } : {}
+}
+
+resource "aws_scheduler_schedule_group" "this" {
+  count = var.create ? 1 : 0
+
+  name = var.name
+  tags = var.tags
+}
+
+resource "aws_scheduler_schedule" "this" {
+  for_each = local.schedules
+
+  name                = "${var.name}-${each.key}"
+  group_name          = aws_scheduler_schedule_group.this[0].name
+  schedule_expression = each.value.expression
+  kms_key_arn         = var.kms_key_arn
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = each.value.arn
+    role_arn = var.role_arn
+    input    = jsonencode({})
+
+    retry_policy {
+      maximum_retry_attempts       = var.maximum_retry_attempts
+      maximum_event_age_in_seconds = var.maximum_event_age_in_seconds
+    }
+
+    dead_letter_config {
+      arn = var.dead_letter_arn
+    }
+  }
+}
