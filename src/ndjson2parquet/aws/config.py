@@ -1,4 +1,10 @@
-"""`AwsSettings` from explicit arguments, else the environment (names in `config.env`)."""
+"""The AWS handlers' settings from explicit arguments, else the environment (names in `config.env`).
+
+One loader per layer, each building on the one below: `load_aws_settings` (what every handler
+shares), `load_settings` (the steps': a lake is required), `load_intake_settings` (the intake's:
+landing zone, dating, batching), `load_scheduled_settings` (recover and seal: the intake's, a lake,
+and the start deadline).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,8 @@ from ..domain.errors import ConfigError
 from ..domain.partitioning import Partitioner
 
 
-def load_settings(environ: Mapping[str, str] | None = None, **explicit: Any) -> AwsSettings:
-    """The handlers' settings: each field from ``explicit`` when given (not None), else its variable.
+def load_aws_settings(environ: Mapping[str, str] | None = None, **explicit: Any) -> AwsSettings:
+    """The shared settings: each field from ``explicit`` when given (not None), else its variable.
 
     ``environ`` defaults to the process environment (a Lambda's configured variables).
     """
@@ -43,11 +49,15 @@ def load_settings(environ: Mapping[str, str] | None = None, **explicit: Any) -> 
     return AwsSettings(**fields)
 
 
-def load_scheduled_settings(environ: Mapping[str, str] | None = None, **explicit: Any) -> ScheduledSettings:
-    """The recover and seal handlers' settings: `load_settings`' fields (``explicit`` beats the
-    environment), the landing zone, dating and batch policy the intake uses, and the start deadline."""
+def load_settings(environ: Mapping[str, str] | None = None, **explicit: Any) -> AwsSettings:
+    """The step handlers' settings (`load_aws_settings`), which must name a lake."""
+    return load_aws_settings(environ, **explicit).require_lake()
 
-    aws = load_settings(environ, **explicit)
+
+def load_intake_settings(environ: Mapping[str, str] | None = None, **explicit: Any) -> IntakeSettings:
+    """The intake's settings: `load_aws_settings`' fields, the landing zone, dating and batch policy
+    (``explicit`` beats the environment: ``landing``, ``partitioner``, ``batch``, ``aws``)."""
+    aws = explicit.get("aws") or load_aws_settings(environ, **explicit)
     defaults = BatchPolicy()
     batch = explicit.get("batch") or BatchPolicy(
         max_files=int(env.read_number(env.MAX_FILES, defaults.max_files, environ)),
@@ -55,10 +65,9 @@ def load_scheduled_settings(environ: Mapping[str, str] | None = None, **explicit
         max_wait_s=env.read_number(env.MAX_WAIT_SECONDS, defaults.max_wait_s, environ),
         grace_period_s=env.read_number(env.GRACE_SECONDS, defaults.grace_period_s, environ),
     )
-    intake = IntakeSettings(
-        state=aws.state,
+    return IntakeSettings(
+        aws=aws,
         landing=explicit.get("landing") or env.read(env.LANDING, "", environ) or "",
-        state_machine_arn=aws.state_machine_arn or "",
         partitioner=explicit.get("partitioner")
         or Partitioner(
             dataset_pattern=env.read(env.DATASET_PATTERN, None, environ),
@@ -66,7 +75,13 @@ def load_scheduled_settings(environ: Mapping[str, str] | None = None, **explicit
         ),
         batch=batch,
     )
+
+
+def load_scheduled_settings(environ: Mapping[str, str] | None = None, **explicit: Any) -> ScheduledSettings:
+    """The recover and seal handlers' settings: the steps' (`load_settings`: a lake is required), the
+    intake's (`load_intake_settings`), and the start deadline."""
+    intake = load_intake_settings(environ, aws=load_settings(environ, **explicit), **explicit)
     deadline = explicit.get("start_deadline_s")
     if deadline is None:
         deadline = env.read_number(env.START_DEADLINE_SECONDS, ScheduledSettings.start_deadline_s, environ)
-    return ScheduledSettings(aws=aws, intake=intake, start_deadline_s=float(deadline))
+    return ScheduledSettings(intake=intake, start_deadline_s=float(deadline))

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from ndjson2parquet.aws.intake import ExecutionStarter, Intake, may_be_full
 from ndjson2parquet.backoff import Backoff
-from ndjson2parquet.config.settings import BatchPolicy, IntakeSettings
+from ndjson2parquet.config.settings import AwsSettings, BatchPolicy, IntakeSettings
 from ndjson2parquet.domain.errors import StoreUnavailable, TerminalError
 from ndjson2parquet.domain.records import FileRecord, Manifest
 from ndjson2parquet.domain.states import FileState, ManifestState
@@ -72,9 +72,8 @@ def store(tmp_path: Path) -> Iterator[SqliteStore]:
 
 def make_intake(store: Any, sfn: RecordingStepFunctions, **batch: Any) -> Intake:
     settings = IntakeSettings(
-        state="unused",
+        aws=AwsSettings(state="dynamodb://unused", state_machine_arn=ARN),
         landing="s3://in/landing",
-        state_machine_arn=ARN,
         batch=BatchPolicy(**batch),
         confirm_events=False,
     )
