@@ -71,7 +71,7 @@ def context() -> Any:
 class AwsLake:
     """A DynamoDB state table and an S3 bucket (landing prefix, lake), written by the step handlers."""
 
-    def __init__(self, moto: MotoServer, owner_ttl_s: float = 1200.0, max_attempts: int = 3) -> None:
+    def __init__(self, moto: MotoServer, max_attempts: int = 3) -> None:
         suffix = uuid.uuid4().hex[:8]
         self.s3, self.ddb = moto.client("s3"), moto.client("dynamodb")
         self.bucket, self.table = f"lake-{suffix}", f"state-{suffix}"
@@ -80,7 +80,7 @@ class AwsLake:
         create_store(self.state, client=self.ddb)
         policy = StorePolicy(max_attempts=max_attempts)
         self.store = open_store(self.state, policy=policy, client=self.ddb)
-        settings = load_settings(environ={}, state=self.state, lake=self.lake, owner_ttl_s=owner_ttl_s, store=policy)
+        settings = load_settings(environ={}, state=self.state, lake=self.lake, store=policy)
         runtime = StepRuntime(
             settings, AwsClients(dynamodb=self.ddb, s3=self.s3), backoff=Backoff(base=0.01, cap=0.01, attempts=1)
         )
@@ -288,14 +288,15 @@ def test_retry_puts_a_failed_file_back_by_name_and_the_next_execution_lands_it_o
 def test_recover_requeues_a_manifest_whose_execution_died_mid_flight_and_it_lands_once(
     moto: MotoServer, aws_env: dict[str, str], redrive: str
 ) -> None:
-    aws = AwsLake(moto, owner_ttl_s=1.0)
+    aws = AwsLake(moto)
     aws.register([aws.put("m.ndjson", lines("m1", "m2", "m3"))])
     manifest_id = aws.claim()
     converted = aws.step("convert", aws.start(manifest_id))  # its parts are written; the execution dies here
     assert converted["next"] == "commit" and aws.parts()
     fresh = invoke("recover", "--state", aws.state, "--output", aws.lake, "--json")
-    assert json.loads(fresh.stdout)["requeued"] == []  # its owner record is alive: left alone
-    time.sleep(1.5)  # the execution's owner record expires
+    assert json.loads(fresh.stdout)["requeued"] == []  # its owner record lives (1200 s): left alone
+    aws.store.announce_owner(converted["owner"], 0.05)  # as if its last renewal were 1200 s ago
+    time.sleep(0.2)  # the owner record expires (later is only more expired)
 
     recovered = invoke("recover", "--state", aws.state, "--output", aws.lake, "--json")
 
