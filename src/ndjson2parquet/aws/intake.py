@@ -81,6 +81,7 @@ class IntakeResult:
     removed: int = 0  # removal events, and objects gone before they were registered
     stale: int = 0  # events of a version overwritten since: the current one was registered instead
     manifests_closed: int = 0
+    claim_conflicts: int = 0  # claims lost to another intake or flush racing for the same files
     executions_started: int = 0  # new executions (a retried start of an existing one is not counted)
     errors: list[str] = field(default_factory=list)  # one line per failed message or date
 
@@ -127,6 +128,7 @@ class Intake:
         """
         at = clock.now() if now is None else now
         result = IntakeResult()
+        lost_before = self.planner.lost_races
         touched: dict[DateKey, list[str]] = {}  # (dataset, date) → message ids that touched it
         sizes: dict[DateKey, list[int]] = {}
         for message_id, objects in self._register(messages, at, result).items():
@@ -145,6 +147,7 @@ class Intake:
                 log.warning("closing failed: its messages are retried", extra=where)
                 result.errors.append(f"{day[0]}/{day[1]}: {type(exc).__name__}: {exc}")
                 result.failed.extend(i for i in dict.fromkeys(ids) if i not in result.failed)
+        result.claim_conflicts = self.planner.lost_races - lost_before
         return result
 
     def _register(

@@ -86,6 +86,7 @@ def test_metrics_are_emf_and_logs_never_hold_the_event(
     [emf] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
     assert emf["FilesRegistered"] == [1.0] or emf["FilesRegistered"] == 1.0
     assert emf["FailedMessages"] in ([1.0], 1.0)
+    assert emf["ClaimConflicts"] in ([0.0], 0.0)  # review Q19: contention between racing claimers
     assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ndjson2parquet"
     logs = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert any(line.get("message") == "batch done" for line in logs)

@@ -130,6 +130,7 @@ def _measure(obs: Observability, messages: int, failed: int, empty: int, result:
         ("RemovalEvents", result.removed),
         ("StaleEvents", result.stale),
         ("ManifestsClosed", result.manifests_closed),
+        ("ClaimConflicts", result.claim_conflicts),  # review Q19: contention between racing claimers
         ("ExecutionsStarted", result.executions_started),
     ):
         obs.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
