@@ -168,9 +168,13 @@ def committed(aws: AwsLake) -> tuple[str, list[str]]:
 
 
 def test_status_ledger_and_verify_read_the_dynamodb_state_of_an_s3_lake_the_step_handlers_wrote(
-    aws: AwsLake,
+    aws: AwsLake, capsys: pytest.CaptureFixture[str]
 ) -> None:
     manifest_id, (_, with_bad_line, corrupt) = committed(aws)
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    [commit] = [m for m in emf if m.get("step") == "commit"]
+    # review Q19: from the earliest file's landing (registered before the manifest closed) to readable
+    assert commit["ArrivalLatency"][0] >= commit["ManifestLatency"][0] >= 0
 
     status = invoke("status", "--state", aws.state, "--json")
     assert status.exit_code == 0, status.output
