@@ -24,8 +24,8 @@ from ..config import load_intake_settings
 from ..intake import ExecutionStarter, Intake, IntakeResult
 from ..observability import Observability, observability
 
-SERVICE = "ndjson2parquet-intake"  # unless POWERTOOLS_SERVICE_NAME names another
-NAMESPACE = "ndjson2parquet"  # unless POWERTOOLS_METRICS_NAMESPACE names another
+SERVICE = "ndjson2parquet-intake"
+NAMESPACE = "ndjson2parquet"
 
 _intake: Intake | None = None
 _obs: Observability | None = None
@@ -68,11 +68,7 @@ def observability_in_use() -> Observability:
     importing this module changes no logging configuration."""
     global _obs
     if _obs is None:
-        _obs = observability(
-            env.read(env.SERVICE_NAME, SERVICE) or SERVICE,
-            env.read(env.METRICS_NAMESPACE, NAMESPACE) or NAMESPACE,
-            (env.read(env.LOG_LEVEL, "INFO") or "INFO").upper(),
-        )
+        _obs = observability(SERVICE, NAMESPACE, (env.read(env.LOG_LEVEL, "INFO") or "INFO").upper())
     return _obs
 
 
