@@ -50,10 +50,12 @@ def build_intake(
 
 
 def use(intake: Intake | None, obs: Observability | None = None) -> None:
-    """Inject the Intake (and observability) the handler uses; None: built from the environment at
-    the next call."""
+    """Inject the Intake the handler uses (None: built from the environment at the next call), and
+    its observability when given (else the one in use is kept, or built at the next call)."""
     global _intake, _obs
-    _intake, _obs = intake, obs
+    _intake = intake
+    if obs is not None:
+        _obs = obs
 
 
 def _current() -> Intake:
