@@ -32,7 +32,7 @@ from tests.support.moto_server import MotoServer
 from tests.support.sqs_poller import FakeLambdaContext, lambda_sqs_record
 
 from ndjson2parquet.aws.handlers import intake as handler_module
-from ndjson2parquet.config.settings import BatchPolicy, IntakeSettings
+from ndjson2parquet.config.settings import AwsSettings, BatchPolicy, IntakeSettings
 from ndjson2parquet.state.dynamodb.table import create_table
 
 PASS = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
@@ -152,9 +152,8 @@ def run(server: MotoServer, files: int, batch: int, max_files: int) -> None:
     machine = sfn.create_state_machine(name=f"bench-{tag}", definition=PASS, roleArn=ROLE)["stateMachineArn"]
     meter = DynamoMeter(dynamodb)
     settings = IntakeSettings(
-        state=f"dynamodb://bench-{tag}",
+        aws=AwsSettings(state=f"dynamodb://bench-{tag}", state_machine_arn=machine),
         landing=f"s3://landing-{tag}/in",
-        state_machine_arn=machine,
         batch=BatchPolicy(max_files=max_files),
     )
     intake = handler_module.build_intake(settings, dynamodb=dynamodb, stepfunctions=sfn, s3=s3)

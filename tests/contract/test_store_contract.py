@@ -142,3 +142,22 @@ def test_dates_lists_every_dataset_and_date_with_counts(store_factory) -> None: 
     ]
     assert [d.date for d in store.dates(DATASET)] == [DATE, "2026-11-26"]
     assert store.date_status("a", "1999-01-01") is None
+
+
+def test_keys_and_names_that_read_like_expressions_are_only_ever_values(store: StateStore) -> None:
+    """Review LAMBDA-SEC-003: a key, dataset or version is passed as a value (ExpressionAttributeValues
+    on DynamoDB, bound parameters on SQLite), never spliced into an expression."""
+    hostile = "#status = :pending OR attribute_not_exists(pk) ' OR 1=1; --"
+    [record] = records(1, dataset=f"ds {hostile}", prefix=f"{hostile}/", version=f"v :v #n {hostile}")
+    assert store.register([record]).new == 1
+    assert store.register([record]).new == 0  # the conditional put still holds
+    [found] = store.files_by_uri(record.uri)
+    assert (found.uri, found.dataset, found.version, found.state) == (
+        record.uri,
+        record.dataset,
+        record.version,
+        FileState.PENDING,
+    )
+    manifest = store.claim(list(store.pending(record.dataset, DATE, 10).items), reason="max_files")
+    assert manifest is not None and store.get_file(record.file_id).state == FileState.CLAIMED
+    assert [s.dataset for s in store.dates()] == [record.dataset]

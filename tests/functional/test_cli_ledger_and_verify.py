@@ -90,6 +90,18 @@ def test_verify_reports_a_tampered_lake(tmp_path: Path) -> None:
     assert "bad.ndjson: ledger says 2 quarantined, quarantine file holds 1" in result.output
 
 
+def test_verify_reports_a_part_copied_in_the_local_lake(tmp_path: Path) -> None:
+    lake, _ = _lake(tmp_path)
+    [part] = (lake / "default").rglob("part-*.parquet")
+    copy = part.with_name("copy-of-a-part.parquet")
+    copy.write_bytes(part.read_bytes())  # a reader of the folder now reads its rows twice
+    (part.parent / "_ignored.parquet").write_bytes(b"")  # `_` names are skipped by readers: not reported
+    result = invoke("verify", "--state", str(lake / "_state" / "state.db"))
+    assert result.exit_code == 1
+    assert result.output.count("not a part of any committed manifest") == 1
+    assert f"{copy}: in the lake but not a part of any committed manifest" in result.output
+
+
 def test_verify_agrees_with_the_engine_that_a_form_feed_line_is_no_blank(tmp_path: Path) -> None:
     day = tmp_path / "in" / "2026-11-25"
     day.mkdir(parents=True)

@@ -14,7 +14,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..domain.errors import ConfigError, StoreUnavailable, TerminalError, Throttled
 
-_THROTTLED = {"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
+_THROTTLED = {
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "TooManyRequests",
+    "RequestLimitExceeded",
+}
 
 
 def execution_arn(state_machine_arn: str, name: str) -> str:
@@ -31,15 +37,27 @@ def start_manifest_execution(sfn: Any, state_machine_arn: str, manifest_id: str)
     Throttling and service errors are transient (`Throttled`, `StoreUnavailable`); a missing state
     machine or a refused role is a `ConfigError`.
     """
+    return start_execution(sfn, state_machine_arn, manifest_id)[0]
+
+
+def start_execution(sfn: Any, state_machine_arn: str, manifest_id: str, name: str | None = None) -> tuple[str, bool]:
+    """Start the execution ``name`` (the manifest id by default; recovery's re-drives are named
+    ``<manifest_id>-r<n>``) of ``manifest_id``: its ARN, and True if started now, False if it existed.
+
+    Every starter sends the same input, ``{"manifest_id": …}`` (the first step reads the rest from the
+    store), so a repeated start of a running execution is answered with that execution. Errors as
+    `start_manifest_execution`.
+    """
+    name = name or manifest_id
     try:
         answer = sfn.start_execution(
-            stateMachineArn=state_machine_arn, name=manifest_id, input=json.dumps({"manifest_id": manifest_id})
+            stateMachineArn=state_machine_arn, name=name, input=json.dumps({"manifest_id": manifest_id})
         )
-        return str(answer["executionArn"])
+        return str(answer["executionArn"]), True
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code == "ExecutionAlreadyExists":
-            return execution_arn(state_machine_arn, manifest_id)
+            return execution_arn(state_machine_arn, name), False
         if code in _THROTTLED:
             raise Throttled(f"StartExecution throttled: {exc}") from exc
         if code in ("StateMachineDoesNotExist", "StateMachineDeleting", "InvalidArn", "AccessDeniedException"):

@@ -21,7 +21,6 @@ What the review asked of its manifest builder, built on the embedded pipeline's 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,39 +30,22 @@ from ..backoff import Backoff
 from ..batching.planner import Planner, past_grace
 from ..config.settings import BatchPolicy, IntakeSettings
 from ..domain import clock
-from ..domain.errors import TerminalError, Throttled, TransientError
 from ..domain.partitioning import arrival_date
 from ..domain.records import Manifest, ObjectInfo
 from ..domain.states import ManifestState
 from ..ingest.events import EventSource, S3ObjectEvent
 from ..ingest.registration import IngestReport, ingest
 from ..state.base import StateStore
+from .executions import start_execution
 
 log = logging.getLogger(__name__)
 
 DateKey = tuple[str, str]  # (dataset, date)
-_THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequests", "RequestLimitExceeded"}
-#: answers no retry can change: a wrong ARN, missing permissions, an input or name Step Functions refuses
-_REFUSED = {
-    "StateMachineDoesNotExist",
-    "StateMachineDeleting",
-    "InvalidArn",
-    "InvalidName",
-    "InvalidExecutionInput",
-    "AccessDeniedException",
-    "ValidationException",
-}
-
-
-def execution_input(manifest: Manifest) -> dict[str, Any]:
-    """What an execution starts with: the manifest id alone (its first step reads the rest from the
-    store). Every starter sends the same input, so a repeated start of a running execution is
-    answered with that execution."""
-    return {"manifest_id": manifest.manifest_id}
 
 
 class ExecutionStarter:
-    """Starts one Step Functions execution per manifest, named by the manifest id (idempotent).
+    """Starts one Step Functions execution per manifest, named by the manifest id (idempotent:
+    `aws.executions.start_execution`), retrying throttling and service errors with ``backoff``.
 
     The client is injected; a default one is built at the first start (not at import: LAMBDA-SEC-001
     then costs nothing, and tests pass theirs).
@@ -85,29 +67,7 @@ class ExecutionStarter:
 
     def start(self, manifest: Manifest) -> bool:
         """Start the manifest's execution: True if started now, False if it existed already."""
-        return self.backoff.call(lambda: self._start_once(manifest))
-
-    def _start_once(self, manifest: Manifest) -> bool:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self.client.start_execution(
-                stateMachineArn=self.state_machine_arn,
-                name=manifest.manifest_id,
-                input=json.dumps(execution_input(manifest)),
-            )
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code == "ExecutionAlreadyExists":
-                return False  # a retried start: the first one took
-            if code in _THROTTLED or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
-                raise Throttled(f"Step Functions refused the start of {manifest.manifest_id}: {code}") from exc
-            if code in _REFUSED:
-                raise TerminalError(f"Step Functions refused the start of {manifest.manifest_id}: {code}") from exc
-            raise TransientError(f"cannot start the execution of {manifest.manifest_id}: {code}: {exc}") from exc
-        except BotoCoreError as exc:  # a connection error: worth another try
-            raise TransientError(f"cannot reach Step Functions: {exc}") from exc
-        return True
+        return self.backoff.call(lambda: start_execution(self.client, self.state_machine_arn, manifest.manifest_id)[1])
 
 
 @dataclass
@@ -121,6 +81,7 @@ class IntakeResult:
     removed: int = 0  # removal events, and objects gone before they were registered
     stale: int = 0  # events of a version overwritten since: the current one was registered instead
     manifests_closed: int = 0
+    claim_conflicts: int = 0  # claims lost to another intake or flush racing for the same files
     executions_started: int = 0  # new executions (a retried start of an existing one is not counted)
     errors: list[str] = field(default_factory=list)  # one line per failed message or date
 
@@ -167,6 +128,7 @@ class Intake:
         """
         at = clock.now() if now is None else now
         result = IntakeResult()
+        lost_before = self.planner.lost_races
         touched: dict[DateKey, list[str]] = {}  # (dataset, date) → message ids that touched it
         sizes: dict[DateKey, list[int]] = {}
         for message_id, objects in self._register(messages, at, result).items():
@@ -185,6 +147,7 @@ class Intake:
                 log.warning("closing failed: its messages are retried", extra=where)
                 result.errors.append(f"{day[0]}/{day[1]}: {type(exc).__name__}: {exc}")
                 result.failed.extend(i for i in dict.fromkeys(ids) if i not in result.failed)
+        result.claim_conflicts = self.planner.lost_races - lost_before
         return result
 
     def _register(

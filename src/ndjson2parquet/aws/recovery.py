@@ -24,7 +24,6 @@ step) is passed over for the next. Every execution's input is ``{"manifest_id": 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,7 +44,7 @@ from ..state.base import StateStore
 from ..workflow.executor import ManifestExecutor
 from ..workflow.lease import Owner, OwnerKind
 from ..workflow.recovery import recover
-from .executions import execution_arn
+from .executions import execution_arn, start_execution
 
 log = logging.getLogger(__name__)
 
@@ -110,17 +109,7 @@ class Executions:
 
     def start(self, manifest_id: str, name: str) -> bool:
         """Start the execution ``name`` of a manifest: True if started now, False if it existed."""
-        try:
-            self.client.start_execution(
-                stateMachineArn=self.state_machine_arn, name=name, input=json.dumps({"manifest_id": manifest_id})
-            )
-        except ClientError as exc:
-            if _code(exc) == "ExecutionAlreadyExists":
-                return False
-            raise _mapped("StartExecution", exc) from exc
-        except BotoCoreError as exc:
-            raise StoreUnavailable(f"StartExecution failed: {exc}") from exc
-        return True
+        return start_execution(self.client, self.state_machine_arn, manifest_id, name)[1]
 
 
 def _code(exc: ClientError) -> str:

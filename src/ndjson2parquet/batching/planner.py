@@ -9,6 +9,7 @@ again and never puts a file into two manifests. Memory is bounded by `max_files`
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,6 +62,10 @@ class Planner:
         self.policy = policy or BatchPolicy()
         # without a pause, racing planners re-read the same oldest files in lockstep and keep colliding
         self.backoff = backoff or Backoff(base=0.02, cap=1.0)
+        # claims lost to another planner since this one was made (review Q19: the contention the
+        # review's lock had, as a metric); counted under a lock, planners may run on threads
+        self.lost_races = 0
+        self._lost_lock = threading.Lock()
 
     def close_ready(self, *, drain: bool = False, now: float | None = None) -> Iterator[Claim]:
         """Claim every manifest that is ready now; with `drain`, also every partial remainder."""
@@ -80,6 +85,8 @@ class Planner:
             manifest = self.store.claim(candidate.files, candidate.reason, now=at)
             if manifest is None:
                 lost += 1  # another planner took some of these files: wait a jittered moment, list again
+                with self._lost_lock:
+                    self.lost_races += 1
                 time.sleep(self.backoff.delay(lost))
                 continue
             lost = 0

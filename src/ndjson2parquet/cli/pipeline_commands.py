@@ -366,9 +366,10 @@ def _rebuild(state: str, root: Path | str, as_json: bool) -> None:
 
     if isinstance(root, Path) and not root.is_dir():
         raise ConfigError(f"no lake at {root}")
-    if not state.startswith(DYNAMODB_SCHEME):
+    on_dynamodb = state.startswith(DYNAMODB_SCHEME)
+    if not on_dynamodb:
         Path(state).parent.mkdir(parents=True, exist_ok=True)
-    with open_store(state) as store:
+    with open_store(state, must_exist=on_dynamodb) as store:  # a table is never created implicitly
         report = rebuild_from_lake(StorageCommitRecords(root), store, str(root))
     if as_json:
         click.echo(json.dumps(report.as_dict()))

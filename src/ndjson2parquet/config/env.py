@@ -15,7 +15,7 @@ OWNER_TTL_SECONDS = "NDJSON2PARQUET_OWNER_TTL_SECONDS"
 # AWS deployment (aws/ handlers): where the lake and the quarantine are, and the workflow to start
 LAKE = "NDJSON2PARQUET_LAKE"
 QUARANTINE = "NDJSON2PARQUET_QUARANTINE"
-STATE_MACHINE_ARN = "NDJSON2PARQUET_STATE_MACHINE_ARN"
+STATE_MACHINE_ARN = "NDJSON2PARQUET_STATE_MACHINE_ARN"  # the manifest workflow the intake and recovery start
 GLUE_DATABASE = "NDJSON2PARQUET_GLUE_DATABASE"  # the commit keeps a table per dataset there (unset: none)
 METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"  # Powertools' own name, read here so an argument beats it
 SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
@@ -29,7 +29,6 @@ def read(name: str, default: str | None = None, environ: Mapping[str, str] | Non
 
 # the intake Lambda (aws/handlers/intake.py)
 LANDING = "NDJSON2PARQUET_LANDING"  # s3://bucket/prefix the S3 events are for
-STATE_MACHINE_ARN = "NDJSON2PARQUET_STATE_MACHINE_ARN"  # the manifest workflow the intake starts
 DATASET = "NDJSON2PARQUET_DATASET"  # the dataset of keys no dataset pattern names
 DATASET_PATTERN = "NDJSON2PARQUET_DATASET_PATTERN"  # a regex with a `dataset` group, read from each key
 MAX_FILES = "NDJSON2PARQUET_MAX_FILES"  # BatchPolicy.max_files

@@ -86,35 +86,6 @@ class OnChanged(StrEnum):
 
 
 @dataclass(frozen=True)
-class IntakeSettings:
-    """The intake Lambda's: its state store, landing zone, workflow, and how files are dated and batched."""
-
-    state: str  # dynamodb://TABLE (or an SQLite path, in tests)
-    landing: str  # s3://bucket/prefix
-    state_machine_arn: str
-    partitioner: Partitioner = field(default_factory=Partitioner)
-    batch: BatchPolicy = field(default_factory=BatchPolicy)
-    on_changed: OnChanged = OnChanged.REPORT
-    # HEAD each object an event names and register what S3 holds now (events come out of order)
-    confirm_events: bool = True
-
-    def __post_init__(self) -> None:
-        if not self.landing.startswith("s3://") or len(self.landing) <= 5 or self.landing[5] == "/":
-            raise ConfigError(f"the landing zone must be an s3:// url, got {self.landing!r}")
-        if not self.state:
-            raise ConfigError("no state store given")
-        if not self.state_machine_arn:
-            raise ConfigError("no state machine ARN given")
-        object.__setattr__(self, "on_changed", OnChanged(self.on_changed))
-
-    @property
-    def bucket_and_prefix(self) -> tuple[str, str]:
-        """The landing bucket and prefix (no slash at either end of the prefix)."""
-        bucket, _, prefix = self.landing[5:].partition("/")
-        return bucket, prefix.strip("/")
-
-
-@dataclass(frozen=True)
 class RunOptions:
     """Everything one pipeline run needs, gathered from arguments (which beat the environment)."""
 
@@ -136,15 +107,18 @@ class RunOptions:
 
 @dataclass(frozen=True)
 class AwsSettings:
-    """What the AWS handlers run against (built by `aws.config.load_settings`: arguments beat the env).
+    """What every AWS handler shares (built by `aws.config`: arguments beat the env): the state store
+    (``dynamodb://TABLE``), the lake and quarantine (``s3://`` prefixes; the steps need the lake, the
+    intake does not), the workflow, observability, and the store and conversion policies.
 
-    The state store is ``dynamodb://TABLE``; the lake and the quarantine are ``s3://`` prefixes.
+    The intake adds its landing zone, dating and batching (`IntakeSettings`), the scheduled handlers
+    their start deadline (`ScheduledSettings`): each field is held once.
     """
 
     state: str  # dynamodb://TABLE
-    lake: str  # s3://bucket/prefix of the Parquet lake
+    lake: str = ""  # s3://bucket/prefix of the Parquet lake
     quarantine: str = ""  # default: <lake>/_quarantine
-    state_machine_arn: str | None = None  # the manifest workflow (intake starts it; not needed by the steps)
+    state_machine_arn: str | None = None  # the manifest workflow (the intake and recovery start it; not the steps)
     # the Glue database the commit step keeps one table per dataset in (None: no catalog kept)
     glue_database: str | None = None
     # An execution's owner record lives this long unless renewed: it must outlast the longest step
@@ -164,19 +138,59 @@ class AwsSettings:
             value = getattr(self, name)
             if value and not value.startswith("s3://"):
                 raise ConfigError(f"{name} must be an s3:// prefix, got {value!r}")
-        if not self.lake:
-            raise ConfigError("no lake given (an s3:// prefix)")
-        if not self.quarantine:
+        if self.lake and not self.quarantine:
             object.__setattr__(self, "quarantine", self.lake.rstrip("/") + "/_quarantine")
         _positive("owner_ttl_s", self.owner_ttl_s)
+
+    def require_lake(self) -> AwsSettings:
+        """These settings, once they name a lake (the steps and the scheduled handlers write one)."""
+        if not self.lake:
+            raise ConfigError("no lake given (an s3:// prefix)")
+        return self
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    """The intake Lambda's: the shared `AwsSettings` (state store, workflow to start), its landing
+    zone, and how files are dated and batched."""
+
+    aws: AwsSettings
+    landing: str  # s3://bucket/prefix
+    partitioner: Partitioner = field(default_factory=Partitioner)
+    batch: BatchPolicy = field(default_factory=BatchPolicy)
+    on_changed: OnChanged = OnChanged.REPORT
+    # HEAD each object an event names and register what S3 holds now (events come out of order)
+    confirm_events: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.landing.startswith("s3://") or len(self.landing) <= 5 or self.landing[5] == "/":
+            raise ConfigError(f"the landing zone must be an s3:// url, got {self.landing!r}")
+        if not self.aws.state_machine_arn:
+            raise ConfigError("no state machine ARN given")
+        object.__setattr__(self, "on_changed", OnChanged(self.on_changed))
+
+    @property
+    def state(self) -> str:
+        """The state store (``dynamodb://TABLE``)."""
+        return self.aws.state
+
+    @property
+    def state_machine_arn(self) -> str:
+        """The manifest workflow each closed manifest starts."""
+        return self.aws.state_machine_arn or ""
+
+    @property
+    def bucket_and_prefix(self) -> tuple[str, str]:
+        """The landing bucket and prefix (no slash at either end of the prefix)."""
+        bucket, _, prefix = self.landing[5:].partition("/")
+        return bucket, prefix.strip("/")
 
 
 @dataclass(frozen=True)
 class ScheduledSettings:
-    """The scheduled handlers' (recover, seal): the steps' settings (state, lake, workflow), the
-    intake's (landing zone, dating, batching) and how long a closed manifest may wait for its start."""
+    """The scheduled handlers' (recover, seal): the intake's settings (state, lake, workflow, landing
+    zone, dating, batching) and how long a closed manifest may wait for its start."""
 
-    aws: AwsSettings
     intake: IntakeSettings
     # a CREATED manifest not started this long after it closed (or was requeued) is started by
     # recovery; shorter than this, the intake's own start may still be under way
@@ -185,5 +199,9 @@ class ScheduledSettings:
     def __post_init__(self) -> None:
         if self.start_deadline_s < 0:
             raise ConfigError("start_deadline must not be negative")
-        if self.aws.state != self.intake.state:
-            raise ConfigError(f"two state stores given: {self.aws.state!r} and {self.intake.state!r}")
+        self.intake.aws.require_lake()  # recovery compensates outputs, sealing writes markers
+
+    @property
+    def aws(self) -> AwsSettings:
+        """The shared settings (state, lake, quarantine, conversion, ...)."""
+        return self.intake.aws

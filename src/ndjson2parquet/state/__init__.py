@@ -24,6 +24,7 @@ def open_store(
 
     ``read_only`` (implies ``must_exist``): an SQLite file is opened read-only and never created or
     changed (see `SqliteStore`); a DynamoDB store is only read by the commands that ask for this.
+    ``must_exist``: a missing SQLite file or DynamoDB table is a one-line ConfigError.
     """
     text = str(location)
     if text.startswith(DYNAMODB_SCHEME):
@@ -32,7 +33,12 @@ def open_store(
         table = text[len(DYNAMODB_SCHEME) :]
         if not table:
             raise ConfigError(f"no table name in {text!r}")
-        return DynamoDbStore(table, client=client, policy=policy)
+        store = DynamoDbStore(table, client=client, policy=policy)
+        if must_exist or read_only:
+            # asked now, not at the first read or write: a command that would find nothing to do
+            # (an empty lake to rebuild from) must still say the table is missing
+            store.requests.call("describe_table")
+        return store
     from .sqlite import SqliteStore
 
     path = Path(text)

@@ -8,7 +8,9 @@ its files' ledgers say (per file too, when the lake has the `_source_file` linea
 No line is held twice: the converted versions of one file must cover disjoint byte ranges (a
 continuation starts where the converted prefix ended; only a version converted knowingly under
 `--on-changed new-version` starts over), and with lineage no (`_source_file`, `_source_line`) pair
-appears twice in the date's parts. A file is re-read as the bytes its ledger covers, proven by the
+appears twice in the date's parts. Nor does a reader of a partition folder meet a Parquet file no
+committed manifest names (a part copied, or left by a compensated manifest); parts of a manifest still
+in flight are expected there. A file is re-read as the bytes its ledger covers, proven by the
 digest of the converted prefix: a file whose converted bytes changed since cannot be verified.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -92,15 +95,56 @@ def verify_date(
         for s in (FileState.PENDING, FileState.CLAIMED, FileState.FAILED)
         if status.files.get(s.value)
     }
-    for manifest in store.manifests_of(dataset, date):
+    manifests = list(store.manifests_of(dataset, date))
+    for manifest in manifests:
         if manifest.state == ManifestState.SUCCEEDED:
             _verify_manifest(store, manifest, report, opener, storage)
+    _verify_no_stray_parts(manifests, report, storage)
     twice = sorted(pair for pair, n in report._lineage.items() if n > 1 and pair[0] not in report._renewed)
     for source, line in twice[:20]:
         report.problems.append(f"{source}: line {line} is held {report._lineage[(source, line)]} times in the lake")
     if len(twice) > 20:
         report.problems.append(f"… {len(twice) - 20} more lines held more than once")
     return report
+
+
+#: manifests whose parts may lie in the lake uncommitted: recovery re-drives or compensates them
+_IN_FLIGHT = (ManifestState.CREATED, ManifestState.RUNNING, ManifestState.FAILED)
+
+
+def _verify_no_stray_parts(manifests: list[Manifest], report: VerifyReport, storage: Storage | None) -> None:
+    """Every Parquet file in the date's partition folders is a part of a committed manifest (or of one
+    still in flight): a reader of the folder reads every such file, so a copied part holds its rows twice."""
+    committed = {path for m in manifests if m.state == ManifestState.SUCCEEDED for path in m.outputs}
+    in_flight = {m.manifest_id for m in manifests if m.state in _IN_FLIGHT}
+    folders = sorted({path.rsplit("/", 1)[0] for path in committed})
+    for folder in folders:
+        for path in _parquet_files(folder, storage):
+            if path not in committed and _manifest_of_part(path) not in in_flight:
+                report.problems.append(f"{path}: in the lake but not a part of any committed manifest")
+
+
+def _parquet_files(folder: str, storage: Storage | None) -> list[str]:
+    """The Parquet files a lake reader sees in one partition folder (not `_`/`.` names), sorted."""
+    if is_s3(folder):
+        if storage is None:
+            raise ConfigError(f"{folder} is on S3: verify needs a Storage to list it")
+        found = [o.url for o in storage.list(folder) if "/" not in o.url[len(folder) + 1 :]]
+    else:
+        try:
+            found = [str(Path(folder) / name) for name in os.listdir(folder)]
+        except FileNotFoundError:
+            return []
+    return sorted(p for p in found if p.endswith(".parquet") and not p.rsplit("/", 1)[-1].startswith(("_", ".")))
+
+
+def _manifest_of_part(path: str) -> str | None:
+    """The manifest id of ``part-<manifest_id>-<n>.parquet``; None for any other name."""
+    name = path.rsplit("/", 1)[-1]
+    if not name.startswith("part-"):
+        return None
+    manifest_id, _, index = name[len("part-") : -len(".parquet")].rpartition("-")
+    return manifest_id if manifest_id and index.isdigit() else None
 
 
 def _verify_versions(store: StateStore, uri: str, report: VerifyReport) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from ndjson2parquet.aws.handlers import intake as handler_module
-from ndjson2parquet.config.settings import BatchPolicy, IntakeSettings
+from ndjson2parquet.config.settings import AwsSettings, BatchPolicy, IntakeSettings
 from ndjson2parquet.domain.states import FileState, ManifestState
 from ndjson2parquet.state.dynamodb import DynamoDbStore
 from ndjson2parquet.state.dynamodb.table import create_table
@@ -100,9 +100,8 @@ def world(moto: MotoServer, clients: dict[str, Any]) -> Iterator[World]:
     create_table(clients["dynamodb"], table)
     machine = clients["stepfunctions"].create_state_machine(name=f"manifests-{tag}", definition=PASS, roleArn=ROLE)
     settings = IntakeSettings(
-        state=f"dynamodb://{table}",
+        aws=AwsSettings(state=f"dynamodb://{table}", state_machine_arn=machine["stateMachineArn"]),
         landing=f"s3://{bucket}/landing",
-        state_machine_arn=machine["stateMachineArn"],
         batch=BatchPolicy(max_files=5),
     )
     intake = handler_module.build_intake(

@@ -42,3 +42,18 @@ def test_an_explicit_argument_beats_the_environment() -> None:
 def test_bad_settings_are_a_config_error_naming_the_problem(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(environ=environ)
+
+
+def test_every_handler_shares_one_aws_settings_and_only_the_steps_and_scheduled_ones_need_a_lake() -> None:
+    from ndjson2parquet.aws.config import load_intake_settings, load_scheduled_settings
+
+    environ = {env.STATE: "dynamodb://t", env.LANDING: "s3://in/landing", env.STATE_MACHINE_ARN: "arn:sm"}
+    intake = load_intake_settings(environ=environ)
+    assert (intake.state, intake.state_machine_arn, intake.aws.lake) == ("dynamodb://t", "arn:sm", "")
+    scheduled = load_scheduled_settings(environ={**environ, env.LAKE: "s3://b/lake", env.MAX_WAIT_SECONDS: "60"})
+    assert scheduled.aws is scheduled.intake.aws  # one place: the state and the workflow are held once
+    assert (scheduled.aws.quarantine, scheduled.intake.batch.max_wait_s) == ("s3://b/lake/_quarantine", 60.0)
+    with pytest.raises(ConfigError, match="no lake"):
+        load_scheduled_settings(environ=environ)
+    with pytest.raises(ConfigError, match="no state machine ARN"):
+        load_intake_settings(environ={env.STATE: "dynamodb://t", env.LANDING: "s3://in/landing"})

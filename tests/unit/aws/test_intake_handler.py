@@ -13,7 +13,7 @@ import pytest
 from ndjson2parquet.aws.handlers import intake as handler_module
 from ndjson2parquet.aws.intake import ExecutionStarter, Intake
 from ndjson2parquet.config import env
-from ndjson2parquet.config.settings import BatchPolicy, IntakeSettings
+from ndjson2parquet.config.settings import AwsSettings, BatchPolicy, IntakeSettings
 from ndjson2parquet.domain.errors import ConfigError
 from ndjson2parquet.state.sqlite import SqliteStore
 from tests.support.sqs_poller import FakeLambdaContext, lambda_sqs_record
@@ -28,9 +28,8 @@ def wired(tmp_path: Path) -> Iterator[tuple[SqliteStore, RecordingStepFunctions]
     sfn = RecordingStepFunctions()
     with SqliteStore(tmp_path / "state.db") as store:
         settings = IntakeSettings(
-            state="unused",
+            aws=AwsSettings(state="dynamodb://unused", state_machine_arn=ARN),
             landing="s3://in/landing",
-            state_machine_arn=ARN,
             batch=BatchPolicy(max_files=2),
             confirm_events=False,
         )
@@ -75,15 +74,19 @@ def test_every_sample_event_is_handled_without_failures(
 def test_metrics_are_emf_and_logs_never_hold_the_event(
     wired: tuple[SqliteStore, RecordingStepFunctions], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stream = io.StringIO()  # the JSON log lines (the handler's stream was bound when the module was imported)
-    previous = handler_module.logger.registered_handler.setStream(stream)
+    stream = io.StringIO()  # the JSON log lines of the handler's Powertools logger (built at its first call)
+    handler_module.handler(sqs_event(), FakeLambdaContext())
+    capsys.readouterr()
+    logger = handler_module.observability_in_use().logger
+    previous = logger.registered_handler.setStream(stream)
     try:
         handler_module.handler(sqs_event(body(SECRET_KEY), "oops"), FakeLambdaContext())
     finally:
-        handler_module.logger.registered_handler.setStream(previous)
+        logger.registered_handler.setStream(previous)
     [emf] = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
     assert emf["FilesRegistered"] == [1.0] or emf["FilesRegistered"] == 1.0
     assert emf["FailedMessages"] in ([1.0], 1.0)
+    assert emf["ClaimConflicts"] in ([0.0], 0.0)  # review Q19: contention between racing claimers
     assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ndjson2parquet"
     logs = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert any(line.get("message") == "batch done" for line in logs)

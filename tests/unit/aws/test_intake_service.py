@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from ndjson2parquet.aws.intake import ExecutionStarter, Intake, may_be_full
 from ndjson2parquet.backoff import Backoff
-from ndjson2parquet.config.settings import BatchPolicy, IntakeSettings
+from ndjson2parquet.config.settings import AwsSettings, BatchPolicy, IntakeSettings
 from ndjson2parquet.domain.errors import StoreUnavailable, TerminalError
 from ndjson2parquet.domain.records import FileRecord, Manifest
 from ndjson2parquet.domain.states import FileState, ManifestState
@@ -72,9 +72,8 @@ def store(tmp_path: Path) -> Iterator[SqliteStore]:
 
 def make_intake(store: Any, sfn: RecordingStepFunctions, **batch: Any) -> Intake:
     settings = IntakeSettings(
-        state="unused",
+        aws=AwsSettings(state="dynamodb://unused", state_machine_arn=ARN),
         landing="s3://in/landing",
-        state_machine_arn=ARN,
         batch=BatchPolicy(**batch),
         confirm_events=False,
     )
@@ -218,3 +217,25 @@ def test_a_start_refused_for_good_is_terminal_and_tried_once() -> None:
     with pytest.raises(TerminalError, match="StateMachineDoesNotExist"):
         ExecutionStarter(ARN, client=sfn, backoff=FAST).start(manifest)
     assert sfn.calls == 1
+
+
+def test_a_claim_lost_to_a_racing_claimer_is_counted_and_the_files_still_close_once(tmp_path: Path) -> None:
+    class Raced(SqliteStore):
+        """Another claimer takes the first candidate's first file just before this claim."""
+
+        races = 1
+
+        def claim(self, files: Sequence[FileRecord], reason: str, now: float | None = None) -> Manifest | None:
+            if self.races:
+                self.races -= 1
+                assert super().claim(files[:1], "max_files", now=now) is not None  # the other claimer's
+                return super().claim(files, reason, now=now)  # ours: one file is taken, all or none
+            return super().claim(files, reason, now=now)
+
+    with Raced(tmp_path / "state.db") as store:
+        sfn = RecordingStepFunctions()
+        keys = [f"landing/2026/11/25/f{i}.ndjson" for i in range(3)]
+        result = make_intake(store, sfn, max_files=2).handle(messages(m1=body(*keys)), now=NOW)
+        assert (result.claim_conflicts, result.manifests_closed, result.failed) == (1, 1, [])
+        closed = list(store.manifests_of("default", "2026-11-25"))
+        assert sorted(len(m.file_ids) for m in closed) == [1, 2]  # the racer's and ours: each file once

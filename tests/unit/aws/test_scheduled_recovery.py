@@ -283,3 +283,30 @@ def test_a_scheduled_handler_without_settings_fails_terminally_and_never_logs_it
     finally:
         seal_handler.use(None)
     assert "do-not-log" not in capsys.readouterr().out
+
+
+def test_the_flush_of_dates_past_grace_runs_side_by_side(store: SqliteStore, tmp_path: Path) -> None:
+    import threading
+
+    from ndjson2parquet.batching.planner import Planner
+
+    both = threading.Barrier(2, timeout=5)  # passed only when two dates are being flushed at once
+
+    class SideBySide(Planner):
+        def close_date(self, dataset: str, date: str, *, drain: bool = False, now: float | None = None) -> Any:
+            both.wait()
+            return super().close_date(dataset, date, drain=drain, now=now)
+
+    sfn, now = FakeStepFunctions(), time.time()
+    for date in ("2026-11-01", "2026-11-02"):
+        register(store, 2, now - 7 * 86400, date=date)
+    config = settings(max_wait_s=10**6)
+    seal = SealPass(
+        store, Executions(sfn, ARN), config, lake_storage=LocalStorage(), planner=SideBySide(store, config.intake.batch)
+    )
+
+    report = seal.run(now)
+
+    assert report.errors == []
+    assert len(report.closed) == 2 and sorted(report.started) == sorted(report.closed) == sorted(sfn.started)
+    assert [store.get_manifest(m).date for m in report.closed] == ["2026-11-01", "2026-11-02"]  # in date order

@@ -13,48 +13,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from ...config import env
-from ...config.settings import BatchPolicy, IntakeSettings
-from ...domain.partitioning import Partitioner
+from ...config.settings import IntakeSettings
 from ...ingest.events import BadEvent, S3ObjectEvent, parse_body
+from ..config import load_intake_settings
 from ..intake import ExecutionStarter, Intake, IntakeResult
+from ..observability import Observability, observability
 
 SERVICE = "ndjson2parquet-intake"
 NAMESPACE = "ndjson2parquet"
 
-_level = (env.read(env.LOG_LEVEL, "INFO") or "INFO").upper()
-logger = Logger(service=SERVICE, level=_level)
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-tracer = Tracer(service=SERVICE)
-
 _intake: Intake | None = None
-_package_logs_routed = False
+_obs: Observability | None = None
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> IntakeSettings:
-    """The intake's settings from the Lambda's environment variables (names in `config.env`)."""
-
-    defaults = BatchPolicy()
-    return IntakeSettings(
-        state=env.read(env.STATE, "", environ) or "",
-        landing=env.read(env.LANDING, "", environ) or "",
-        state_machine_arn=env.read(env.STATE_MACHINE_ARN, "", environ) or "",
-        partitioner=Partitioner(
-            dataset_pattern=env.read(env.DATASET_PATTERN, None, environ),
-            default_dataset=env.read(env.DATASET, "default", environ) or "default",
-        ),
-        batch=BatchPolicy(
-            max_files=int(env.read_number(env.MAX_FILES, defaults.max_files, environ)),
-            target_bytes=int(env.read_number(env.TARGET_BYTES, defaults.target_bytes, environ)),
-            grace_period_s=env.read_number(env.GRACE_SECONDS, defaults.grace_period_s, environ),
-        ),
-    )
+    """The intake's settings from the Lambda's environment variables (`aws.config.load_intake_settings`)."""
+    return load_intake_settings(environ)
 
 
 def build_intake(
@@ -70,19 +49,13 @@ def build_intake(
     return Intake(store, starter, settings, storage=storage)
 
 
-def use(intake: Intake | None) -> None:
-    """Inject the Intake the handler uses (None: build one from the environment at the next call)."""
-    global _intake
+def use(intake: Intake | None, obs: Observability | None = None) -> None:
+    """Inject the Intake the handler uses (None: built from the environment at the next call), and
+    its observability when given (else the one in use is kept, or built at the next call)."""
+    global _intake, _obs
     _intake = intake
-
-
-def _route_package_logs() -> None:
-    """The package's own loggers write through the Powertools logger (once, at the first invocation:
-    importing this module changes no logging configuration)."""
-    global _package_logs_routed
-    if not _package_logs_routed:
-        copy_config_to_registered_loggers(source_logger=logger, log_level=_level, include={"ndjson2parquet"})
-        _package_logs_routed = True
+    if obs is not None:
+        _obs = obs
 
 
 def _current() -> Intake:
@@ -92,17 +65,24 @@ def _current() -> Intake:
     return _intake
 
 
-@logger.inject_lambda_context(log_event=False, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(raise_on_empty_metrics=False)
+def observability_in_use() -> Observability:
+    """Powertools as every handler sets it up (`aws.observability`), built at the first invocation:
+    importing this module changes no logging configuration."""
+    global _obs
+    if _obs is None:
+        _obs = observability(SERVICE, NAMESPACE, (env.read(env.LOG_LEVEL, "INFO") or "INFO").upper())
+    return _obs
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point: ``{"batchItemFailures": [{"itemIdentifier": message id}, ...]}``."""
-    _route_package_logs()
-    return process(event, context, _current())
+    obs = observability_in_use()
+    return obs.handler(lambda event, context: process(event, context, _current(), obs))(event, context)
 
 
-def process(event: Mapping[str, Any], context: Any, intake: Intake) -> dict[str, Any]:
+def process(event: Mapping[str, Any], context: Any, intake: Intake, obs: Observability) -> dict[str, Any]:
     """Parse each message (a bad one fails alone), then hand the batch to the Intake; report failures."""
+    logger = obs.logger
     parsed: dict[str, list[S3ObjectEvent]] = {}
 
     def parse(record: SQSRecord) -> None:
@@ -122,7 +102,7 @@ def process(event: Mapping[str, Any], context: Any, intake: Intake) -> dict[str,
     redelivered = {r["messageId"] for r in records if _receive_count(r) > 1}
     result = intake.handle(parsed, redelivered=redelivered)
     failures += [message_id for message_id in result.failed if message_id not in failures]
-    _measure(len(records), len(failures), sum(1 for events in parsed.values() if not events), result)
+    _measure(obs, len(records), len(failures), sum(1 for events in parsed.values() if not events), result)
     logger.info(
         "batch done",
         extra={
@@ -136,7 +116,7 @@ def process(event: Mapping[str, Any], context: Any, intake: Intake) -> dict[str,
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failures]}
 
 
-def _measure(messages: int, failed: int, empty: int, result: IntakeResult) -> None:
+def _measure(obs: Observability, messages: int, failed: int, empty: int, result: IntakeResult) -> None:
     """EMF metrics of one batch (what drives cost and shows trouble: review Q19)."""
     for name, value in (
         ("Messages", messages),
@@ -148,9 +128,10 @@ def _measure(messages: int, failed: int, empty: int, result: IntakeResult) -> No
         ("RemovalEvents", result.removed),
         ("StaleEvents", result.stale),
         ("ManifestsClosed", result.manifests_closed),
+        ("ClaimConflicts", result.claim_conflicts),  # review Q19: contention between racing claimers
         ("ExecutionsStarted", result.executions_started),
     ):
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        obs.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 def _receive_count(record: Mapping[str, Any]) -> int:

@@ -128,7 +128,7 @@ class StepHandlers:
         committed = _run("commit", lambda: finish.commit(ctx, doc))
         _raise_if_transient(committed.error)
         if committed.manifest is not None:
-            self._committed(committed.manifest)
+            self._committed(committed.manifest, committed.first_arrival)
         return committed.doc.to_json()
 
     def compensate(self, event: Mapping[str, Any]) -> dict[str, Any]:
@@ -158,13 +158,16 @@ class StepHandlers:
         except BadStepDocument as exc:
             raise StepTerminalError(str(exc)) from exc
 
-    def _committed(self, manifest: Manifest) -> None:
-        stats = manifest.stats
+    def _committed(self, manifest: Manifest, first_arrival: float | None) -> None:
+        stats, now = manifest.stats, time.time()
         self._count("ManifestsCommitted", 1)
         self._count("RowsWritten", int(stats.get("rows_written", 0) or 0))
         self._count("RowsQuarantined", int(stats.get("rows_quarantined", 0) or 0))
-        # review Q19: how long a manifest took from closing to its parts being readable
-        self._count("ManifestLatency", max(0.0, time.time() - manifest.created_at), MetricUnit.Seconds)
+        # review Q19: how long a manifest took from closing to its parts being readable, and its
+        # earliest file from landing (its object's LastModified) to being readable
+        self._count("ManifestLatency", max(0.0, now - manifest.created_at), MetricUnit.Seconds)
+        if first_arrival is not None:
+            self._count("ArrivalLatency", max(0.0, now - first_arrival), MetricUnit.Seconds)
 
     def _sync_catalog(self, manifest: Manifest) -> None:
         """Keep the dataset's Glue table in step (after the commit point: a failure is logged and

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ...domain.errors import ConditionFailed, ResourceExhausted, exhaustion
 from ...domain.records import Manifest
@@ -37,6 +37,9 @@ class Committed:
     manifest: Manifest | None = None
     error: Exception | None = None
     exhausted: ResourceExhausted | None = None
+    # the earliest arrival (mtime / LastModified) of the files committed now: their end-to-end
+    # latency (review Q19); None for a repeated step, which committed nothing new
+    first_arrival: float | None = None
 
 
 def commit(ctx: StepContext, doc: StepDocument, conversion: Conversion | None = None) -> Committed:
@@ -75,7 +78,8 @@ def commit(ctx: StepContext, doc: StepDocument, conversion: Conversion | None = 
                 return Committed(doc.then(Seen.RUNNING, Next.PUT_BACK, error=str(exhausted)), exhausted=exhausted)
             log_failure(doc.manifest_id, exc)
             return Committed(doc.then(Seen.RUNNING, Next.FAIL, error=f"{type(exc).__name__}: {exc}"), error=exc)
-    return _committed(ctx, doc, manifest)
+    committed = _committed(ctx, doc, manifest)
+    return replace(committed, first_arrival=min((r.arrived_at for r in records), default=None))
 
 
 def _committed(ctx: StepContext, doc: StepDocument, manifest: Manifest) -> Committed:
