@@ -34,7 +34,7 @@ from ndjson2parquet.state import create_store, open_store
 from ndjson2parquet.state.base import StateStore
 from tests.support.moto_aws import executing_state_machines, glue_jobs_in_process, lambdas_in_process
 from tests.support.moto_server import REGION, MotoServer
-from tests.support.spark import TEST_CONF
+from tests.support.spark import TEST_CONF, shared_session
 
 STEPS = ("start", "convert", "commit", "compensate", "put_back")
 DATE = "2026-11-25"
@@ -322,6 +322,7 @@ def test_a_step_error_caught_by_the_state_machine_is_compensated(aws: Deployment
 
 def test_a_large_manifest_converts_in_glue_then_commits(aws: Deployment) -> None:
     glue_above(aws, 0)
+    shared_session()  # the JVM starts (seconds) before the execution's clock does
     manifest_id = aws.manifest(files=2)
 
     described, calls = aws.run(manifest_id)
@@ -342,6 +343,7 @@ def test_a_large_manifest_converts_in_glue_then_commits(aws: Deployment) -> None
 
 def test_a_glue_run_that_fails_is_compensated(aws: Deployment) -> None:
     glue_above(aws, 0)
+    shared_session()  # the JVM starts (seconds) before the execution's clock does
     aws.glue_engine.failures, aws.glue_engine.error = 99, EngineError("corrupt beyond repair", transient=False)
     manifest_id = aws.manifest(files=2)
 
