@@ -140,7 +140,8 @@ class Deployment:
         )
         # the Glue script's entry point on the Spark engine (local[2], the tests' session), over the test's
         # clients; its engine may fail on purpose
-        glue_runtime = StepRuntime(self.settings, clients, backoff=Backoff(base=0.01, cap=0.01, attempts=1))
+        self.glue_clients = AwsClients(dynamodb=self.ddb, s3=self.s3)  # a client built beside these is named
+        glue_runtime = StepRuntime(self.settings, self.glue_clients, backoff=Backoff(base=0.01, cap=0.01, attempts=1))
         spark = SparkEngine(storage=glue_runtime.storage, master="local[2]", conf=TEST_CONF)
         self.glue_engine = FlakyEngine(spark, 0, EngineError("unused"))
         glue_runtime.__dict__["engine"] = self.glue_engine
@@ -330,6 +331,7 @@ def test_a_large_manifest_converts_in_glue_then_commits(aws: Deployment) -> None
     assert described["status"] == "SUCCEEDED", described
     assert aws.steps_run(calls) == ["start", "commit"]  # the conversion ran in the Glue job
     assert aws.glue_engine.calls == 1 and aws.engine.calls == 0  # on the Spark engine
+    assert set(aws.glue_clients._clients) == {"dynamodb", "s3"}  # no client the job does not use (GLUE-CQ-001)
     [(job, arguments)] = aws.glue_runs
     assert job == aws.glue_job
     assert json.loads(arguments["--step_document"])["manifest_id"] == manifest_id
