@@ -41,6 +41,7 @@ def everything(engine: Engine, files: tuple[InputFile, ...], root: Path, options
     quarantined = Path(result.quarantine_path).read_bytes().split(b"\n")[:-1] if result.quarantine_path else []
     return {
         "names": sorted(p.name for p in folder.iterdir()) if folder.exists() else [],
+        "quarantine_names": sorted(p.name for p in (root / "q").rglob("*")),  # no fragment left behind
         "parts": parts,
         "quarantine": [json.loads(line) for line in quarantined],
         "ledgers": {k: replace(v, outputs=tuple(Path(o).name for o in v.outputs)) for k, v in result.ledgers.items()},
@@ -64,6 +65,7 @@ def assert_same(arrow: dict[str, Any], spark: dict[str, Any]) -> None:
         assert spark["parts"][name][0].equals(schema), name
         assert spark["parts"][name][1] == rows, name
     assert spark["quarantine"] == arrow["quarantine"]
+    assert spark["quarantine_names"] == arrow["quarantine_names"]
     assert spark["ledgers"] == arrow["ledgers"]
     assert spark["schema"] == arrow["schema"]
     assert spark["totals"] == arrow["totals"]

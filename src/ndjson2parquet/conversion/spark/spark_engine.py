@@ -41,7 +41,9 @@ from ..naming import file_groups
 from ..schema import load_schema_file, manifest_columns, schema_from_json, schema_to_json
 from .session import build_session
 from .storage_spec import StorageSpec
-from .tasks import SliceTask, run_slice
+from .tasks import SliceTask, fragment_path, run_slice
+
+JOIN_BYTES = 1024 * 1024  # a quarantine fragment is copied into the manifest's file this much at a time
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +80,7 @@ class SparkEngine(Engine):
 
     def convert(self, job: ConversionJob) -> ConversionResult:
         """Convert on the executors, publish, and remove any leftover part of an earlier attempt."""
-        base = replace(job, on_file_read=None)  # a callback cannot travel to an executor
-        starts = file_groups([f.size for f in job.files], job.options.target_file_bytes)
-        bounds = list(zip(starts, [*starts[1:], len(job.files)], strict=True))
-        slices = [replace(base, files=job.files[a:b]) for a, b in bounds]
+        slices = self._slices(job)
 
         surveys = self._run([SliceTask(i, s, Slice(), self._spec) for i, s in enumerate(slices)])
         seen = [summary for outcome in surveys for summary in outcome.seen]
@@ -109,8 +108,17 @@ class SparkEngine(Engine):
         remove_leftovers(folder, job.manifest_id, keep=set(), storage=self.storage)
         where = quarantine.quarantine_path(job.quarantine_root, job.dataset, job.date, job.manifest_id)
         quarantine.remove(where, self.storage)
+        self.storage.delete([fragment_path(job, index) for index in range(len(self._slices(job)))])
 
     # --- the driver's side ------------------------------------------------------------------
+
+    @staticmethod
+    def _slices(job: ConversionJob) -> list[ConversionJob]:
+        """The manifest's file groups (``naming.file_groups``), each as a job of its own for one task."""
+        base = replace(job, on_file_read=None)  # a callback cannot travel to an executor
+        starts = file_groups([f.size for f in job.files], job.options.target_file_bytes)
+        bounds = zip(starts, [*starts[1:], len(job.files)], strict=True)
+        return [replace(base, files=job.files[a:b]) for a, b in bounds]
 
     def _write(
         self, slices: list[ConversionJob], counts: Sequence[int], final: Any, columns: Any
@@ -148,8 +156,7 @@ class SparkEngine(Engine):
             ledgers.update(outcome.result.ledgers)
         folder = partition_location(job.output_root, job.dataset, job.date)
         remove_leftovers(folder, job.manifest_id, keep={o.path for o in outputs}, storage=self.storage)
-        where = quarantine.quarantine_path(job.quarantine_root, job.dataset, job.date, job.manifest_id)
-        written = quarantine.publish(where, [record for outcome in writes for record in outcome.bad], self.storage)
+        written = self._join_quarantine(job, writes)
         return ConversionResult(
             outputs=tuple(outputs),
             ledgers={f.file_id: ledgers[f.file_id] for f in job.files},
@@ -160,6 +167,24 @@ class SparkEngine(Engine):
             bytes_in=sum(outcome.result.bytes_in for outcome in writes),
             quarantine_path=written,
         )
+
+    def _join_quarantine(self, job: ConversionJob, writes: list[SliceOutcome]) -> str | None:
+        """The manifest's quarantine file: the slices' fragments one after the other, streamed through (or no
+        file, and a stale one removed, when no line was quarantined); the fragments are removed after."""
+        where = str(quarantine.quarantine_path(job.quarantine_root, job.dataset, job.date, job.manifest_id))
+        fragments = [
+            fragment_path(job, index) for index, outcome in enumerate(writes) if outcome.result.rows_quarantined
+        ]
+        if not fragments:
+            quarantine.remove(where, self.storage)
+            return None
+        with self.storage.open_write(where) as out:
+            for fragment in fragments:
+                with self.storage.open_read(fragment) as source:
+                    while block := source.read(JOIN_BYTES):
+                        out.write(block)
+        self.storage.delete(fragments)
+        return where
 
 
 def _same_rejections(job: ConversionJob, surveys: list[SliceOutcome], writes: list[SliceOutcome]) -> None:

@@ -14,6 +14,9 @@ from ...storage import any_storage
 from ...storage.base import Storage
 from ...storage.routing import RoutingStorage
 
+#: how botocore found credentials that never expire (passed to the client, or from the environment)
+STATIC_METHODS = ("explicit", "env")
+
 
 @dataclass(frozen=True, slots=True)
 class StorageSpec:
@@ -31,7 +34,8 @@ class StorageSpec:
             return cls()
         frozen = None
         credentials = client._request_signer._credentials  # botocore keeps them here; no public accessor
-        if credentials is not None:
+        # only keys given outright travel: a role's keys expire, and executors resolve their own (the job's role)
+        if credentials is not None and getattr(credentials, "method", None) in STATIC_METHODS:
             got = credentials.get_frozen_credentials()
             frozen = (got.access_key, got.secret_key, got.token)
         return cls(client.meta.endpoint_url, client.meta.region_name, frozen)

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import orjson
+
 from ...domain.errors import PipelineError
+from ...storage.base import Storage
+from .. import quarantine
 from ..arrow.arrow_engine import ArrowEngine
 from ..arrow.slices import Slice, SliceOutcome
 from ..engine import ConversionJob
@@ -27,9 +31,36 @@ class SliceTask:
 
 
 def run_slice(task: SliceTask) -> tuple[int, SliceOutcome | PipelineError]:
-    """Survey or write one slice on this executor: (its index, its outcome or the error that ended it)."""
-    engine = ArrowEngine(storage=task.storage.build())
+    """Survey or write one slice on this executor: (its index, its outcome or the error that ended it).
+
+    A write's quarantine records are written here, as a fragment beside the manifest's quarantine file
+    (``fragment_path``), not sent to the driver: bad lines are input, and the driver holds none.
+    """
+    storage = task.storage.build()
+    engine = ArrowEngine(storage=storage)
     try:
-        return task.index, engine.convert_slice(task.job, task.plan)
+        outcome = engine.convert_slice(task.job, task.plan)
+        if not task.plan.survey:
+            write_fragment(storage, fragment_path(task.job, task.index), outcome.bad)
+            outcome.bad = []
+        return task.index, outcome
     except PipelineError as exc:
         return task.index, exc
+
+
+def fragment_path(job: ConversionJob, index: int) -> str:
+    """Where slice ``index`` of the manifest leaves its quarantine records for the driver to join (a hidden
+    name beside the manifest's quarantine file; the same name on every attempt)."""
+    where = str(quarantine.quarantine_path(job.quarantine_root, job.dataset, job.date, job.manifest_id))
+    folder, _, _ = where.rpartition("/")
+    return f"{folder}/.{job.manifest_id}.slice-{index}.ndjson"
+
+
+def write_fragment(storage: Storage, path: str, records: list[dict[str, object]]) -> None:
+    """The slice's records as NDJSON (an empty fragment is not written, and an earlier attempt's removed)."""
+    if not records:
+        storage.delete([path])
+        return
+    with storage.open_write(path) as out:
+        for record in records:
+            out.write(orjson.dumps(record) + b"\n")
