@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -75,3 +76,24 @@ def test_spark_options_without_the_spark_engine_are_a_one_line_error(tmp_path: P
     result = invoke("run", "--input", str(source), "--output", str(tmp_path / "lake"), "--spark-master", "local[1]")
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == ["error: --spark-master and --spark-conf go with --engine spark"]
+
+
+def test_run_on_spark_with_an_s3_lake_and_a_dynamodb_state(aws_env: dict[str, str], moto: Any, tmp_path: Path) -> None:
+    """What a user who outgrew one machine runs: the AWS state and an S3 lake, the conversion on Spark (the
+    executors reach S3 at the endpoint the driver found, with its keys)."""
+    import uuid
+
+    bucket, table = f"lake-{uuid.uuid4().hex[:8]}", f"state-{uuid.uuid4().hex[:8]}"
+    moto.client("s3").create_bucket(Bucket=bucket)
+    assert invoke("init-state", "--state", f"dynamodb://{table}").exit_code == 0
+    source = landing(tmp_path)
+    result = invoke("run", "--input", str(source), "--output", f"s3://{bucket}/lake", "--state",
+                    f"dynamodb://{table}", "--engine", "spark")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    s3 = moto.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="lake/").get("Contents", [])]
+    parts = [k for k in keys if k.rsplit("/", 1)[-1].startswith("part-")]
+    assert parts and any("_quarantine" in k for k in keys)
+    rows = [pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read())).num_rows for k in parts]
+    assert sum(rows) == 4 * 39
+    assert not [k for k in keys if ".slice-" in k]  # no quarantine fragment left behind

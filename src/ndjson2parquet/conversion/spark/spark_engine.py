@@ -31,7 +31,8 @@ from typing import Any
 from ...domain.errors import EngineError, PipelineError
 from ...domain.records import Ledger
 from ...storage import any_storage
-from ...storage.base import Storage
+from ...storage.base import Storage, is_s3
+from ...storage.routing import RoutingStorage
 from .. import quarantine
 from ..arrow.parquet_output import partition_location, remove_leftovers
 from ..arrow.slices import Slice, SliceOutcome
@@ -67,7 +68,14 @@ class SparkEngine(Engine):
         self._master = master
         self._conf = dict(conf or {})
         self.storage = storage or any_storage()
-        self._spec = StorageSpec.of(storage)
+
+    def _spec(self, job: ConversionJob) -> StorageSpec:
+        """What executors build their storage from: the S3 client this engine's storage uses for the job's
+        s3:// locations (built now when none is yet: its endpoint, region and keys as the driver found them)."""
+        urls = [job.output_root, job.quarantine_root, *(f.uri for f in job.files)]
+        if isinstance(self.storage, RoutingStorage) and any(is_s3(url) for url in urls):
+            self.storage.backend("s3://")
+        return StorageSpec.of(self.storage)
 
     @property
     def spark(self) -> Any:
@@ -81,8 +89,9 @@ class SparkEngine(Engine):
     def convert(self, job: ConversionJob) -> ConversionResult:
         """Convert on the executors, publish, and remove any leftover part of an earlier attempt."""
         slices = self._slices(job)
+        spec = self._spec(job)
 
-        surveys = self._run([SliceTask(i, s, Slice(), self._spec) for i, s in enumerate(slices)])
+        surveys = self._run([SliceTask(i, s, Slice(), spec) for i, s in enumerate(slices)])
         seen = [summary for outcome in surveys for summary in outcome.seen]
         options = job.options
         stored = schema_from_json(job.schema_json)
@@ -92,10 +101,10 @@ class SparkEngine(Engine):
         columns = manifest_columns(final, seen)
 
         counts = [outcome.parts for outcome in surveys]
-        writes = self._write(slices, counts, final, columns)
+        writes = self._write(slices, spec, counts, final, columns)
         if [outcome.parts for outcome in writes] != counts:  # strict mode quarantined a whole part away
             log.info("numbering the parts again after a strict write", extra={"manifest_id": job.manifest_id})
-            writes = self._write(slices, [outcome.parts for outcome in writes], final, columns)
+            writes = self._write(slices, spec, [outcome.parts for outcome in writes], final, columns)
         _same_rejections(job, surveys, writes)
         if job.on_file_read is not None:
             job.on_file_read(len(job.files), sum(f.size for f in job.files))
@@ -121,11 +130,11 @@ class SparkEngine(Engine):
         return [replace(base, files=job.files[a:b]) for a, b in bounds]
 
     def _write(
-        self, slices: list[ConversionJob], counts: Sequence[int], final: Any, columns: Any
+        self, slices: list[ConversionJob], spec: StorageSpec, counts: Sequence[int], final: Any, columns: Any
     ) -> list[SliceOutcome]:
         offsets = [sum(counts[:i]) for i in range(len(counts))]
         plans = [Slice(offset, final, columns) for offset in offsets]
-        return self._run([SliceTask(i, s, p, self._spec) for i, (s, p) in enumerate(zip(slices, plans, strict=True))])
+        return self._run([SliceTask(i, s, p, spec) for i, (s, p) in enumerate(zip(slices, plans, strict=True))])
 
     def _run(self, tasks: list[SliceTask]) -> list[SliceOutcome]:
         """Run the tasks on the executors, one Spark partition each; their outcomes in order."""
