@@ -75,7 +75,7 @@ def run(
 def main(argv: Sequence[str] | None = None, runtime: StepRuntime | None = None) -> dict[str, Any]:
     """The Glue script: convert, then exit 0 (ready to commit) or raise (the run fails)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    arguments = resolved_options(sys.argv[1:] if argv is None else list(argv))
+    arguments = resolved_options(sys.argv if argv is None else list(argv))
     doc = run(arguments, runtime=runtime)
     log.info("manifest converted", extra={"manifest_id": doc["manifest_id"], "next": doc["next"]})
     return doc

@@ -14,14 +14,18 @@ from .arguments import ARGUMENTS, job_arguments
 
 
 def resolved_options(argv: Sequence[str]) -> dict[str, str]:
-    """The run's ``--NAME value`` arguments: by ``awsglue.utils.getResolvedOptions`` on Glue (given the
-    names present, as it refuses a missing one), by ``job_arguments`` elsewhere."""
+    """The run's ``--NAME value`` arguments (``argv`` with or without the script first): by awsglue's
+    ``getResolvedOptions`` on Glue (given the names present: it refuses a missing one), else by
+    ``job_arguments``."""
     try:
         from awsglue.utils import getResolvedOptions
     except ImportError:
         return job_arguments(argv)
     present = [name for name in ARGUMENTS if f"--{name}" in argv]
-    return dict(getResolvedOptions(list(argv), present))
+    command = list(argv)
+    if not command or command[0].startswith("--"):
+        command.insert(0, "convert_job.py")  # getResolvedOptions skips sys.argv's first item, the script
+    return dict(getResolvedOptions(command, present))
 
 
 def spark_session() -> Any:
