@@ -133,6 +133,7 @@ class _Group:
     seen: list[tuple[pa.Schema, dict[str, int]]] | None = None
     table_bytes: int = -1  # of its parsed tables, once all are parsed
     rejected: list[tuple[int, str, bytes]] = field(default_factory=list)
+    rows: int = 0  # of its parsed tables, once they are let go (a survey counts the parts they would give)
 
 
 @dataclass(slots=True)
@@ -485,7 +486,8 @@ class ArrowEngine(Engine):
         groups.append(group)
         if run.early is not None:
             run.early.end_group()
-            _let_go(run, groups)
+        if run.early is not None or (run.slice is not None and run.slice.survey):
+            _let_go(run, groups)  # a survey needs only the summaries of a finished part's tables
 
     def _flush(self, group: _Group, pool: ThreadPoolExecutor, run: _Run, job: ConversionJob) -> None:
         """Screen the pending pieces as their triage says and hand their rows to a parse thread."""
@@ -555,6 +557,7 @@ class ArrowEngine(Engine):
         group.parses.append(future)
         if run.early is not None:
             run.early.parse(future)
+        if run.early is not None or (run.slice is not None and run.slice.survey):
             _let_go(run, run.finished)
 
     # --- publishing -------------------------------------------------------------------------
@@ -660,8 +663,9 @@ class ArrowEngine(Engine):
         bytes_in: int,
     ) -> SliceOutcome:
         """A survey's outcome: the chunks' summaries and the parts a write would give outside strict mode."""
-        parts = sum(1 for chunks in parsed if sum(chunk.table.num_rows for chunk in chunks))
-        assert all(group.seen is None for group in groups)  # a survey writes nothing early, so lets nothing go
+        pairs = zip(groups, parsed, strict=True)
+        rows = [group.rows + sum(chunk.table.num_rows for chunk in chunks) for group, chunks in pairs]
+        parts = sum(1 for count in rows if count)
         result = ConversionResult(
             outputs=(),
             ledgers=_ledgers(job, run),
@@ -738,6 +742,7 @@ def _let_go(run: _Run, groups: list[_Group]) -> None:
             continue  # still being parsed
         chunks = [chunk for f in group.parses for chunk in f.result()]
         group.seen = [_summary(chunk) for chunk in chunks]
+        group.rows = sum(chunk.table.num_rows for chunk in chunks)
         group.rejected = [r for chunk in chunks for r in chunk.rejected]
         group.parses = []
         total -= group.table_bytes
