@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ...domain.errors import EngineError, PipelineError
+from ...domain.errors import EngineError, PipelineError, ResourceExhausted, exhaustion
 from ...domain.records import Ledger
 from ...storage import any_storage
 from ...storage.base import Storage, is_s3
@@ -88,6 +88,15 @@ class SparkEngine(Engine):
 
     def convert(self, job: ConversionJob) -> ConversionResult:
         """Convert on the executors, publish, and remove any leftover part of an earlier attempt."""
+        try:
+            return self._convert(job)
+        except OSError as exc:  # the driver's own writes (the quarantine file, removals) on a local disk
+            exhausted = exhaustion(exc)
+            if exhausted is not None:
+                raise ResourceExhausted(f"manifest {job.manifest_id}: {exhausted}") from exc
+            raise EngineError(f"manifest {job.manifest_id}: I/O failed: {exc}", transient=True) from exc
+
+    def _convert(self, job: ConversionJob) -> ConversionResult:
         slices = self._slices(job)
         spec = self._spec(job)
 
