@@ -28,8 +28,16 @@ def arrow_engine(storage: Storage | None) -> Engine:
     return ArrowEngine() if storage is None else ArrowEngine(storage=storage)
 
 
+def spark_engine(storage: Storage | None) -> Engine:
+    """The Spark engine on the tests' local[2] session (one per process), executors building `storage`'s kind."""
+    from ndjson2parquet.conversion.spark import SparkEngine
+    from tests.support.spark import shared_session
+
+    return SparkEngine(spark=shared_session(), storage=storage)
+
+
 #: engine name -> how to build it for a storage (None: the local file system)
-ENGINES: dict[str, Callable[[Storage | None], Engine]] = {"arrow": arrow_engine}
+ENGINES: dict[str, Callable[[Storage | None], Engine]] = {"arrow": arrow_engine, "spark": spark_engine}
 
 #: storage kind -> the marks of its cases
 STORAGES: dict[str, tuple[pytest.MarkDecorator, ...]] = {"local": (), "s3": ()}

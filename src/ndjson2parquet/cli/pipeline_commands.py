@@ -13,6 +13,7 @@ import click
 
 from ..config import env
 from ..config.settings import BatchPolicy, ConversionOptions, OnChanged, RunOptions, StorePolicy
+from ..conversion.engine import Engine
 from ..domain.errors import ConfigError
 from ..domain.states import FileState
 from ..ingest.sources import open_source
@@ -45,6 +46,26 @@ _PIPELINE_OPTIONS = [
     ),
     click.option(
         "--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Manifests converted at once."
+    ),
+    click.option(
+        "--engine",
+        type=click.Choice(["arrow", "spark"]),
+        default="arrow",
+        show_default=True,
+        help="Convert in this process (arrow) or on a Spark cluster (spark: needs pyspark and Java).",
+    ),
+    click.option(
+        "--spark-master",
+        default=None,
+        metavar="URL",
+        help="With --engine spark: the cluster's master URL (spark://…, yarn, k8s://…) [local[N], N the cores].",
+    ),
+    click.option(
+        "--spark-conf",
+        multiple=True,
+        metavar="K=V",
+        callback=lambda _ctx, _param, value: _spark_conf(value),
+        help="With --engine spark: a Spark setting (repeatable), e.g. spark.executor.memory=4g.",
     ),
     click.option(
         "--max-files",
@@ -150,9 +171,34 @@ def pipeline_options(fn: Any) -> Any:
     return change_options(partition_options(fn))
 
 
+def _spark_conf(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``--spark-conf`` values as a dict; a malformed one is a usage error (one line, exit 2)."""
+    from ..conversion.spark.session import parse_conf
+
+    try:
+        return parse_conf(pairs)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="--spark-conf") from exc
+
+
+def build_engine(kw: dict[str, Any], storage: Storage) -> Engine:
+    """The engine ``--engine`` names: Arrow in this process, or Spark (its session started here, so a bad
+    master or setting is one line before anything is converted)."""
+    from ..conversion.arrow.arrow_engine import ArrowEngine
+
+    if kw["engine"] == "arrow":
+        if kw["spark_master"] or kw["spark_conf"]:
+            raise ConfigError("--spark-master and --spark-conf go with --engine spark")
+        return ArrowEngine(storage=storage)  # inputs on S3 are streamed through the storage port
+    from ..conversion.spark import SparkEngine
+
+    engine = SparkEngine(storage=storage, master=kw["spark_master"], conf=kw["spark_conf"])
+    _ = engine.spark
+    return engine
+
+
 def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path | str]:
     """Typed settings, store, engine and source from the parsed options (arguments beat the env)."""
-    from ..conversion.arrow.arrow_engine import ArrowEngine
     from ..conversion.schema import load_schema_file
 
     if kw["log_format"]:
@@ -202,7 +248,7 @@ def build_pipeline(kw: dict[str, Any]) -> tuple[Pipeline, Any, Path | str]:
         state = str(output / "_state" / "state.db")
     store = open_store(state, policy=options.store)
     layout = Layout(str(output), str(quarantine))
-    engine = ArrowEngine(storage=storage)  # inputs on S3 are streamed through the storage port
+    engine = build_engine(kw, storage)
     context = {
         "input": source.describe(),
         "output": str(output),

@@ -26,6 +26,7 @@ from ndjson2parquet.aws.runtime import AwsClients, StepRuntime
 from ndjson2parquet.aws.state_machine import render
 from ndjson2parquet.backoff import Backoff
 from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult, Engine
+from ndjson2parquet.conversion.spark import SparkEngine
 from ndjson2parquet.domain.errors import EngineError
 from ndjson2parquet.domain.records import FileRecord, ObjectInfo
 from ndjson2parquet.domain.states import FileState, ManifestState
@@ -33,6 +34,7 @@ from ndjson2parquet.state import create_store, open_store
 from ndjson2parquet.state.base import StateStore
 from tests.support.moto_aws import executing_state_machines, glue_jobs_in_process, lambdas_in_process
 from tests.support.moto_server import REGION, MotoServer
+from tests.support.spark import TEST_CONF, shared_session
 
 STEPS = ("start", "convert", "commit", "compensate", "put_back")
 DATE = "2026-11-25"
@@ -136,10 +138,14 @@ class Deployment:
             Command={"Name": "glueetl", "ScriptLocation": f"s3://{self.bucket}/scripts/convert_job.py"},
             DefaultArguments={"--state": self.settings.state, "--lake": self.settings.lake},
         )
-        # the job's entry point over the test's runtime (its engine may fail on purpose)
-        self.glue_routes = {
-            self.glue_job: lambda argv: convert_job.run(convert_job.job_arguments(argv), runtime=runtime)
-        }
+        # the Glue script's entry point on the Spark engine (local[2], the tests' session), over the test's
+        # clients; its engine may fail on purpose
+        self.glue_clients = AwsClients(dynamodb=self.ddb, s3=self.s3)  # a client built beside these is named
+        glue_runtime = StepRuntime(self.settings, self.glue_clients, backoff=Backoff(base=0.01, cap=0.01, attempts=1))
+        spark = SparkEngine(storage=glue_runtime.storage, master="local[2]", conf=TEST_CONF)
+        self.glue_engine = FlakyEngine(spark, 0, EngineError("unused"))
+        glue_runtime.__dict__["engine"] = self.glue_engine
+        self.glue_routes = {self.glue_job: lambda argv: convert_job.main(argv, runtime=glue_runtime)}
         self.definition = render({**arns, "glue_job_name": self.glue_job, "failure_topic_arn": topic})
         self.machine = self.sfn.create_state_machine(
             name=f"n2p-{self.suffix}", definition=self.definition, roleArn=role
@@ -148,6 +154,7 @@ class Deployment:
     def reset(self) -> None:
         """As deployed: an engine that works, the definition of the ASL file, no notification waiting."""
         self.engine.failures, self.engine.calls = 0, 0
+        self.glue_engine.failures, self.glue_engine.calls = 0, 0
         self.sfn.update_state_machine(stateMachineArn=self.machine, definition=self.definition)
         self.notifications()  # read and dropped (PurgeQueue is allowed once a minute)
 
@@ -316,24 +323,30 @@ def test_a_step_error_caught_by_the_state_machine_is_compensated(aws: Deployment
 
 def test_a_large_manifest_converts_in_glue_then_commits(aws: Deployment) -> None:
     glue_above(aws, 0)
+    shared_session()  # the JVM starts (seconds) before the execution's clock does
     manifest_id = aws.manifest(files=2)
 
     described, calls = aws.run(manifest_id)
 
     assert described["status"] == "SUCCEEDED", described
     assert aws.steps_run(calls) == ["start", "commit"]  # the conversion ran in the Glue job
+    assert aws.glue_engine.calls == 1 and aws.engine.calls == 0  # on the Spark engine
+    assert set(aws.glue_clients._clients) == {"dynamodb", "s3"}  # no client the job does not use (GLUE-CQ-001)
     [(job, arguments)] = aws.glue_runs
     assert job == aws.glue_job
     assert json.loads(arguments["--step_document"])["manifest_id"] == manifest_id
     manifest = aws.store.get_manifest(manifest_id)
     assert manifest.state == ManifestState.SUCCEEDED
     assert {f.state for f in aws.store.files_of(manifest)} == {FileState.DONE}
-    assert aws.parts(manifest_id)
+    tables = [pq.read_table(io.BytesIO(aws.s3.get_object(Bucket=aws.bucket, Key=key)["Body"].read()))
+              for key in aws.parts(manifest_id)]  # fmt: skip
+    assert sum(t.num_rows for t in tables) == 2 * ROWS_PER_FILE
 
 
 def test_a_glue_run_that_fails_is_compensated(aws: Deployment) -> None:
     glue_above(aws, 0)
-    aws.engine.failures, aws.engine.error = 99, EngineError("corrupt beyond repair", transient=False)
+    shared_session()  # the JVM starts (seconds) before the execution's clock does
+    aws.glue_engine.failures, aws.glue_engine.error = 99, EngineError("corrupt beyond repair", transient=False)
     manifest_id = aws.manifest(files=2)
 
     described, calls = aws.run(manifest_id)

@@ -9,7 +9,7 @@ import pytest
 from botocore.stub import Stubber
 
 from ndjson2parquet.aws.executions import execution_arn, start_manifest_execution
-from ndjson2parquet.aws.glue.convert_job import ConvertJobFailed, job_arguments, run
+from ndjson2parquet.aws.glue.convert_job import job_arguments, run
 from ndjson2parquet.domain.errors import ConfigError, Throttled
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:n2p"
@@ -55,5 +55,5 @@ def test_the_glue_job_reads_its_arguments_as_glue_passes_them() -> None:
 
 
 def test_the_glue_job_fails_without_a_step_document() -> None:
-    with pytest.raises(ConvertJobFailed, match="step_document"):
+    with pytest.raises(ConfigError, match="step_document"):
         run({"lake": "s3://b/lake"})

@@ -72,13 +72,14 @@ from ..input_stream import InputStream, is_local, local_blocks, storage_blocks
 from ..inputs import DecodedInput, Opener, compression_of, decode, read_input, read_local
 from ..limits import ColumnLimits, merge_within_limits
 from ..lines import Triage, bad_line, screen, triage
-from ..naming import part_name
+from ..naming import file_groups, part_name
 from ..provenance import Provenance
 from ..schema import load_schema_file, manifest_columns, schema_from_json, schema_to_json
 from .assemble import assemble_part
 from .early_write import EarlyWriter
 from .native import Declared, learn_declared
 from .parquet_output import partition_location, remove_leftovers, write_part
+from .slices import Slice, SliceOutcome
 from .stretches import Chunk, line_runs, parse_buffer, parse_runs, with_buffers
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ class _Group:
     seen: list[tuple[pa.Schema, dict[str, int]]] | None = None
     table_bytes: int = -1  # of its parsed tables, once all are parsed
     rejected: list[tuple[int, str, bytes]] = field(default_factory=list)
+    rows: int = 0  # of its parsed tables, once they are let go (a survey counts the parts they would give)
 
 
 @dataclass(slots=True)
@@ -152,6 +154,7 @@ class _Run:
     finished: list[_Group] = field(default_factory=list)  # the groups whose parts are closed, in order
     may_let_go: bool = True  # let go of written tables past KEEP_BYTES (not once the final columns are known)
     simdjson_parser: simdjson.Parser = field(default_factory=simdjson.Parser)
+    slice: Slice | None = None  # converting a slice of a manifest apart (``slices``), not a whole one
 
 
 class ArrowEngine(Engine):
@@ -172,8 +175,17 @@ class ArrowEngine(Engine):
 
     def convert(self, job: ConversionJob) -> ConversionResult:
         """Convert, publish atomically, and remove any leftover part of an earlier attempt."""
+        return self._converting(job, None).result
+
+    def convert_slice(self, job: ConversionJob, plan: Slice) -> SliceOutcome:
+        """Convert ``job`` (a run of whole file groups of a manifest) as one slice: survey it, or write its parts
+        against the manifest's schema, named from ``plan.part_offset`` on; nothing else of the manifest is
+        touched (no leftover removed, no quarantine file written: the caller does that for the manifest)."""
+        return self._converting(job, plan)
+
+    def _converting(self, job: ConversionJob, plan: Slice | None) -> SliceOutcome:
         try:
-            return self._convert(job)
+            return self._convert(job, plan)
         except PipelineError:
             raise
         except Exception as exc:
@@ -195,12 +207,12 @@ class ArrowEngine(Engine):
 
     # --- reading, screening, handing stretches to the parse threads ----------------------------
 
-    def _convert(self, job: ConversionJob) -> ConversionResult:
+    def _convert(self, job: ConversionJob, plan: Slice | None) -> SliceOutcome:
         rejected: dict[int, str] = {}
         columns: pa.Schema | None = None
         while True:
             try:
-                return self._attempt(job, rejected, columns)
+                return self._attempt(job, rejected, columns, plan)
             except _LateRejection as late:
                 # a streamed file turned out unusable after some of it was handed on: convert again without it
                 rejected[late.index] = late.reason
@@ -211,7 +223,9 @@ class ArrowEngine(Engine):
                 columns = again.columns
                 log.info("converting again with the manifest's columns known", extra={"manifest_id": job.manifest_id})
 
-    def _attempt(self, job: ConversionJob, rejected: dict[int, str], columns: pa.Schema | None) -> ConversionResult:
+    def _attempt(
+        self, job: ConversionJob, rejected: dict[int, str], columns: pa.Schema | None, plan: Slice | None
+    ) -> SliceOutcome:
         ensure_recursion_budget()  # values nested up to 1,024 levels are walked recursively (``depth``)
         options = job.options
         stored = schema_from_json(job.schema_json)
@@ -219,12 +233,16 @@ class ArrowEngine(Engine):
         block = max(MIN_BLOCK, options.max_line_bytes + 2)
         files = [_FileTally(uri=f.uri) for f in job.files]
         run = _Run(files=files, declared=Declared(None), block=block, schemas=(fixed, stored), rejected=rejected)
-        if not options.strict:
+        run.slice = plan
+        if not options.strict and not (plan is not None and plan.survey):
             folder = partition_location(job.output_root, job.dataset, job.date)
             uris = [f.uri for f in job.files]
-            run.early = EarlyWriter(folder, job.manifest_id, stored, fixed, options, uris, self.storage)
+            offset = plan.part_offset if plan is not None else 0
+            run.early = EarlyWriter(folder, job.manifest_id, stored, fixed, options, uris, self.storage, offset)
             if columns is not None:  # known from an earlier attempt: written early, and nothing is let go
                 run.early.guess, run.may_let_go = columns, False
+            elif plan is not None:  # the manifest's columns are known: the early parts are the final ones
+                run.early.guess = plan.columns
         try:
             with (
                 ThreadPoolExecutor(max_workers=PARSE_THREADS, thread_name_prefix="n2p-parse") as pool,
@@ -249,7 +267,7 @@ class ArrowEngine(Engine):
         stored: pa.Schema | None,
         fixed: pa.Schema | None,
         bytes_in: int,
-    ) -> ConversionResult:
+    ) -> SliceOutcome:
         parsed = [[chunk for future in g.parses for chunk in future.result()] for g in groups]
         finder = _OffsetFinder(job, self._open, self._streams, self._stream)
         for group, chunks in zip(groups, parsed, strict=True):
@@ -271,8 +289,11 @@ class ArrowEngine(Engine):
         bytes_in = 0
         told = _ReadReport(job.on_file_read)
         small = self._read_ahead(job, reader)
+        starts = set(file_groups([f.size for f in job.files], job.options.target_file_bytes))
         for index, input_file in enumerate(job.files):
             tally = run.files[index]
+            if index and index in starts:
+                group = self._next_file_group(run, pool, job, groups, group)
             read = next(small) if not self._streams(input_file) else None
             if index in run.rejected:
                 tally.rejection = run.rejected[index]
@@ -441,6 +462,18 @@ class ArrowEngine(Engine):
                 self._flush(group, pool, run, job)
         return group, line, offset
 
+    def _next_file_group(
+        self, run: _Run, pool: ThreadPoolExecutor, job: ConversionJob, groups: list[_Group], group: _Group
+    ) -> _Group:
+        """Start a file group (``naming.file_groups``) as a fresh run would: a new part, a new type sample, the
+        fast screen tried first. A slice of the manifest starting here converts the same way on its own."""
+        self._flush(group, pool, run, job)
+        if group.input_bytes or group.parses:
+            self._end_group(run, groups, group)
+            group = self._start_group(run)
+        run.fast, run.sampled, run.declared = True, False, Declared(None)
+        return group
+
     @staticmethod
     def _start_group(run: _Run) -> _Group:
         group = _Group()
@@ -453,7 +486,8 @@ class ArrowEngine(Engine):
         groups.append(group)
         if run.early is not None:
             run.early.end_group()
-            _let_go(run, groups)
+        if run.early is not None or (run.slice is not None and run.slice.survey):
+            _let_go(run, groups)  # a survey needs only the summaries of a finished part's tables
 
     def _flush(self, group: _Group, pool: ThreadPoolExecutor, run: _Run, job: ConversionJob) -> None:
         """Screen the pending pieces as their triage says and hand their rows to a parse thread."""
@@ -523,6 +557,7 @@ class ArrowEngine(Engine):
         group.parses.append(future)
         if run.early is not None:
             run.early.parse(future)
+        if run.early is not None or (run.slice is not None and run.slice.survey):
             _let_go(run, run.finished)
 
     # --- publishing -------------------------------------------------------------------------
@@ -537,8 +572,9 @@ class ArrowEngine(Engine):
         fixed: pa.Schema | None,
         bytes_in: int,
         finder: _OffsetFinder,
-    ) -> ConversionResult:
+    ) -> SliceOutcome:
         options = job.options
+        plan = run.slice
         seen = [
             summary
             for group, chunks in zip(groups, parsed, strict=True)
@@ -552,6 +588,12 @@ class ArrowEngine(Engine):
             widen=options.allow_widening,
         )
         columns = manifest_columns(final, seen)  # what this manifest's parts carry
+        if plan is not None and plan.survey:
+            return self._surveyed(job, run, groups, parsed, seen, bytes_in)
+        if plan is not None:  # a slice: the manifest's schema was decided over every slice's survey
+            assert plan.final is not None and plan.columns is not None
+            final, columns = plan.final, plan.columns
+        offset = plan.part_offset if plan is not None else 0
 
         outputs: list[OutputFile] = []
         folder = partition_location(job.output_root, job.dataset, job.date)
@@ -581,7 +623,7 @@ class ArrowEngine(Engine):
             run.values_rescued += rescued
             if table.num_rows == 0:
                 continue
-            name = part_name(job.manifest_id, len(outputs))
+            name = part_name(job.manifest_id, offset + len(outputs))
             path = folder / name if isinstance(folder, Path) else Storage.join(folder, name)
             size = write_part(
                 path,
@@ -593,28 +635,15 @@ class ArrowEngine(Engine):
             outputs.append(OutputFile(path=str(path), rows=table.num_rows, bytes=size))
             for file_index in sorted(written_files):
                 run.files[file_index].outputs.append(str(path))
-        remove_leftovers(folder, job.manifest_id, keep={o.path for o in outputs}, storage=self.storage)
-        qpath = quarantine.quarantine_path(job.quarantine_root, job.dataset, job.date, job.manifest_id)
-        quarantine_written = quarantine.publish(qpath, run.bad, self.storage)
-
-        ledgers = {}
-        for input_file, tally in zip(job.files, run.files, strict=True):
-            written = tally.lines - tally.blank - tally.quarantined
-            ledgers[input_file.file_id] = Ledger(
-                lines=tally.lines,
-                blank=tally.blank,
-                rows_written=written,
-                rows_quarantined=tally.quarantined,
-                outputs=tuple(tally.outputs),
-                rejection=tally.rejection,
-                start_offset=input_file.start_offset,
-                end_offset=tally.end_offset,
-                first_line=input_file.first_line,
-                digest=tally.digest.result() if isinstance(tally.digest, Future) else tally.digest,
-            )
-        return ConversionResult(
+        bad = _in_input_order(run)
+        quarantine_written = None
+        if plan is None:
+            remove_leftovers(folder, job.manifest_id, keep={o.path for o in outputs}, storage=self.storage)
+            qpath = quarantine.quarantine_path(job.quarantine_root, job.dataset, job.date, job.manifest_id)
+            quarantine_written = quarantine.publish(qpath, bad, self.storage)
+        result = ConversionResult(
             outputs=tuple(outputs),
-            ledgers=ledgers,
+            ledgers=_ledgers(job, run),
             schema_json=job.schema_json if stored is not None and final.equals(stored) else schema_to_json(final),
             rows_written=sum(o.rows for o in outputs),
             rows_quarantined=sum(t.quarantined for t in run.files),
@@ -622,6 +651,58 @@ class ArrowEngine(Engine):
             bytes_in=bytes_in,
             quarantine_path=quarantine_written,
         )
+        return SliceOutcome(result, seen, len(outputs), bad if plan is not None else [])
+
+    @staticmethod
+    def _surveyed(
+        job: ConversionJob,
+        run: _Run,
+        groups: list[_Group],
+        parsed: list[list[Chunk]],
+        seen: list[tuple[pa.Schema, dict[str, int]]],
+        bytes_in: int,
+    ) -> SliceOutcome:
+        """A survey's outcome: the chunks' summaries and the parts a write would give outside strict mode."""
+        pairs = zip(groups, parsed, strict=True)
+        rows = [group.rows + sum(chunk.table.num_rows for chunk in chunks) for group, chunks in pairs]
+        parts = sum(1 for count in rows if count)
+        result = ConversionResult(
+            outputs=(),
+            ledgers=_ledgers(job, run),
+            schema_json=None,
+            rows_quarantined=sum(t.quarantined for t in run.files),
+            bytes_in=bytes_in,
+        )
+        return SliceOutcome(result, seen, parts, [])
+
+
+def _ledgers(job: ConversionJob, run: _Run) -> dict[str, Ledger]:
+    """Every input file's ledger, from what the run tallied."""
+    ledgers = {}
+    for input_file, tally in zip(job.files, run.files, strict=True):
+        written = tally.lines - tally.blank - tally.quarantined
+        ledgers[input_file.file_id] = Ledger(
+            lines=tally.lines,
+            blank=tally.blank,
+            rows_written=written,
+            rows_quarantined=tally.quarantined,
+            outputs=tuple(tally.outputs),
+            rejection=tally.rejection,
+            start_offset=input_file.start_offset,
+            end_offset=tally.end_offset,
+            first_line=input_file.first_line,
+            digest=tally.digest.result() if isinstance(tally.digest, Future) else tally.digest,
+        )
+    return ledgers
+
+
+def _in_input_order(run: _Run) -> list[dict[str, Any]]:
+    """The quarantine records by file, then line: the same file whether the manifest converted at once or
+    in slices (lines are screened while read, a refused stretch's lines when it is parsed)."""
+    order = {}
+    for index, tally in enumerate(run.files):
+        order.setdefault(tally.uri, index)
+    return sorted(run.bad, key=lambda record: (order.get(record["source"], -1), record["line"]))
 
 
 class _LateRejection(Exception):
@@ -661,6 +742,7 @@ def _let_go(run: _Run, groups: list[_Group]) -> None:
             continue  # still being parsed
         chunks = [chunk for f in group.parses for chunk in f.result()]
         group.seen = [_summary(chunk) for chunk in chunks]
+        group.rows = sum(chunk.table.num_rows for chunk in chunks)
         group.rejected = [r for chunk in chunks for r in chunk.rejected]
         group.parses = []
         total -= group.table_bytes

@@ -64,8 +64,10 @@ class EarlyWriter:
         options: ConversionOptions,
         uris: list[str],
         storage: Storage,
+        part_offset: int = 0,
     ) -> None:
         self._folder = folder
+        self._part_offset = part_offset  # the index of the first part (a slice of a manifest starts later)
         self._storage = storage
         self._manifest_id = manifest_id
         self._stored = stored
@@ -176,7 +178,7 @@ class EarlyWriter:
 
     def _writer(self, part: EarlyPart, schema: pa.Schema) -> pq.ParquetWriter:
         if part.writer is None:
-            index = sum(1 for p in self.parts if p.path is not None)
+            index = self._part_offset + sum(1 for p in self.parts if p.path is not None)
             name = part_name(self._manifest_id, index)
             part.path = self._folder / name if isinstance(self._folder, Path) else Storage.join(self._folder, name)
             part.staging = self._storage.staging_path(str(part.path))
