@@ -79,15 +79,16 @@ ENVIRONMENT: dict[str, frozenset[str]] = {
 
 #: Glue job arguments each run gets from the state machine (ConvertInGlue), not from the defaults
 PER_RUN_GLUE_ARGUMENTS = ("step_document",)
-#: the Parquet codec argument Terraform always sets (review TF-GLUE-003), read by the job once its
-#: engine takes a codec
-GLUE_CODEC_ARGUMENT = "COMPRESSION_TYPE"
+#: the same reference under the name Glue's convention gives it (either one is read)
+GLUE_REFERENCE_ARGUMENTS = ("MANIFEST_REF", "step_document")
+#: the arguments Glue adds to every run itself
+GLUE_OWN_ARGUMENTS = ("JOB_NAME", "JOB_RUN_ID")
 
 
 def glue_arguments() -> tuple[str, ...]:
     """The Glue job's default arguments (no ``--``): every argument its entry point reads
-    (`aws.glue.convert_job.ARGUMENTS`) but the per-run ones, then the codec."""
-    from .glue import convert_job  # imported when asked: the job's engine may need Spark
+    (`aws.glue.arguments.ARGUMENTS`) but the manifest's reference, which each run passes, and Glue's own."""
+    from .glue.arguments import ARGUMENTS
 
-    names = [name for name in convert_job.ARGUMENTS if name not in PER_RUN_GLUE_ARGUMENTS]
-    return tuple(names if GLUE_CODEC_ARGUMENT in names else [*names, GLUE_CODEC_ARGUMENT])
+    skipped = {*GLUE_REFERENCE_ARGUMENTS, *GLUE_OWN_ARGUMENTS}
+    return tuple(name for name in ARGUMENTS if name not in skipped)

@@ -17,6 +17,7 @@ locals {
     "--lake"             = var.lake_uri
     "--quarantine"       = coalesce(var.quarantine_uri, "${trimsuffix(var.lake_uri, "/")}/_quarantine")
     "--COMPRESSION_TYPE" = var.compression_type
+    "--ENGINE"           = var.engine
   }
 
   # Glue's own switches

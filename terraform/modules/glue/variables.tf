@@ -103,6 +103,17 @@ variable "compression_type" {
   }
 }
 
+variable "engine" {
+  description = "The job's conversion engine (--ENGINE): spark (the executors convert the manifest's file groups) or arrow (the driver alone)."
+  type        = string
+  default     = "spark"
+
+  validation {
+    condition     = contains(["spark", "arrow"], var.engine)
+    error_message = "engine must be spark or arrow (aws/glue/arguments.py)."
+  }
+}
+
 variable "glue_version" {
   description = "Glue version (5.0: Spark 3.5, Python 3.11)."
   type        = string

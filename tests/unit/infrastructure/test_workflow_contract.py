@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ndjson2parquet.aws import deployment, state_machine
-from ndjson2parquet.aws.glue import convert_job
+from ndjson2parquet.aws.glue import arguments as glue_job_arguments
 from ndjson2parquet.config.settings import COMPRESSIONS
 from ndjson2parquet.state.dynamodb import table
 from tests.support import terraform
@@ -66,8 +66,9 @@ def test_the_glue_run_ends_before_its_state_times_out() -> None:
 def test_every_argument_the_glue_entry_point_reads_is_a_default_argument() -> None:
     arguments = terraform.locals_of("glue")["job_arguments"]
     assert {f"--{name}" for name in deployment.glue_arguments()} == set(arguments)
-    assert set(deployment.glue_arguments()) >= set(convert_job.ARGUMENTS) - set(deployment.PER_RUN_GLUE_ARGUMENTS)
-    assert "--COMPRESSION_TYPE" in arguments
+    read = set(glue_job_arguments.ARGUMENTS) - {*deployment.GLUE_REFERENCE_ARGUMENTS, *deployment.GLUE_OWN_ARGUMENTS}
+    assert set(deployment.glue_arguments()) == read
+    assert {"--COMPRESSION_TYPE", "--ENGINE"} <= set(arguments)
 
 
 def test_the_state_machine_passes_each_per_run_glue_argument() -> None:
