@@ -227,3 +227,30 @@ def _glue_sync_without_callback_endpoint() -> Iterator[None]:
             del StateTaskServiceGlue._eval_integration_pattern
         else:
             StateTaskServiceGlue._eval_integration_pattern = original
+
+
+@contextmanager
+def sqs_receive_without_rescans() -> Iterator[None]:
+    """ReceiveMessage and SendMessage at a cost linear in the queue's length (moto 5.2.5 is quadratic).
+
+    For every message it hands out, moto's ``receive_message`` checks the retention period through
+    ``get_queue_attributes(["MessageRetentionPeriod"])``, which computes EVERY attribute of the queue
+    three times, ApproximateNumberOfMessages* among them (a pass over all messages, each reading the
+    clock twice through datetime): 10 messages of a 2,000-message queue cost about a second. Here the
+    check reads the queue's retention period itself: the same answer, without the passes.
+    """
+    require_moto_version()
+    from moto.core.utils import unix_time
+    from moto.sqs.models import SQSBackend
+
+    original = SQSBackend.is_message_valid_based_on_retention_period
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention_period = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention_period + message.sent_timestamp / 1000 > unix_time())
+
+    SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+    try:
+        yield
+    finally:
+        SQSBackend.is_message_valid_based_on_retention_period = original
