@@ -99,7 +99,7 @@ def current_invocation() -> Invocation | None:
     return getattr(_current, "invocation", None)
 
 
-def test_session(_: str = "") -> boto3.session.Session:
+def default_session(_: str = "") -> boto3.session.Session:
     """The test credentials' session (what every function uses unless ``session_for`` says otherwise)."""
     return _SHARED_SESSION
 
@@ -131,7 +131,7 @@ class AwsDeployment:
         max_receive_count: int = 3,
         visibility_timeout_s: int = 2,
         glue_above_bytes: int | None = None,
-        session_for: Callable[[str], boto3.session.Session] = test_session,
+        session_for: Callable[[str], boto3.session.Session] = default_session,
     ) -> None:
         self.moto, self.session_for = moto, session_for
         self.suffix = uuid.uuid4().hex[:8]

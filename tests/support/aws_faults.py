@@ -15,7 +15,7 @@ Every fault counts what it did (``fired``), so a test can assert it really happe
   machine's Retry), one refused (terminal: compensated, the files re-driven by a later manifest);
 * `VanishingExecution`: an execution stopped behind the workflow's back while it holds its manifest
   (recovery re-drives it); `RacingExecution`: a second execution, another name, on one manifest;
-* `send_poison`, `reorder_and_duplicate`: what SQS can do to the intake's messages.
+* `send_poison`, `DuplicateAndDelayEvents`: what SQS can do to the intake's messages.
 """
 
 from __future__ import annotations
@@ -265,29 +265,44 @@ def send_poison(deployment: AwsDeployment, bucket: str, key: str) -> str:
     return body
 
 
-def reorder_and_duplicate(
-    deployment: AwsDeployment, rng: random.Random, duplicate: float, late: Callable[[str], bool] = lambda _: False
-) -> Counter[str]:
-    """Take every visible message of the intake queue and send the bodies again: shuffled, a fraction
-    ``duplicate`` of them twice, those ``late`` says last (an older version's event after a newer one's)."""
-    sqs, url = deployment.sqs, deployment.queue_url
-    bodies: list[str] = []
-    while True:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages", [])
-        if not got:
-            break
-        bodies.extend(m["Body"] for m in got)
-        sqs.delete_message_batch(
-            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)]
-        )
-    done: Counter[str] = Counter(received=len(bodies))
-    again = [b for b in bodies if '"s3:TestEvent"' not in b and rng.random() < duplicate]
-    done["duplicated"] = len(again)
-    order = bodies + again
-    rng.shuffle(order)
-    order.sort(key=late)  # stable: the late ones last, each group shuffled
-    done["late"] = sum(1 for b in order if late(b))
-    for i in range(0, len(order), 10):
-        entries = [{"Id": str(j), "MessageBody": b} for j, b in enumerate(order[i : i + 10])]
-        sqs.send_message_batch(QueueUrl=url, Entries=entries)
-    return done
+class DuplicateAndDelayEvents:
+    """SQS's at-least-once, unordered delivery, on the intake's batches as they are delivered: a
+    fraction ``duplicate`` of the events is sent again (delivered twice, later); an event ``late``
+    says is taken out of its batch and sent again ``delay_s`` later (an older version's event after
+    the newer one's). ``done`` counts both."""
+
+    def __init__(
+        self,
+        deployment: AwsDeployment,
+        rng: random.Random,
+        duplicate: float,
+        late: Callable[[str], bool] = lambda _: False,
+        delay_s: int = 3,
+    ) -> None:
+        self.deployment, self.rng, self.duplicate, self.late, self.delay_s = deployment, rng, duplicate, late, delay_s
+        self.done: Counter[str] = Counter()
+        self._sent_again: set[str] = set()  # message ids of the copies: never copied again
+        deployment.on_invoke.append(self._tamper)
+
+    def _tamper(self, function: str, event: Any) -> None:
+        if function != "intake":
+            return
+        keep, again, delayed = [], [], []
+        for record in event["Records"]:
+            body, first = record["body"], record["messageId"] not in self._sent_again
+            if first and self.late(body) and record["attributes"]["ApproximateReceiveCount"] == "1":
+                delayed.append(body)  # taken out of this batch: it comes again later
+                continue
+            keep.append(record)
+            if first and '"s3:TestEvent"' not in body and self.rng.random() < self.duplicate:
+                again.append(body)
+        event["Records"] = keep
+        sqs, url = self.deployment.sqs, self.deployment.queue_url
+        for bodies, delay, name in ((again, 0, "duplicated"), (delayed, self.delay_s, "late")):
+            for i in range(0, len(bodies), 10):
+                entries = [
+                    {"Id": str(j), "MessageBody": b, "DelaySeconds": delay} for j, b in enumerate(bodies[i : i + 10])
+                ]
+                answer = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+                self._sent_again.update(m["MessageId"] for m in answer.get("Successful", []))
+            self.done[name] += len(bodies)
