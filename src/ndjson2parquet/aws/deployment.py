@@ -67,6 +67,7 @@ SCHEDULED_ENVIRONMENT = STEP_ENVIRONMENT | {
     env.MAX_WAIT_SECONDS,
     env.GRACE_SECONDS,
     env.START_DEADLINE_SECONDS,
+    env.LISTING_LOOKBACK_SECONDS,
 }
 
 #: function key -> every environment variable it reads (Terraform sets exactly these)
