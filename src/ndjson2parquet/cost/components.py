@@ -165,13 +165,9 @@ def _landing_storage(gb_a_day: float, files: float, c: Choices, p: PriceTable, d
         + gb_a_day * archived_days * p["s3_glacier_ir_gb_month"]
         + (_m(files) * p["s3_glacier_ir_transition_request"] if archived_days else 0.0)
     )
-    kept = (
-        f"until the lifecycle rule expires them after {d.landing_expiration_days}"
-        if d.landing_expiration_days
-        else "kept: no expiration"
-    )
-    note = f"{gb_a_day * c.landing_days:,.0f} GB, {c.landing_days} days of inputs ({kept}"
-    note += f"; Glacier IR after {archive} days)" if archive is not None else ")"
+    note = f"{gb_a_day * c.landing_days:,.0f} GB, {c.landing_days} days of inputs"
+    if archived_days:
+        note += f" ({archived_days} of them in Glacier IR, moved after {archive} days)"
     return Line("S3 storage: landing (NDJSON)", "S3", usd, note)
 
 

@@ -86,13 +86,14 @@ def assumptions(est: Estimate, d: Deployment = DEPLOYMENT) -> list[str]:
         f"Glue above {d.lambda_convert_max_bytes // 1024**3} GiB a manifest: {d.glue_version} {d.glue_worker_type} x "
         f"{d.glue_workers} workers, per second with a 1-minute minimum" + (", Flex" if est.choices.glue_flex else ""),
         f"the landing prefix is listed every {est.choices.listing_every_min} min (recover pass with list_landing): "
-        f"a LIST page per 1,000 of the {est.choices.landing_days} days of inputs the landing holds ("
+        f"a LIST page per 1,000 of the {est.choices.landing_days} days of inputs the landing holds (the deployment "
         + (
-            f"expired after {d.landing_expiration_days} days"
+            f"expires them after {d.landing_expiration_days} days"
             if d.landing_expiration_days
-            else f"inputs are kept: {est.choices.landing_days} days priced"
+            else "keeps them: a month of them is priced by default, --landing-days prices an expiration"
         )
-        + f"), a DynamoDB lookup for each object of the last {d.listing_lookback_s / 86400:g} days (the lookback)",
+        + f"; Glacier IR after {d.landing_archive_days} days), a DynamoDB lookup for each object of the last "
+        f"{d.listing_lookback_s / 86400:g} days (the lookback)",
         f"DynamoDB {est.choices.dynamodb}"
         + (
             f" (autoscaling to the day's average at {d.dynamodb_target_utilisation:.0%} utilisation: bursts above "
