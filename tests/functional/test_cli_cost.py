@@ -26,7 +26,7 @@ def test_json_has_components_summing_to_the_total_and_the_review_beside_ours() -
         "avg_file_kb": 1024,
         "max_usd": 545,
         "our_usd": report["total_usd"],
-        "met": True,
+        "met": report["total_usd"] <= 545,
     }
     assert report["prices"]["region"] == "us-east-1" and report["prices"]["as_of"]
     assert any(a.startswith("dynamodb_wru_per_file: 10.23") and "bench_lifecycle" in a for a in report["assumptions"])

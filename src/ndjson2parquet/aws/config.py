@@ -4,7 +4,7 @@ One loader per handler kind, each reading exactly the variables its function is 
 (`aws.deployment.ENVIRONMENT`): `load_settings` (the steps': `load_aws_settings`, a lake required),
 `load_intake_settings` (the intake's: its share of `AwsSettings`, the landing zone, dating and
 batching), `load_scheduled_settings` (recover and seal: the steps' settings and the intake's, with
-``max_wait``, and the start deadline).
+``max_wait``, the start deadline and the landing listing's lookback).
 """
 
 from __future__ import annotations
@@ -97,11 +97,14 @@ def _batch_policy(environ: Mapping[str, str] | None, *, with_max_wait: bool) -> 
 
 def load_scheduled_settings(environ: Mapping[str, str] | None = None, **explicit: Any) -> ScheduledSettings:
     """The recover and seal handlers' settings: the steps' (`load_settings`: a lake is required), the
-    intake's (`load_intake_settings`), and the start deadline."""
+    intake's (`load_intake_settings`), the start deadline and the listing's lookback (0: none)."""
     batch = explicit.get("batch") or _batch_policy(environ, with_max_wait=True)
     explicit = {k: v for k, v in explicit.items() if k not in ("aws", "batch")}
     intake = load_intake_settings(environ, aws=load_settings(environ, **explicit), batch=batch, **explicit)
     deadline = explicit.get("start_deadline_s")
     if deadline is None:
         deadline = env.read_number(env.START_DEADLINE_SECONDS, ScheduledSettings.start_deadline_s, environ)
-    return ScheduledSettings(intake=intake, start_deadline_s=float(deadline))
+    lookback = explicit.get("listing_lookback_s")
+    if lookback is None:
+        lookback = env.read_number(env.LISTING_LOOKBACK_SECONDS, ScheduledSettings.listing_lookback_s, environ)
+    return ScheduledSettings(intake=intake, start_deadline_s=float(deadline), listing_lookback_s=float(lookback))

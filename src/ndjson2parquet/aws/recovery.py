@@ -13,7 +13,10 @@ write, every start is named):
    requeued by this pass) whose execution never started, or ended without taking it, gets one;
 4. the landing prefix is listed and every object version registered (events S3 lost: a version
    registered before is a no-op), then manifests that are full or waited past ``max_wait`` (the
-   intake closes only full ones) are closed and started.
+   intake closes only full ones) are closed and started. Only objects modified within
+   ``listing_lookback_s`` before the pass are looked up in the store (two consistent reads each when
+   known): older ones were looked up by an earlier listing, so a listing's reads follow the recent
+   arrivals, not everything the landing keeps; 0 (or ``full_listing``) looks up every object.
 
 Execution names. A name is unique per state machine for 90 days, ended executions included, so a
 manifest's n-th run has its own: run 0 is the manifest id (what the intake starts), run n > 0 is
@@ -138,6 +141,7 @@ class AwsRecoveryReport:
     redriven: list[str] = field(default_factory=list)  # RUNNING under an execution that ended or vanished
     started: list[str] = field(default_factory=list)  # execution names started by this pass
     listed: int = 0  # objects the listing of the landing prefix saw
+    listed_older: int = 0  # of those, modified before the lookback window: not looked up in the store
     registered: int = 0  # new versions the listing registered (their events were lost)
     closed: list[str] = field(default_factory=list)  # manifests closed by this pass
     errors: list[str] = field(default_factory=list)
@@ -165,14 +169,17 @@ class AwsRecovery:
         self.landing_storage = landing_storage
         self.planner = planner or Planner(store, settings.intake.batch)
 
-    def run(self, now: float | None = None, *, list_landing: bool = True) -> AwsRecoveryReport:
-        """One pass (see the module doc); each part on its own: one that fails leaves the others."""
+    def run(
+        self, now: float | None = None, *, list_landing: bool = True, full_listing: bool = False
+    ) -> AwsRecoveryReport:
+        """One pass (see the module doc); each part on its own: one that fails leaves the others.
+        ``full_listing``: the listing looks up every object, whatever the lookback."""
         at = clock.now() if now is None else now
         report = AwsRecoveryReport()
         self._part(report, "embedded recovery", lambda: self._embedded(report, at))
         self._part(report, "executions", lambda: self._executions(report, at))
         if list_landing:
-            self._part(report, "landing listing", lambda: self._list(report, at))
+            self._part(report, "landing listing", lambda: self._list(report, at, full=full_listing))
         self._part(report, "closing", lambda: self._close(report, at))
         return report
 
@@ -225,12 +232,16 @@ class AwsRecovery:
                 return
         log.warning("no free execution name: left for the next pass", extra={"manifest_id": manifest.manifest_id})
 
-    def _list(self, report: AwsRecoveryReport, at: float) -> None:
+    def _list(self, report: AwsRecoveryReport, at: float, *, full: bool) -> None:
         bucket, prefix = self.settings.intake.bucket_and_prefix
         source = S3Source(bucket=bucket, prefix=prefix, storage=self.landing_storage)
-        intake = self.settings.intake
-        done = ingest(source, self.store, intake.partitioner, now=at, on_changed=intake.on_changed)
+        intake, lookback = self.settings.intake, self.settings.listing_lookback_s
+        since = at - lookback if lookback > 0 and not full else None
+        done = ingest(
+            source, self.store, intake.partitioner, now=at, on_changed=intake.on_changed, modified_since=since
+        )
         report.listed += done.listed
+        report.listed_older += done.older
         report.registered += done.new
         if done.new:
             log.info("objects registered by the listing (their events were lost)", extra={"files": done.new})

@@ -49,9 +49,9 @@ from ..cost.review import CATEGORIES, GOAL_USD, REVIEW_FILE_KB
 @click.option(
     "--landing-days",
     type=int,
-    default=DEPLOYMENT.landing_expiration_days,
+    default=Choices().landing_days,
     show_default=True,
-    help="Days before the landing bucket's lifecycle rule expires an input.",
+    help="Days of inputs the landing holds (its expiration; inputs kept: a month of them is priced).",
 )
 @click.option("--lake-months", type=int, default=1, show_default=True, help="Months of Parquet kept in the lake.")
 @click.option("--intelligent-tiering", is_flag=True, help="The lake in S3 Intelligent-Tiering (review Q22).")

@@ -38,6 +38,7 @@ GRACE_SECONDS = "NDJSON2PARQUET_GRACE_SECONDS"  # BatchPolicy.grace_period_s
 # the scheduled handlers (aws/handlers/recover.py, aws/handlers/seal.py)
 MAX_WAIT_SECONDS = "NDJSON2PARQUET_MAX_WAIT_SECONDS"  # BatchPolicy.max_wait_s
 START_DEADLINE_SECONDS = "NDJSON2PARQUET_START_DEADLINE_SECONDS"  # ScheduledSettings.start_deadline_s
+LISTING_LOOKBACK_SECONDS = "NDJSON2PARQUET_LISTING_LOOKBACK_SECONDS"  # ScheduledSettings.listing_lookback_s
 
 
 def read_number(name: str, default: float, environ: Mapping[str, str] | None = None) -> float:

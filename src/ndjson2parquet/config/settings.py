@@ -195,10 +195,16 @@ class ScheduledSettings:
     # a CREATED manifest not started this long after it closed (or was requeued) is started by
     # recovery; shorter than this, the intake's own start may still be under way
     start_deadline_s: float = 900.0
+    # the landing listing checks against the store only objects modified this long before the pass
+    # (older ones were checked by an earlier listing: each costs no read); 0: every object (a first
+    # run, an operator's full pass). Deployed: a few listing intervals (aws/deployment.py).
+    listing_lookback_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.start_deadline_s < 0:
             raise ConfigError("start_deadline must not be negative")
+        if self.listing_lookback_s < 0:
+            raise ConfigError("listing lookback must not be negative (0: check every listed object)")
         self.intake.aws.require_lake()  # recovery compensates outputs, sealing writes markers
 
     @property

@@ -83,7 +83,7 @@ def _dynamodb(w: Workload, c: Choices, plan: Batching, n: Counts, p: PriceTable,
     m = plan.manifests_per_day
     wru = w.files_per_day * fig.DYNAMODB_WRU_PER_FILE.value + m * fig.DYNAMODB_WRU_PER_MANIFEST.value
     rru = w.files_per_day * fig.DYNAMODB_RRU_PER_FILE.value + m * fig.DYNAMODB_RRU_PER_MANIFEST.value
-    listing_rru = n.listing_passes * n.landing_objects * fig.LISTING_RRU_PER_OBJECT.value
+    listing_rru = n.listing_passes * n.looked_up * fig.LISTING_RRU_PER_OBJECT.value
     if c.dynamodb == "on-demand":
         work = Line(
             "DynamoDB requests (on-demand)",
@@ -111,7 +111,7 @@ def _dynamodb(w: Workload, c: Choices, plan: Batching, n: Counts, p: PriceTable,
             "DynamoDB reads: landing listing",
             "DynamoDB",
             listing,
-            f"{_m(listing_rru) / 1e6:,.1f} M read units ({n.landing_objects:,.0f} objects, "
+            f"{_m(listing_rru) / 1e6:,.1f} M read units ({n.looked_up:,.0f} objects within the lookback, "
             f"{_m(n.listing_passes):,.0f} listings)",
         ),
         Line(
@@ -133,7 +133,7 @@ def _s3(w: Workload, c: Choices, plan: Batching, n: Counts, p: PriceTable, d: De
     )
     get_class = files * (fig.S3_HEAD_PER_FILE.value + fig.S3_GET_PER_FILE.value) + m * fig.S3_GET_PER_MANIFEST.value
     lists = n.listing_passes * math.ceil(n.landing_objects / 1000)
-    landing_gb = files * w.file_bytes * c.landing_days / GiB
+    landing = _landing_storage(files * w.file_bytes / GiB, files, c, p, d)
     month_gb = _m(files) * w.file_bytes / fig.PARQUET_RATIO.value / GiB
     lake_usd, lake_note = _lake_storage(month_gb, _m(m) * parts, c, p)
     return [
@@ -147,16 +147,28 @@ def _s3(w: Workload, c: Choices, plan: Batching, n: Counts, p: PriceTable, d: De
             "S3 LIST: landing listing",
             "S3",
             _m(lists) * p["s3_put_request"],
-            f"{_m(lists):,.0f} LIST requests",
+            f"{_m(lists):,.0f} LIST requests ({n.landing_objects:,.0f} objects a listing)",
         ),
-        Line(
-            "S3 storage: landing (NDJSON)",
-            "S3",
-            landing_gb * p["s3_standard_gb_month"],
-            f"{landing_gb:,.0f} GB ({c.landing_days} days until the lifecycle rule expires them)",
-        ),
+        landing,
         Line("S3 storage: lake (Parquet)", "S3", lake_usd, lake_note),
     ]
+
+
+def _landing_storage(gb_a_day: float, files: float, c: Choices, p: PriceTable, d: Deployment) -> Line:
+    """`landing_days` of inputs: S3 Standard until the archive age, Glacier Instant Retrieval after
+    (each input moved once, a lifecycle transition request)."""
+    archive = d.landing_archive_days
+    standard_days = c.landing_days if archive is None else min(c.landing_days, archive)
+    archived_days = c.landing_days - standard_days
+    usd = (
+        gb_a_day * standard_days * p["s3_standard_gb_month"]
+        + gb_a_day * archived_days * p["s3_glacier_ir_gb_month"]
+        + (_m(files) * p["s3_glacier_ir_transition_request"] if archived_days else 0.0)
+    )
+    note = f"{gb_a_day * c.landing_days:,.0f} GB, {c.landing_days} days of inputs"
+    if archived_days:
+        note += f" ({archived_days} of them in Glacier IR, moved after {archive} days)"
+    return Line("S3 storage: landing (NDJSON)", "S3", usd, note)
 
 
 def _lake_storage(month_gb: float, objects_a_month: float, c: Choices, p: PriceTable) -> tuple[float, str]:

@@ -25,6 +25,7 @@ DYNAMODB_MODES = ("on-demand", "provisioned")
 # auto: the state machine's rule (Glue above 2 GiB); glue: every manifest
 CONVERT_CHOICES = ("auto", "glue")
 NEAR_LIMIT = 0.75  # a Lambda expected to run this share of its timeout is warned about
+KEPT_DAYS_PRICED = 30  # days of inputs priced when the landing keeps them (no expiration)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,9 @@ class Choices:
     convert_in: str = "auto"
     sqs_batch_size: int = DEPLOYMENT.sqs_batch_size
     listing_every_min: int = DEPLOYMENT.landing_listing_every_min
-    landing_days: int = DEPLOYMENT.landing_expiration_days
+    # days of inputs the landing holds: its expiration, or (inputs kept) a month of them, as the
+    # lake's month of Parquet: each further month kept adds its storage and its share of each listing
+    landing_days: int = DEPLOYMENT.landing_expiration_days or KEPT_DAYS_PRICED
     lake_months: int = 1  # months of Parquet kept in the lake (each month kept adds its storage)
     intelligent_tiering: bool = DEPLOYMENT.lake_intelligent_tiering
     vpc: bool = DEPLOYMENT.vpc
@@ -149,7 +152,8 @@ class Counts:
     seconds: dict[str, float]  # Lambda function -> billed seconds a day
     intake_messages: float  # messages per intake invocation
     listing_passes: float  # landing listings a day
-    landing_objects: float  # objects a listing reads
+    landing_objects: float  # objects a listing reads (LIST pages of 1,000 keys)
+    looked_up: float  # of those, modified within the lookback: looked up in DynamoDB
 
     @classmethod
     def of(cls, w: Workload, c: Choices, plan: Batching, d: Deployment, warnings: list[str]) -> Counts:
@@ -170,17 +174,42 @@ class Counts:
         inv["recover"] = 1440 / d.recover_every_min
         inv["seal"] = 1440 / d.seal_every_min
         listing_passes = 1440 / max(c.listing_every_min, d.recover_every_min)
-        objects = n * c.landing_days
-        listing_s = objects * fig.LISTING_SECONDS_PER_OBJECT.value
+        objects, looked_up = n * c.landing_days, n * lookback_days(c, d)
+        listing_s = listing_seconds(objects, looked_up)
         sec["recover"] = inv["recover"] * fig.RECOVER_S.value + listing_passes * listing_s
         sec["seal"] = inv["seal"] * fig.SEAL_S.value
         if listing_s + fig.RECOVER_S.value > NEAR_LIMIT * d.recover_timeout_s:
             warnings.append(
-                f"a landing listing reads {objects:,.0f} objects, about {listing_s:,.0f} s: "
+                f"a landing listing reads {objects:,.0f} objects and looks up {looked_up:,.0f}, about "
+                f"{listing_s:,.0f} s: "
                 + ("beyond" if listing_s + fig.RECOVER_S.value > d.recover_timeout_s else "near")
-                + f" the recover Lambda's {d.recover_timeout_s} s (expire landing objects sooner, or list fewer dates)"
+                + f" the recover Lambda's {d.recover_timeout_s} s: the landing may hold at most "
+                f"{max_landing_days(w, c, d):,.1f} days of inputs (set the storage module's landing_expiration_days, "
+                "or set landing_listing_schedule to null and rely on S3's events and the DLQ)"
             )
-        return cls(inv, sec, messages, listing_passes, objects)
+        return cls(inv, sec, messages, listing_passes, objects, looked_up)
+
+
+def lookback_days(c: Choices, d: Deployment = DEPLOYMENT) -> float:
+    """Days of arrivals a listing looks up in the store: the lookback, at most what the landing holds
+    (no lookback: every object)."""
+    window = d.listing_lookback_s / 86400
+    return min(window, c.landing_days) if window > 0 else float(c.landing_days)
+
+
+def listing_seconds(objects: float, looked_up: float) -> float:
+    """Seconds one landing listing takes: LIST pages of 1,000 keys, then the lookups of recent objects."""
+    return objects / 1000 * fig.LISTING_SECONDS_PER_1000_KEYS.value + looked_up * fig.LISTING_SECONDS_PER_LOOKUP.value
+
+
+def max_landing_days(w: Workload, c: Choices, d: Deployment = DEPLOYMENT) -> float:
+    """The most days of inputs the landing may hold for one listing to end within the recover timeout."""
+    spare = (
+        d.recover_timeout_s
+        - fig.RECOVER_S.value
+        - w.files_per_day * lookback_days(c, d) * fig.LISTING_SECONDS_PER_LOOKUP.value
+    )
+    return max(0.0, spare / (w.files_per_day / 1000 * fig.LISTING_SECONDS_PER_1000_KEYS.value))
 
 
 def convert_seconds(plan: Batching, d: Deployment = DEPLOYMENT) -> float:

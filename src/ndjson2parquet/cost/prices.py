@@ -31,6 +31,8 @@ REQUIRED = (
     "s3_it_infrequent_gb_month",
     "s3_it_archive_instant_gb_month",
     "s3_it_monitoring_object_month",
+    "s3_glacier_ir_gb_month",
+    "s3_glacier_ir_transition_request",
     "s3_put_request",
     "s3_get_request",
     "cloudwatch_logs_ingest_gb",

@@ -81,12 +81,19 @@ def assumptions(est: Estimate, d: Deployment = DEPLOYMENT) -> list[str]:
         f"{est.choices.sqs_batch_size}, window {d.sqs_batching_window_s} s); start, commit, compensate, put_back "
         f"{d.start.memory_mb} MB; convert "
         f"{d.convert.memory_mb} MB (timeout {d.convert_timeout_s} s); recover every {d.recover_every_min} min and "
-        f"seal every {d.seal_every_min} min, {d.recover.memory_mb} MB",
+        f"seal every {d.seal_every_min} min, recover {d.recover.memory_mb} MB (timeout {d.recover_timeout_s} s), "
+        f"seal {d.seal.memory_mb} MB",
         f"Glue above {d.lambda_convert_max_bytes // 1024**3} GiB a manifest: {d.glue_version} {d.glue_worker_type} x "
         f"{d.glue_workers} workers, per second with a 1-minute minimum" + (", Flex" if est.choices.glue_flex else ""),
-        f"the landing prefix is listed every {est.choices.listing_every_min} min (recover pass with list_landing), "
-        f"its objects expire after {est.choices.landing_days} days (lifecycle rule); each listing reads every "
-        "object and looks each up in DynamoDB",
+        f"the landing prefix is listed every {est.choices.listing_every_min} min (recover pass with list_landing): "
+        f"a LIST page per 1,000 of the {est.choices.landing_days} days of inputs the landing holds (the deployment "
+        + (
+            f"expires them after {d.landing_expiration_days} days"
+            if d.landing_expiration_days
+            else "keeps them: a month of them is priced by default, --landing-days prices an expiration"
+        )
+        + f"; Glacier IR after {d.landing_archive_days} days), a DynamoDB lookup for each object of the last "
+        f"{d.listing_lookback_s / 86400:g} days (the lookback)",
         f"DynamoDB {est.choices.dynamodb}"
         + (
             f" (autoscaling to the day's average at {d.dynamodb_target_utilisation:.0%} utilisation: bursts above "

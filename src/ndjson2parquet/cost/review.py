@@ -114,6 +114,8 @@ def scenarios(avg_file_kb: float, prices: PriceTable, base: Choices | None = Non
         ("  + SQS batches of 100 in a 20 s window (= ours)", ours),
         ("ours, DynamoDB provisioned (Q20)", ours.but(dynamodb="provisioned")),
         ("ours, but the landing listed at every 5-minute recover pass", ours.but(listing_every_min=5)),
+        ("ours, inputs expired after 4 days (landing_expiration_days = 4)", ours.but(landing_days=4)),
+        ("ours, inputs kept 12 months (Glacier IR after 90 days)", ours.but(landing_days=365)),
         ("ours, lake kept 12 months in S3 Standard", ours.but(lake_months=12)),
         ("ours, lake kept 12 months in Intelligent-Tiering (Q22)", ours.but(lake_months=12, intelligent_tiering=True)),
     ]

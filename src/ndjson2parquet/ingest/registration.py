@@ -37,6 +37,7 @@ class IngestReport:
     arrival_dated_example: str | None = None
     undated_count: int = 0
     undated: list[str] = field(default_factory=list)
+    older: int = 0  # listed, modified before the listing's lookback window: not checked against the store
     continued: int = 0  # converted files that grew: only their new tails are registered
     unchanged: int = 0  # touched or copied with the same bytes: not a new version
     deferred: int = 0  # a version is being converted right now: the next listing registers this one
@@ -96,6 +97,7 @@ def ingest(
     settle_s: float = 0.0,
     on_changed: OnChanged = OnChanged.REPORT,
     unchanged: dict[str, str] | None = None,
+    modified_since: float | None = None,
 ) -> IngestReport:
     """List a landing zone and register every object; already registered versions change nothing.
 
@@ -104,6 +106,9 @@ def ingest(
     can change (a local folder) is registered only once it was not modified for that long; the
     younger ones are listed in ``unsettled``. What happens to files that change: ``versions``;
     ``unchanged``, kept by a caller that lists again and again, spares hashing a touched file again.
+    ``modified_since`` (a time): objects last modified before it are counted in ``older`` and not
+    looked up in the store at all (an earlier listing covered them; a new version of an object has a
+    new modification time); None: every object is checked.
     """
     report = IngestReport() if report is None else report
     at = clock.now() if now is None else now
@@ -115,6 +120,9 @@ def ingest(
     def settled(objects: Iterable[ObjectInfo]) -> Iterator[ObjectInfo]:
         for obj in objects:
             report.listed += 1
+            if modified_since is not None and obj.modified_at < modified_since:
+                report.older += 1
+                continue
             if settle and at - obj.modified_at < settle:
                 report.unsettled.append(obj.uri)
                 continue

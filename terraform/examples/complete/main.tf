@@ -94,10 +94,11 @@ resource "aws_kms_alias" "this" {
 module "storage" {
   source = "../../modules/storage"
 
-  name                   = local.prefix
-  kms_key_arn            = aws_kms_key.this.arn
-  notification_queue_arn = module.queues.intake_queue_arn_for_notifications
-  tags                   = local.tags
+  name                    = local.prefix
+  kms_key_arn             = aws_kms_key.this.arn
+  notification_queue_arn  = module.queues.intake_queue_arn_for_notifications
+  landing_expiration_days = var.landing_expiration_days
+  tags                    = local.tags
 }
 
 module "queues" {
@@ -117,6 +118,20 @@ module "state_table" {
   kms_key_arn  = aws_kms_key.this.arn
   billing_mode = var.dynamodb_billing_mode
   tags         = local.tags
+}
+
+# --- network: the private subnets reach AWS through endpoints, not a NAT gateway --------------------
+
+module "endpoints" {
+  source = "../../modules/endpoints"
+
+  create                    = var.create_vpc_endpoints
+  name                      = local.prefix
+  vpc_id                    = var.vpc_id
+  subnet_ids                = var.subnet_ids
+  route_table_ids           = var.route_table_ids
+  client_security_group_ids = var.security_group_ids
+  tags                      = local.tags
 }
 
 # --- compute --------------------------------------------------------------------------------------
@@ -217,13 +232,14 @@ module "glue" {
 module "schedules" {
   source = "../../modules/schedules"
 
-  name                 = local.prefix
-  recover_function_arn = module.functions.function_arns["recover"]
-  seal_function_arn    = module.functions.function_arns["seal"]
-  role_arn             = module.iam.scheduler_role_arn
-  kms_key_arn          = aws_kms_key.this.arn
-  dead_letter_arn      = module.queues.failed_invocations_queue_arn
-  tags                 = local.tags
+  name                     = local.prefix
+  recover_function_arn     = module.functions.function_arns["recover"]
+  seal_function_arn        = module.functions.function_arns["seal"]
+  role_arn                 = module.iam.scheduler_role_arn
+  kms_key_arn              = aws_kms_key.this.arn
+  dead_letter_arn          = module.queues.failed_invocations_queue_arn
+  landing_listing_schedule = var.landing_listing_schedule
+  tags                     = local.tags
 }
 
 # --- reading and watching -------------------------------------------------------------------------

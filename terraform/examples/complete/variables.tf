@@ -46,6 +46,34 @@ variable "security_group_ids" {
   }
 }
 
+variable "vpc_id" {
+  description = "VPC of the subnets (the endpoints module's gateway and interface endpoints go there)."
+  type        = string
+}
+
+variable "route_table_ids" {
+  description = "Route tables of the private subnets (the S3 and DynamoDB gateway endpoints are added to them)."
+  type        = list(string)
+}
+
+variable "create_vpc_endpoints" {
+  description = "Create the VPC endpoints (false: the subnets reach AWS through a NAT gateway of their own)."
+  type        = bool
+  default     = true
+}
+
+variable "landing_expiration_days" {
+  description = "Days after which landed inputs expire (null: kept). At 500,000 files a day the daily listing fits the recover function's 900 s for about 4 days of inputs (README \"Cost\"): set it, or set landing_listing_schedule to null."
+  type        = number
+  default     = null
+}
+
+variable "landing_listing_schedule" {
+  description = "Schedule of the recover pass that lists the landing prefix (null: none)."
+  type        = string
+  default     = "rate(1 day)"
+}
+
 variable "package_path" {
   description = "The Lambda zip built by scripts/package_lambda.sh."
   type        = string

@@ -36,23 +36,24 @@ locals {
 
   # what the scheduled handlers read (aws/config.load_scheduled_settings): the steps' and the intake's
   scheduled_environment = {
-    LOG_LEVEL                             = local.log_level
-    POWERTOOLS_SERVICE_NAME               = var.service_name
-    POWERTOOLS_METRICS_NAMESPACE          = var.metrics_namespace
-    NDJSON2PARQUET_STATE                  = var.state_uri
-    NDJSON2PARQUET_LAKE                   = var.lake_uri
-    NDJSON2PARQUET_QUARANTINE             = local.quarantine_uri
-    NDJSON2PARQUET_STATE_MACHINE_ARN      = var.state_machine_arn
-    NDJSON2PARQUET_GLUE_DATABASE          = var.glue_database_name
-    NDJSON2PARQUET_OWNER_TTL_SECONDS      = tostring(var.owner_ttl_seconds)
-    NDJSON2PARQUET_LANDING                = var.landing_uri
-    NDJSON2PARQUET_DATASET                = var.dataset
-    NDJSON2PARQUET_DATASET_PATTERN        = var.dataset_pattern
-    NDJSON2PARQUET_MAX_FILES              = tostring(var.max_files)
-    NDJSON2PARQUET_TARGET_BYTES           = tostring(var.target_bytes)
-    NDJSON2PARQUET_MAX_WAIT_SECONDS       = tostring(var.max_wait_seconds)
-    NDJSON2PARQUET_GRACE_SECONDS          = tostring(var.grace_seconds)
-    NDJSON2PARQUET_START_DEADLINE_SECONDS = tostring(var.start_deadline_seconds)
+    LOG_LEVEL                               = local.log_level
+    POWERTOOLS_SERVICE_NAME                 = var.service_name
+    POWERTOOLS_METRICS_NAMESPACE            = var.metrics_namespace
+    NDJSON2PARQUET_STATE                    = var.state_uri
+    NDJSON2PARQUET_LAKE                     = var.lake_uri
+    NDJSON2PARQUET_QUARANTINE               = local.quarantine_uri
+    NDJSON2PARQUET_STATE_MACHINE_ARN        = var.state_machine_arn
+    NDJSON2PARQUET_GLUE_DATABASE            = var.glue_database_name
+    NDJSON2PARQUET_OWNER_TTL_SECONDS        = tostring(var.owner_ttl_seconds)
+    NDJSON2PARQUET_LANDING                  = var.landing_uri
+    NDJSON2PARQUET_DATASET                  = var.dataset
+    NDJSON2PARQUET_DATASET_PATTERN          = var.dataset_pattern
+    NDJSON2PARQUET_MAX_FILES                = tostring(var.max_files)
+    NDJSON2PARQUET_TARGET_BYTES             = tostring(var.target_bytes)
+    NDJSON2PARQUET_MAX_WAIT_SECONDS         = tostring(var.max_wait_seconds)
+    NDJSON2PARQUET_GRACE_SECONDS            = tostring(var.grace_seconds)
+    NDJSON2PARQUET_START_DEADLINE_SECONDS   = tostring(var.start_deadline_seconds)
+    NDJSON2PARQUET_LISTING_LOOKBACK_SECONDS = tostring(var.listing_lookback_seconds)
   }
 
   # what the intake handler reads (aws/handlers/intake.settings_from_env and its log level)

@@ -59,7 +59,7 @@ variable "architecture" {
 }
 
 variable "functions" {
-  description = "Memory (MB), timeout (s) and reserved concurrency (-1: none) of each function. commit, compensate and put_back must stay below the state machine's 300 s TimeoutSeconds, convert below 960 s, start below 120 s."
+  description = "Memory (MB), timeout (s) and reserved concurrency (-1: none) of each function (ndjson2parquet.aws.deployment.FUNCTION_SIZES; the cost model prices these). commit, compensate and put_back must stay below the state machine's 300 s TimeoutSeconds, convert below 960 s, start below 120 s. recover lists the landing once a day: 900 s and 1 vCPU (1769 MB), two at once so the five-minute pass is not throttled meanwhile."
   type = map(object({
     memory_size          = number
     timeout              = number
@@ -72,7 +72,7 @@ variable "functions" {
     commit     = { memory_size = 512, timeout = 240, reserved_concurrency = 50 }
     compensate = { memory_size = 512, timeout = 240, reserved_concurrency = 20 }
     put_back   = { memory_size = 512, timeout = 240, reserved_concurrency = 20 }
-    recover    = { memory_size = 512, timeout = 300, reserved_concurrency = 1 }
+    recover    = { memory_size = 1769, timeout = 900, reserved_concurrency = 2 }
     seal       = { memory_size = 512, timeout = 300, reserved_concurrency = 1 }
   }
 
@@ -320,6 +320,17 @@ variable "start_deadline_seconds" {
   validation {
     condition     = var.start_deadline_seconds >= 0
     error_message = "start_deadline_seconds must be 0 or more."
+  }
+}
+
+variable "listing_lookback_seconds" {
+  description = "NDJSON2PARQUET_LISTING_LOOKBACK_SECONDS: the landing listing looks up in the state table only objects modified this long before it (older ones were looked up by an earlier listing); three daily listings by default. 0: every object (a first run; an operator's full pass can also invoke recover with {\"list_landing\": true, \"full_listing\": true})."
+  type        = number
+  default     = 259200
+
+  validation {
+    condition     = var.listing_lookback_seconds >= 0
+    error_message = "listing_lookback_seconds must be 0 or more."
   }
 }
 

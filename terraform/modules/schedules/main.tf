@@ -1,12 +1,21 @@
-# EventBridge Scheduler runs the recover pass (every 5 minutes) and the seal pass (every 15), each
-# with retries, a dead-letter queue and a KMS-encrypted payload. Two passes at once are safe
-# (README "Scheduled recovery and seal"), so an overlapping schedule does no harm.
+# EventBridge Scheduler runs the recover pass every 5 minutes without the landing listing
+# ({"list_landing": false}), the recover pass that lists the landing once a day
+# ({"list_landing": true}: every object the landing keeps is LISTed, those of the lookback looked up
+# in the state table), and the seal pass every 15 minutes; each with retries, a dead-letter queue and
+# a KMS-encrypted payload. Two passes at once are safe (README "Scheduled recovery and seal"), so an
+# overlapping schedule does no harm. local.schedules is the package's contract
+# (ndjson2parquet.aws.deployment.SCHEDULES): tests/unit/infrastructure compares them.
 
 locals {
-  schedules = var.create ? {
-    recover = { expression = var.recover_schedule, arn = var.recover_function_arn }
-    seal    = { expression = var.seal_schedule, arn = var.seal_function_arn }
-  } : {}
+  schedules = var.create ? merge(
+    {
+      recover = { expression = var.recover_schedule, arn = var.recover_function_arn, input = { list_landing = false } }
+      seal    = { expression = var.seal_schedule, arn = var.seal_function_arn, input = {} }
+    },
+    var.landing_listing_schedule == null ? {} : {
+      landing_listing = { expression = var.landing_listing_schedule, arn = var.recover_function_arn, input = { list_landing = true } }
+    },
+  ) : {}
 }
 
 resource "aws_scheduler_schedule_group" "this" {
@@ -31,7 +40,7 @@ resource "aws_scheduler_schedule" "this" {
   target {
     arn      = each.value.arn
     role_arn = var.role_arn
-    input    = jsonencode({})
+    input    = jsonencode(each.value.input)
 
     retry_policy {
       maximum_retry_attempts       = var.maximum_retry_attempts

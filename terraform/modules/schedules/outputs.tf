@@ -1,5 +1,5 @@
 output "schedule_arns" {
-  description = "ARN of each schedule (recover, seal)."
+  description = "ARN of each schedule (recover, landing_listing, seal)."
   value       = { for k, s in aws_scheduler_schedule.this : k => s.arn }
 }
 

@@ -45,13 +45,24 @@ variable "dead_letter_arn" {
 }
 
 variable "recover_schedule" {
-  description = "Schedule expression of the recover pass."
+  description = "Schedule expression of the recover pass without the landing listing."
   type        = string
   default     = "rate(5 minutes)"
 
   validation {
     condition     = can(regex("^(rate|cron)\\(.+\\)$", var.recover_schedule))
     error_message = "recover_schedule must be a rate(...) or cron(...) expression."
+  }
+}
+
+variable "landing_listing_schedule" {
+  description = "Schedule expression of the recover pass that lists the landing prefix (events S3 lost); null: no listing (S3's events and the intake's DLQ alone). Its listing must end within the recover function's timeout: see the README's Cost section for the days of inputs that fit."
+  type        = string
+  default     = "rate(1 day)"
+
+  validation {
+    condition     = var.landing_listing_schedule == null || can(regex("^(rate|cron)\\(.+\\)$", coalesce(var.landing_listing_schedule, "x")))
+    error_message = "landing_listing_schedule must be null or a rate(...) or cron(...) expression."
   }
 }
 

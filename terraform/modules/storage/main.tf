@@ -160,6 +160,23 @@ resource "aws_s3_bucket_lifecycle_configuration" "landing" {
     }
   }
 
+  dynamic "rule" {
+    for_each = var.landing_expiration_days == null ? [] : [var.landing_expiration_days]
+    content {
+      id     = "expire-inputs"
+      status = "Enabled"
+      filter {
+        prefix = var.landing_prefix
+      }
+      expiration {
+        days = rule.value
+      }
+      abort_incomplete_multipart_upload {
+        days_after_initiation = 7
+      }
+    }
+  }
+
   depends_on = [aws_s3_bucket_versioning.this]
 }
 

@@ -63,6 +63,17 @@ variable "landing_archive_days" {
   }
 }
 
+variable "landing_expiration_days" {
+  description = "Days after which landed inputs expire (null: kept, the default). Inputs are the only copy of a REJECTED file and the source of `retry`; and the daily landing listing LISTs every input kept, so at high volume it must end within the recover function's timeout (README \"Cost\": about 4 days at 500,000 files a day). An expired input becomes a noncurrent version, removed after noncurrent_version_expiration_days."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.landing_expiration_days == null || try(var.landing_expiration_days >= 1, false)
+    error_message = "landing_expiration_days must be null or at least 1."
+  }
+}
+
 variable "noncurrent_version_expiration_days" {
   description = "Days a replaced or deleted object version is kept in the versioned buckets."
   type        = number

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ndjson2parquet.cost import Choices, Workload, batching, estimate, load_prices
+from ndjson2parquet.cost import DEPLOYMENT, Choices, Workload, batching, estimate, load_prices
 from ndjson2parquet.cost.prices import REQUIRED, parse_table
 from ndjson2parquet.domain.errors import ConfigError
 
@@ -80,7 +80,7 @@ def test_storage_lines_hold_the_landing_days_and_a_month_of_parquet(unit_prices)
 
 def test_interface_endpoints_cost_hours_in_every_zone(unit_prices) -> None:  # type: ignore[no-untyped-def]
     est = estimate(Workload(1000, 10), Choices(), unit_prices)
-    endpoint_hours = 3 * 2 * 730  # states, glue, xray in 2 AZs
+    endpoint_hours = 3 * 2 * 730  # states, glue, logs in 2 AZs
     assert lines(est)["VPC interface endpoints"] == pytest.approx(endpoint_hours, rel=1e-3)  # + a few GB
 
 
@@ -150,14 +150,35 @@ def test_without_a_vpc_there_are_no_endpoints(prices) -> None:  # type: ignore[n
     assert _changed(prices, Workload(1000, 10), Choices(), Choices(vpc=False)) == {"VPC interface endpoints"}
 
 
-def test_a_listing_longer_than_the_recover_timeout_is_warned_about(prices) -> None:  # type: ignore[no-untyped-def]
-    assert not estimate(Workload(100_000, 1024), Choices(), prices).warnings
+def test_a_listing_longer_than_the_recover_timeout_is_warned_about_with_the_days_that_fit(prices) -> None:  # type: ignore[no-untyped-def]
+    assert not estimate(Workload(100_000, 1024), Choices(landing_days=14), prices).warnings
+    # 15 M objects listed (0.2 s a page of 1,000) and 1.5 M looked up (0.3 ms each): 3,450 s
     warned = estimate(Workload(500_000, 1024), Choices(landing_days=30), prices).warnings
-    assert any("beyond the recover Lambda's 900 s" in w for w in warned)
+    assert any("beyond the recover Lambda's 900 s" in w and "at most 4.5 days of inputs" in w for w in warned)
+    four_days = estimate(Workload(500_000, 1024), Choices(landing_days=4), prices).warnings  # 850 s: fits, near
+    assert four_days and not any("beyond" in w for w in four_days)
 
 
-def test_the_deployment_reaches_the_goal_at_500k_files_of_1_mb(prices) -> None:  # type: ignore[no-untyped-def]
-    assert estimate(Workload(500_000, 1024), Choices(), prices).total <= 545
+def test_a_listing_looks_up_only_the_objects_of_the_lookback_but_lists_all_the_landing_keeps(unit_prices) -> None:  # type: ignore[no-untyped-def]
+    est = estimate(Workload(2880, 1024), Choices(landing_days=30), unit_prices)
+    lookback_days = DEPLOYMENT.listing_lookback_s / 86400  # 3 days: two failed daily listings still covered
+    assert lines(est)["DynamoDB reads: landing listing"] == pytest.approx(2 * 2880 * lookback_days * DAYS)
+    assert lines(est)["S3 LIST: landing listing"] == pytest.approx(87 * DAYS)  # 86,400 keys: 87 pages, once a day
+
+
+def test_inputs_kept_past_the_archive_age_are_priced_in_glacier_ir_with_one_transition_each(unit_prices) -> None:  # type: ignore[no-untyped-def]
+    gib_a_day = Workload(1024, 1024)
+    kept_90 = lines(estimate(gib_a_day, Choices(landing_days=90), unit_prices))["S3 storage: landing (NDJSON)"]
+    kept_120 = lines(estimate(gib_a_day, Choices(landing_days=120), unit_prices))["S3 storage: landing (NDJSON)"]
+    assert kept_90 == pytest.approx(90.0)  # GB-months at the unit price, no transition yet
+    assert kept_120 == pytest.approx(90.0 + 30.0 + 1024 * DAYS)  # + 30 days archived + a month of transitions
+
+
+def test_the_goal_at_500k_files_of_1_mb_is_met_once_the_landing_expires_inputs(prices) -> None:  # type: ignore[no-untyped-def]
+    kept = estimate(Workload(500_000, 1024), Choices(), prices)  # inputs kept: a month of them priced
+    assert DEPLOYMENT.landing_expiration_days is None and kept.choices.landing_days == 30
+    assert kept.total > 545
+    assert estimate(Workload(500_000, 1024), Choices(landing_days=4), prices).total <= 545
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,9 @@
 """The recover Lambda, run on a schedule (EventBridge Scheduler): one `aws.recovery.AwsRecovery` pass.
 
 The event is ignored except ``{"list_landing": false}``, which skips the listing of the landing
-prefix (a schedule may list less often than it recovers). Returns the pass's counts; logs one line
+prefix (a schedule may list less often than it recovers), and ``{"full_listing": true}``, which
+looks up every listed object in the store whatever ``NDJSON2PARQUET_LISTING_LOOKBACK_SECONDS`` says
+(an operator's full pass). Returns the pass's counts; logs one line
 of them (never the event) and puts each as an EMF metric (review Q18, Q19). Settings come from the
 environment (`aws.config.load_scheduled_settings`), clients are built at the first invocation;
 `use` injects a runtime (tests).
@@ -30,8 +32,10 @@ def use(runtime: ScheduledRuntime | None, obs: Observability | None = None) -> N
 
 def run(event: Mapping[str, Any], runtime: ScheduledRuntime, obs: Observability) -> dict[str, int]:
     """One recovery pass; its counts (also logged and put as metrics)."""
-    list_landing = not (isinstance(event, Mapping) and event.get("list_landing") is False)
-    report = runtime.recovery.run(list_landing=list_landing)
+    given = event if isinstance(event, Mapping) else {}
+    report = runtime.recovery.run(
+        list_landing=given.get("list_landing") is not False, full_listing=given.get("full_listing") is True
+    )
     counts = report.counts()
     for name, value in counts.items():
         obs.metrics.add_metric(name=f"Recovery_{name}", unit=MetricUnit.Count, value=value)
