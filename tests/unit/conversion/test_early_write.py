@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ndjson2parquet.config.settings import ConversionOptions
-from ndjson2parquet.conversion.arrow import arrow_engine, early_write
+from ndjson2parquet.conversion.arrow import early_write, reading, screening
 from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
 from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult, InputFile
 
@@ -69,7 +69,7 @@ def records(count: int, extra: dict[int, dict[str, Any]] | None = None) -> list[
 
 @pytest.mark.parametrize("target", [1 << 30, 3000])
 def test_early_parts_are_the_late_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: int) -> None:
-    monkeypatch.setattr(arrow_engine, "STRETCH_BYTES", 500)
+    monkeypatch.setattr(reading, "STRETCH_BYTES", 500)
     lines = records(400)
     lines[50] = b"broken"  # quarantined: rows of a part are not the lines of its files
     lines[60] = b""
@@ -83,7 +83,7 @@ def test_early_parts_are_the_late_parts(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_a_column_found_late_rewrites_the_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(arrow_engine, "STRETCH_BYTES", 500)
+    monkeypatch.setattr(reading, "STRETCH_BYTES", 500)
     lines = records(300, {250: {"late": "x"}, 5: {"name": 7}})  # a new column, and a rescued value
     early, late, published = both_ways(tmp_path, monkeypatch, lines, row_group_rows=64)
     assert published == [False]
@@ -94,7 +94,7 @@ def test_a_column_found_late_rewrites_the_parts(tmp_path: Path, monkeypatch: pyt
 
 
 def test_lineage_parts_are_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(arrow_engine, "STRETCH_BYTES", 400)
+    monkeypatch.setattr(reading, "STRETCH_BYTES", 400)
     lines = records(200, {7: {"v": "text"}})
     early, late, published = both_ways(tmp_path, monkeypatch, lines, lineage=True, row_group_rows=50)
     assert published == [True]
@@ -109,9 +109,9 @@ def test_strict_mode_never_writes_early(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_a_failed_parse_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(arrow_engine, "STRETCH_BYTES", 300)
+    monkeypatch.setattr(reading, "STRETCH_BYTES", 300)
     calls = {"n": 0}
-    original = arrow_engine.parse_buffer
+    original = screening.parse_buffer
 
     def failing(*args: Any) -> Any:
         calls["n"] += 1
@@ -119,7 +119,7 @@ def test_a_failed_parse_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytest.
             raise OSError("disk on fire")
         return original(*args)
 
-    monkeypatch.setattr(arrow_engine, "parse_buffer", failing)
+    monkeypatch.setattr(screening, "parse_buffer", failing)
     source = tmp_path / "in.ndjson"
     source.write_bytes(b"\n".join(records(200)) + b"\n")
     job = job_for([source], tmp_path, row_group_rows=16)

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ndjson2parquet.config.settings import ConversionOptions
-from ndjson2parquet.conversion.arrow import arrow_engine
+from ndjson2parquet.conversion.arrow import part_groups
 from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
 from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult, InputFile
 
@@ -65,7 +65,7 @@ def test_letting_go_of_written_tables_changes_nothing_in_the_result(
     paths = landing(tmp_path, late_column)
     kept = outcome(convert(paths, tmp_path / "kept"))
     let_go: list[int] = []
-    original = arrow_engine._let_go
+    original = part_groups.let_go
 
     def spy(run: Any, groups: list[Any]) -> None:
         for group in groups:  # wait for the finished parts' parses: every one is let go, whatever the timing
@@ -74,9 +74,9 @@ def test_letting_go_of_written_tables_changes_nothing_in_the_result(
         original(run, groups)
         let_go.append(sum(g.seen is not None for g in groups))
 
-    monkeypatch.setattr(arrow_engine, "KEEP_BYTES", 0)
-    monkeypatch.setattr(arrow_engine, "_let_go", spy)
-    with caplog.at_level(logging.INFO, logger=arrow_engine.__name__):
+    monkeypatch.setattr(part_groups, "KEEP_BYTES", 0)
+    monkeypatch.setattr(part_groups, "let_go", spy)
+    with caplog.at_level(logging.INFO, logger=ArrowEngine.__module__):
         lean = outcome(convert(paths, tmp_path / "lean"))
     assert lean == kept
     # each ~36 KB file is a file group of its own at a 40 KB target (``naming.file_groups``): six parts

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ndjson2parquet.config.settings import ConversionOptions
-from ndjson2parquet.conversion.arrow import arrow_engine
+from ndjson2parquet.conversion.arrow import part_groups
 from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
 from ndjson2parquet.conversion.arrow.slices import Slice
 from ndjson2parquet.conversion.engine import ConversionJob, InputFile
@@ -73,7 +73,7 @@ def test_a_survey_lets_go_of_parsed_tables_and_tells_the_same(tmp_path: Path, mo
     files = landing(tmp_path)
     kept = ArrowEngine().convert_slice(job(files, tmp_path / "a"), Slice())
     let_go: list[int] = []
-    original = arrow_engine._let_go
+    original = part_groups.let_go
 
     def spy(run: Any, groups: list[Any]) -> None:
         for group in groups:
@@ -82,8 +82,8 @@ def test_a_survey_lets_go_of_parsed_tables_and_tells_the_same(tmp_path: Path, mo
         original(run, groups)
         let_go.append(sum(g.seen is not None for g in groups))
 
-    monkeypatch.setattr(arrow_engine, "KEEP_BYTES", 0)
-    monkeypatch.setattr(arrow_engine, "_let_go", spy)
+    monkeypatch.setattr(part_groups, "KEEP_BYTES", 0)
+    monkeypatch.setattr(part_groups, "let_go", spy)
     lean = ArrowEngine().convert_slice(job(files, tmp_path / "b"), Slice())
     assert max(let_go) >= 3
     assert (lean.parts, lean.result.ledgers, lean.result.rows_quarantined) == (

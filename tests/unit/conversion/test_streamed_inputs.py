@@ -20,7 +20,7 @@ import zstandard
 
 from ndjson2parquet.config.settings import ConversionOptions
 from ndjson2parquet.conversion import input_stream
-from ndjson2parquet.conversion.arrow import arrow_engine
+from ndjson2parquet.conversion.arrow import reading
 from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
 from ndjson2parquet.conversion.engine import ConversionJob, ConversionResult, InputFile
 from ndjson2parquet.conversion.input_stream import InputStream
@@ -244,7 +244,7 @@ def test_an_object_deleted_while_it_is_read_is_gone_and_the_rest_converts(tmp_pa
 def test_small_files_read_ahead_in_batches_come_in_order_around_streamed_and_rejected_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(arrow_engine, "READ_AHEAD_FILES", 3)
+    monkeypatch.setattr(reading, "READ_AHEAD_FILES", 3)
     paths = []
     for i in range(20):
         path = tmp_path / f"f{i:02d}.ndjson"

@@ -17,9 +17,10 @@ import pytest
 import simdjson
 
 from ndjson2parquet.config.settings import ConversionOptions
-from ndjson2parquet.conversion.arrow import arrow_engine
+from ndjson2parquet.conversion.arrow import reading, screening
 from ndjson2parquet.conversion.arrow.arrow_engine import ArrowEngine
 from ndjson2parquet.conversion.engine import ConversionJob, InputFile
+from ndjson2parquet.conversion.lines import Triage, triage
 
 SPECIAL = {
     10: b"",  # blank
@@ -49,7 +50,7 @@ def quarantined(path: str | None) -> list[dict[str, Any]]:
 def test_rows_lines_and_offsets_whatever_the_cut(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stretch: int, bom: bool
 ) -> None:
-    monkeypatch.setattr(arrow_engine, "STRETCH_BYTES", stretch)
+    monkeypatch.setattr(reading, "STRETCH_BYTES", stretch)
     lines = lines_of(60)
     prefix = b"\xef\xbb\xbf" if bom else b""
     body = prefix + b"\n".join(lines) + b"\n"
@@ -113,7 +114,7 @@ REFUSED_BY_THE_READER = {  # every line starts with "{": the stretch reaches the
 def test_lines_the_reader_refuses_are_sorted_as_line_by_line_screening_sorts_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stretch: int
 ) -> None:
-    monkeypatch.setattr(arrow_engine, "STRETCH_BYTES", stretch)
+    monkeypatch.setattr(reading, "STRETCH_BYTES", stretch)
     lines = [REFUSED_BY_THE_READER.get(i, orjson.dumps({"id": i, "v": i})) for i in range(40)]
     path = tmp_path / "in.ndjson"
     path.write_bytes(b"\r\n".join(lines) + b"\r\n")
@@ -125,9 +126,9 @@ def test_lines_the_reader_refuses_are_sorted_as_line_by_line_screening_sorts_the
         return result.ledgers["f0"], rows, quarantined(result.quarantine_path)
 
     native = convert("native")
-    verdict = arrow_engine.triage(path.read_bytes(), 40, max_line_bytes=1 << 20, parser=simdjson.Parser())
-    assert verdict is arrow_engine.Triage.NATIVE
-    monkeypatch.setattr(arrow_engine, "triage", lambda *args, **kwargs: arrow_engine.Triage.LINES)
+    verdict = triage(path.read_bytes(), 40, max_line_bytes=1 << 20, parser=simdjson.Parser())
+    assert verdict is Triage.NATIVE
+    monkeypatch.setattr(screening, "triage", lambda *args, **kwargs: Triage.LINES)
     screened = convert("screened")
 
     ledger, rows, bad = native
@@ -149,7 +150,7 @@ def test_a_short_line_nesting_past_the_limit_reaches_the_reader_and_is_quarantin
     bomb = b'{"a":' + b"[" * 1500  # too short to be valid JSON that deep: the window check lets it pass
     path = tmp_path / "in.ndjson"
     path.write_bytes(b'{"id":1}\n' + bomb + b"\n" + b'{"id":3}\n')
-    assert arrow_engine.triage(path.read_bytes(), 3, max_line_bytes=1 << 20, parser=simdjson.Parser()).value == "native"
+    assert triage(path.read_bytes(), 3, max_line_bytes=1 << 20, parser=simdjson.Parser()).value == "native"
     result = ArrowEngine().convert(job_for([path], tmp_path))
     [entry] = quarantined(result.quarantine_path)
     assert (entry["line"], entry["offset"]) == (2, 9) and entry["reason"].startswith("nesting too deep")
@@ -190,7 +191,7 @@ def test_form_feeds_and_vertical_tabs_are_quarantined_on_every_path(
 ) -> None:
     path = tmp_path / "in.ndjson"
     path.write_bytes(b"\n".join(lines) + b"\n")
-    found = arrow_engine.triage(path.read_bytes(), len(lines), max_line_bytes=1 << 20, parser=simdjson.Parser())
+    found = triage(path.read_bytes(), len(lines), max_line_bytes=1 << 20, parser=simdjson.Parser())
     assert found.value == verdict
     result = ArrowEngine().convert(job_for([path], tmp_path, lineage=True))
     blank = [n for n, line in enumerate(lines, 1) if not line.strip(b" \t")]
