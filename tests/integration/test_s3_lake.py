@@ -6,6 +6,7 @@ with monkeypatch), never from the developer's ~/.aws.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import uuid
@@ -192,3 +193,36 @@ def test_an_s3_input_deleted_before_conversion_is_set_aside_and_retried_once_bac
         if k.endswith(".parquet")
     )
     assert rows == 4  # both files, each once
+
+
+def test_s3_inputs_rejected_for_their_content_are_copied_into_the_quarantine_and_verified(
+    s3: Any, tmp_path: Path
+) -> None:
+    bucket = f"b-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    corrupt = gzip.compress(b'{"event_id": "a"}\n' * 20)[:-10]
+    wide = '{"event_id": "b"}\n'.encode("utf-16")
+    s3.put_object(Bucket=bucket, Key="in/2026-11-25/ok.ndjson", Body=b'{"event_id": "c"}\n')
+    s3.put_object(Bucket=bucket, Key="in/2026-11-25/bad.ndjson.gz", Body=corrupt)
+    s3.put_object(Bucket=bucket, Key="in/2026-11-25/wide.ndjson", Body=wide)
+    state = str(tmp_path / "s.db")
+    run = ["run", "--input", f"s3://{bucket}/in", "--output", f"s3://{bucket}/lake", "--state", state, "--json"]
+    first = CliRunner().invoke(cli, run)
+    assert first.exit_code == 3, first.output  # two files REJECTED
+
+    aside = sorted(k for k in keys(s3, bucket, "lake/") if "/_rejected/" in k)
+    assert [k.rsplit("/", 1)[-1] for k in aside] == [
+        "bad.ndjson.gz",
+        "bad.ndjson.gz.rejected.json",
+        "wide.ndjson",
+        "wide.ndjson.rejected.json",
+    ]
+    body = {k.rsplit("/", 1)[-1]: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in aside}
+    assert body["bad.ndjson.gz"] == corrupt and body["wide.ndjson"] == wide  # byte for byte
+    sidecar = json.loads(body["bad.ndjson.gz.rejected.json"])
+    assert sidecar["source"] == f"s3://{bucket}/in/2026-11-25/bad.ndjson.gz" and "gzip" in sidecar["reason"]
+    assert CliRunner().invoke(cli, ["verify", "--state", state]).exit_code == 0
+
+    s3.delete_object(Bucket=bucket, Key=next(k for k in aside if k.endswith("/wide.ndjson")))
+    checked = CliRunner().invoke(cli, ["verify", "--state", state])
+    assert checked.exit_code == 1 and "set-aside copy" in checked.output and "wide.ndjson is missing" in checked.output

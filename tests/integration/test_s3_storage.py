@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from ndjson2parquet.backoff import Backoff
 from ndjson2parquet.domain.errors import ConfigError, ObjectGone, Throttled, TransientError
 from ndjson2parquet.storage import open_storage
+from ndjson2parquet.storage.routing import RoutingStorage
 from ndjson2parquet.storage.s3 import S3Storage
 from tests.support.moto_server import MotoServer
 
@@ -233,3 +234,21 @@ def test_leftover_parts_are_found_by_the_manifest_key_prefix_and_deleted_in_batc
     left = sorted(o.url.rsplit("/", 1)[-1] for o in storage.list(folder))
     assert left == ["m1.ndjson", "part-m1-0.parquet", "part-m10-0.parquet", "part-m2-0.parquet"]
     assert lists[0] == 5  # 2 pages for each listing by the prefix `part-m1-`, 1 for the check
+
+
+def test_copy_is_server_side_within_s3_and_streamed_from_a_local_file(s3: Any, bucket: str, tmp_path: Any) -> None:
+    storage = S3Storage(client=s3)
+    data = bytes(range(256)) * 4096
+    storage.write_bytes(f"s3://{bucket}/landing/a.gz", data)
+    copies, gets = counting(s3, "CopyObject"), counting(s3, "GetObject")
+    storage.copy(f"s3://{bucket}/landing/a.gz", f"s3://{bucket}/q/_rejected/m/a.gz")
+    storage.copy(f"s3://{bucket}/landing/a.gz", f"s3://{bucket}/q/_rejected/m/a.gz")  # idempotent
+    assert storage.read_bytes(f"s3://{bucket}/q/_rejected/m/a.gz") == data
+    assert copies[0] == 2 and gets[0] == 1  # the one GET is the check above: the copies read nothing here
+    with pytest.raises(ObjectGone):
+        storage.copy(f"s3://{bucket}/landing/absent", f"s3://{bucket}/q/x")
+
+    local = tmp_path / "local.bin"
+    local.write_bytes(data)
+    RoutingStorage(s3=storage).copy(str(local), f"s3://{bucket}/q/from-local.bin")
+    assert storage.read_bytes(f"s3://{bucket}/q/from-local.bin") == data

@@ -10,7 +10,7 @@ from typing import Any
 STORE_WRITES = frozenset(
     {"announce_owner", "retire_owner", "start", "fail", "compensate", "requeue", "succeed", "settle", "put_schema"}
 )
-STORAGE_WRITES = frozenset({"write_bytes", "open_write", "publish_file", "delete"})
+STORAGE_WRITES = frozenset({"write_bytes", "open_write", "publish_file", "delete", "copy"})
 RECORD_WRITES = frozenset({"write", "delete"})
 ENGINE_WRITES = frozenset({"convert", "remove_outputs"})
 

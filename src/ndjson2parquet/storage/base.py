@@ -15,11 +15,15 @@ documents. A backend promises:
 
 from __future__ import annotations
 
+import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import BinaryIO
+
+#: how much a streamed `Storage.copy` moves at a time
+COPY_BUFFER = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,15 @@ class Storage(ABC):
     def staging_path(self, url: str) -> str:
         """A local path to write a file bound for ``url`` before ``publish_file``: locally a hidden
         name beside it (same file system: publishing is a rename), elsewhere a local temp file."""
+
+    def copy(self, source: str, target: str) -> None:
+        """Copy an object byte for byte to ``target``, published atomically like ``open_write``.
+
+        Streamed piece by piece (objects larger than memory); a backend that can copy without the
+        bytes passing through here (S3's CopyObject) does so. ObjectGone when ``source`` is not there.
+        """
+        with self.open_read(source) as reader, self.open_write(target) as writer:
+            shutil.copyfileobj(reader, writer, COPY_BUFFER)
 
     def list_starting(self, url_prefix: str) -> Iterator[StoredObject]:
         """Every object whose URL starts with ``url_prefix`` (not only a folder: ``.../part-<id>-``)."""

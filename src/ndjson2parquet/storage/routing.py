@@ -56,6 +56,14 @@ class RoutingStorage(Storage):
             batch = list(group)
             self.backend(batch[0]).delete(batch)
 
+    def copy(self, source: str, target: str) -> None:
+        """Within one backend its own copy (server-side on S3); across kinds a streamed copy."""
+        backend = self.backend(target)
+        if backend is self.backend(source):
+            backend.copy(source, target)
+        else:
+            super().copy(source, target)
+
     def list(self, prefix: str) -> Iterator[StoredObject]:
         return self.backend(prefix).list(prefix)
 

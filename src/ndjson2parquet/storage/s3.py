@@ -28,6 +28,8 @@ T = TypeVar("T")
 DELETE_BATCH = 1000
 #: objects larger than this are uploaded in parts (multipart upload, visible when it completes)
 SPOOL_BYTES = 8 * 1024 * 1024
+#: the largest object one CopyObject request copies (above: a multipart copy)
+COPY_OBJECT_BYTES = 5 * 1024**3
 #: how much a streaming read asks for per ranged GET when it has to resume
 READ_BUFFER = 1024 * 1024
 
@@ -217,6 +219,23 @@ class S3Storage(Storage):
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
             yield spool  # type: ignore[misc]
             self._upload(spool, url)
+
+    def copy(self, source: str, target: str) -> None:
+        """Server-side: CopyObject up to 5 GiB, boto3's managed multipart copy above; the bytes never
+        pass through here. A source in another bucket is fine (the caller's role must read it)."""
+        src_bucket, src_key = split_url(source)
+        bucket, key = split_url(target)
+        where = f"{source} -> {target}"
+        size = self._call(source, lambda: self.client.head_object(Bucket=src_bucket, Key=src_key))["ContentLength"]
+
+        def send() -> None:
+            copy_source = {"Bucket": src_bucket, "Key": src_key}
+            if int(size) <= COPY_OBJECT_BYTES:
+                self.client.copy_object(Bucket=bucket, Key=key, CopySource=copy_source)
+            else:
+                self.client.copy(copy_source, bucket, key)
+
+        self._call(where, send)
 
     def publish_file(self, local_path: str, url: str) -> None:
         """Upload a finished local file (multipart when large), then remove the local copy."""

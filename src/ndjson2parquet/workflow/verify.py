@@ -10,7 +10,8 @@ continuation starts where the converted prefix ended; only a version converted k
 `--on-changed new-version` starts over), and with lineage no (`_source_file`, `_source_line`) pair
 appears twice in the date's parts. Nor does a reader of a partition folder meet a Parquet file no
 committed manifest names (a part copied, or left by a compensated manifest); parts of a manifest still
-in flight are expected there. A file is re-read as the bytes its ledger covers, proven by the
+in flight are expected there. A file rejected for its content has its set-aside copy and sidecar
+where its reason says (`steps.set_aside`). A file is re-read as the bytes its ledger covers, proven by the
 digest of the converted prefix: a file whose converted bytes changed since cannot be verified.
 """
 
@@ -35,6 +36,7 @@ from ..domain.records import CHANGED_SINCE_REGISTRATION, FileRecord, Manifest, c
 from ..domain.states import FileState, ManifestState
 from ..state.base import StateStore
 from ..storage.base import Storage, is_s3
+from .steps.set_aside import SIDECAR, set_aside_url
 
 _BLANK_LINE = re.compile(rb"^[ \t\r]*$", re.MULTILINE)  # JSON whitespace only: a form feed is no blank
 
@@ -179,6 +181,7 @@ def _verify_manifest(
     for record in files:
         report.files_checked += 1
         _verify_file(record, report, opener)
+        _verify_set_aside(record, report, storage)
         _verify_versions(store, record.uri, report)
     rows = _parquet_rows(manifest, report, storage)
     if rows is not None:
@@ -191,6 +194,17 @@ def _verify_manifest(
     quarantined = _quarantined_rows(manifest, report, storage)
     if quarantined is not None:
         _compare(files, quarantined, "rows_quarantined", "quarantined, quarantine file holds", report)
+
+
+def _verify_set_aside(record: FileRecord, report: VerifyReport, storage: Storage | None) -> None:
+    """A file rejected for its content has its copy and sidecar in the quarantine, where its reason says."""
+    copy = set_aside_url(record.ledger.rejection)
+    if copy is None:
+        return
+    for url in (copy, copy + SIDECAR):
+        there = (storage.info(url) is not None) if storage is not None and is_s3(url) else os.path.isfile(url)
+        if not there:
+            report.problems.append(f"{record.uri}: its set-aside copy {url} is missing")
 
 
 def _compare(files: list[FileRecord], found: Counter[str], field: str, wording: str, report: VerifyReport) -> None:

@@ -26,6 +26,7 @@ from ndjson2parquet.batching.planner import end_of_day
 from ndjson2parquet.domain import clock
 from ndjson2parquet.domain.states import FileState, ManifestState
 from ndjson2parquet.storage.s3 import S3Storage
+from ndjson2parquet.workflow.steps.set_aside import set_aside_url
 from ndjson2parquet.workflow.verify import verify_date
 from tests.support import aws_faults as faults
 from tests.support.aws_deployment import SCHEDULED, STEPS, AwsDeployment, RuntimeExitError
@@ -197,6 +198,8 @@ def quarantined(aws: AwsDeployment) -> list[dict[str, Any]]:
     found = []
     for page in aws.s3.get_paginator("list_objects_v2").paginate(Bucket=aws.lake_bucket, Prefix="lake/_quarantine/"):
         for obj in page.get("Contents", []):
+            if "/_rejected/" in obj["Key"]:  # the rejected files' set-aside copies, not bad lines
+                continue
             data = aws.s3.get_object(Bucket=aws.lake_bucket, Key=obj["Key"])["Body"].read()
             found.extend(json.loads(line) for line in data.splitlines() if line.strip())
     return found
@@ -268,6 +271,13 @@ def test_two_thousand_objects_over_three_dates_land_exactly_once_under_every_fau
     for uri in book.corrupt:
         [version] = aws.store.files_by_uri(uri)
         assert version.state == FileState.REJECTED and "gzip" in (version.ledger.rejection or "").lower(), version
+        # ... and set aside in the quarantine, byte for byte, with a sidecar
+        copy = set_aside_url(version.ledger.rejection)
+        assert copy is not None and copy.startswith(f"s3://{aws.lake_bucket}/lake/_quarantine/"), version
+        bucket, key = uri[5:].split("/", 1)
+        original = aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert aws.s3.get_object(Bucket=aws.lake_bucket, Key=copy.split("/", 3)[3])["Body"].read() == original
+        aws.s3.head_object(Bucket=aws.lake_bucket, Key=copy.split("/", 3)[3] + ".rejected.json")
     # the lost event and the poison message's object registered (by the listing) and converted
     for uri in (put["lost"], put["poison_uri"]):
         assert [v.state for v in aws.store.files_by_uri(uri)] == [FileState.DONE]

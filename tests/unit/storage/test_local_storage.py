@@ -95,3 +95,23 @@ def test_publish_file_moves_a_finished_file_into_place(tmp_path: Path) -> None:
 def test_join_uses_slashes_for_paths_and_urls() -> None:
     assert LocalStorage.join("/lake/", "_manifests", "d/") == "/lake/_manifests/d"
     assert LocalStorage.join("s3://b/lake", "x") == "s3://b/lake/x"
+
+
+def test_copy_streams_the_bytes_to_a_new_folder_and_replaces_an_earlier_copy(tmp_path: Path) -> None:
+    storage = LocalStorage()
+    source = tmp_path / "in" / "big.bin"
+    source.parent.mkdir()
+    data = os.urandom(3 * 1024 * 1024 + 5)  # more than one streamed piece
+    source.write_bytes(data)
+    target = tmp_path / "q" / "_rejected" / "m" / "big.bin"
+    storage.copy(str(source), str(target))
+    storage.copy(str(source), str(target))  # again: the same object, replaced whole
+    assert target.read_bytes() == data
+    assert os.listdir(target.parent) == ["big.bin"]  # no temp file left
+
+
+def test_copying_a_missing_file_is_object_gone_and_writes_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "q" / "x"
+    with pytest.raises(ObjectGone):
+        LocalStorage().copy(str(tmp_path / "absent"), str(target))
+    assert not target.exists()

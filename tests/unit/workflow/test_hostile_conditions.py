@@ -78,11 +78,13 @@ def test_unreadable_inputs_are_rejected_alone_and_the_rest_of_their_manifest_con
     assert report.manifests["FAILED"] == 0 and report.failed_files == 0
     by_name = {Path(r.uri).name: r for r in _files(pipeline, tmp_path / "in")}
     reasons = {name: by_name[name].ledger.rejection for name in ("f0.ndjson", "f2.ndjson", "f4.ndjson")}
+    unread = "(not set aside: it cannot be read)"  # never opened, or not readable: no copy in the quarantine
     assert reasons == {
-        "f0.ndjson": f"not a regular file (a folder): {day / 'f0.ndjson'}",
-        "f2.ndjson": f"not a regular file (a named pipe): {day / 'f2.ndjson'}",
-        "f4.ndjson": f"input not readable (Permission denied): {secret}",
+        "f0.ndjson": f"not a regular file (a folder): {day / 'f0.ndjson'} {unread}",
+        "f2.ndjson": f"not a regular file (a named pipe): {day / 'f2.ndjson'} {unread}",
+        "f4.ndjson": f"input not readable (Permission denied): {secret} {unread}",
     }
+    assert not list((tmp_path / "q").rglob("_rejected"))
     assert all(by_name[name].state == FileState.REJECTED and by_name[name].attempts == 0 for name in reasons)
     assert {name for name, r in by_name.items() if r.state == FileState.DONE} == {"f1.ndjson", "f3.ndjson"}
     assert all(r.ledger.balanced for r in by_name.values())

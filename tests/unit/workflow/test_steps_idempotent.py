@@ -4,6 +4,7 @@ one clean run does."""
 
 from __future__ import annotations
 
+import gzip
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,7 +92,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A landing zone of 3 files (one of them with a line that is no JSON), registered and claimed."""
+    """A landing zone of 4 files (one with a line that is no JSON, one a truncated gzip), registered and claimed."""
     root = tmp_path_factory.mktemp("base")
     day = root / "in" / "2026-11-20"
     day.mkdir(parents=True)
@@ -100,6 +101,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if i == 1:
             lines.append(b"{not json")
         (day / f"f{i}.ndjson").write_bytes(b"\n".join(lines) + b"\n")
+    (day / "f3.ndjson.gz").write_bytes(gzip.compress(b'{"file": 3}\n')[:-9])  # truncated: rejected, set aside
     store = SqliteStore(root / "state.db", policy=POLICY)
     ingest(LocalSource(root / "in"), store, Partitioner())
     (claim,) = Planner(store, BatchPolicy(max_files=10)).close_ready(drain=True)
@@ -177,6 +179,8 @@ def _snapshot(world: World) -> dict[str, Any]:
             continue
         if path.suffix == ".parquet":
             objects[key] = pq.read_table(path).to_pylist()
+        elif key.endswith(".rejected.json"):  # a set-aside file's sidecar: its time left out
+            objects[key] = {k: v for k, v in orjson.loads(path.read_bytes()).items() if k != "at"}
         elif "/_manifests/" in f"/{key}" and path.suffix == ".json":
             objects[key] = {k: v for k, v in orjson.loads(path.read_bytes()).items() if k != "committed_at"}
         else:
@@ -200,7 +204,7 @@ PATHS = {  # engine → the steps its path runs
 
 
 def test_each_path_ends_as_its_saga_says(base: Path, tmp_path: Path) -> None:
-    ends = {}
+    ends, set_aside = {}, {}
     for engine in PATHS:
         world = _world(base, tmp_path)
         ctx, store = world.context(engine)
@@ -209,11 +213,14 @@ def test_each_path_ends_as_its_saga_says(base: Path, tmp_path: Path) -> None:
         assert tuple(seen) == PATHS[engine]
         ends[engine] = (doc.state, doc.next)
         assert not list((world.root / "lake" / "_manifests" / "_work").glob("*"))  # work objects removed
+        set_aside[engine] = sorted(p.name for p in (world.root / "q").rglob("_rejected/*/*"))
     assert ends == {
         "converts": (Seen.SUCCEEDED, Next.END),
         "fails": (Seen.COMPENSATED, Next.END),
         "runs_out": (Seen.REQUEUED, Next.END),
     }
+    # only a committed manifest keeps its truncated gzip set aside
+    assert set_aside == {"converts": ["f3.ndjson.gz", "f3.ndjson.gz.rejected.json"], "fails": [], "runs_out": []}
 
 
 @pytest.mark.parametrize(("engine", "step"), [(e, s) for e, steps in PATHS.items() for s in steps])

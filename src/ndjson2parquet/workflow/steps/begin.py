@@ -9,7 +9,7 @@ run's work object (replaced likewise); it never touches a manifest that is not R
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ...domain.errors import ConditionFailed, ResourceExhausted, exhaustion
 from ...domain.records import FileRecord
@@ -17,6 +17,7 @@ from ...domain.states import ManifestState
 from ..lake_commits import ref_of, stats_of
 from ..lease import Heartbeat
 from ..schema_sync import settle_schema
+from . import set_aside
 from .context import StepContext, log_failure, ours
 from .document import Next, Seen, StepDocument
 from .work import Conversion
@@ -83,6 +84,11 @@ def convert(ctx: StepContext, doc: StepDocument, records: list[FileRecord] | Non
                 lambda again: ctx.backoff.call(lambda: ctx.engine.convert(again)),
                 storage=ctx.storage,
             )
+            # files rejected for their content: their bytes into the quarantine (a copy that fails fails the step)
+            ledgers = set_aside.set_aside(
+                ctx.storage, doc.quarantine, job.dataset, job.date, job.manifest_id, records, result.ledgers
+            )
+            result = replace(result, ledgers=ledgers)
             if beat.lost.is_set():
                 raise ConditionFailed("lease lost during conversion")
             conversion = Conversion(manifest.manifest_id, manifest.runs, result, tuple(records))

@@ -4,7 +4,7 @@
   settles the files), then the work objects removed. Repeated after the commit point, it finishes
   what is left (settling, removing) and answers as the first did.
 - fail: RUNNING → FAILED with the document's error, then compensate.
-- compensate: the commit record, the parts and the quarantine removed, the files released
+- compensate: the commit record, the parts and the quarantine (set-aside files too) removed, the files released
   (attempts + 1), COMPENSATED; then the work objects removed.
 - put_back: the record and outputs removed, RUNNING → CREATED (no attempt spent), work objects removed.
 
@@ -22,6 +22,7 @@ from ...domain.records import Manifest
 from ...domain.states import ManifestState
 from ..lake_commits import record_of, ref_of, stats_of
 from ..lease import Heartbeat
+from . import set_aside
 from .context import StepContext, log_failure, ours
 from .document import Next, Seen, StepDocument
 from .work import Conversion, work_url
@@ -126,6 +127,7 @@ def compensate(ctx: StepContext, doc: StepDocument) -> StepDocument:
     if manifest.state == ManifestState.FAILED:
         ctx.commit_records.delete(ref_of(manifest))
         ctx.engine.remove_outputs(ctx.job_for(doc, manifest))
+        set_aside.remove(ctx.storage, doc.quarantine, manifest.dataset, manifest.date, manifest.manifest_id)
         try:
             manifest = ctx.store.compensate(manifest)
         except ConditionFailed:
@@ -143,6 +145,7 @@ def put_back(ctx: StepContext, doc: StepDocument) -> StepDocument:
     if ours(manifest, doc):
         ctx.commit_records.delete(ref_of(manifest))  # as compensation does: no record names a removed part
         ctx.engine.remove_outputs(ctx.job_for(doc, manifest))
+        set_aside.remove(ctx.storage, doc.quarantine, manifest.dataset, manifest.date, manifest.manifest_id)
         try:
             manifest = ctx.store.requeue(manifest)
         except ConditionFailed:
