@@ -43,11 +43,22 @@ class StorePolicy:
     # run's manifests are requeued by recovery this long after it died
     owner_ttl_s: float = 30.0
     max_attempts: int = 3  # manifest failures a file survives before it is FAILED
+    # runs of one manifest (starts; a put-back spends none of its files' attempts): past this, running
+    # out of resources again fails the manifest, so a manifest that can never fit is not put back forever
+    max_runs: int = 5
     retention_days: int = 30  # finished records expire (TTL) after this
     pending_shards: int = 8  # DynamoDB: shards of the sparse pending key
 
     def __post_init__(self) -> None:
-        for name in ("page_size", "lease_s", "owner_ttl_s", "max_attempts", "retention_days", "pending_shards"):
+        for name in (
+            "page_size",
+            "lease_s",
+            "owner_ttl_s",
+            "max_attempts",
+            "max_runs",
+            "retention_days",
+            "pending_shards",
+        ):
             _positive(name, getattr(self, name))
 
 

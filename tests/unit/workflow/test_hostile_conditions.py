@@ -244,3 +244,32 @@ def test_a_terminal_error_logs_its_type_its_file_and_at_debug_its_traceback(
     assert getattr(failed, "uri", None) == uri
     traces = [r for r in caplog.records if r.levelno == logging.DEBUG and r.exc_info]
     assert traces and traces[0].exc_info[1] is error  # type: ignore[index]
+
+
+class _NeverFits(Engine):
+    """Runs out of memory on every manifest."""
+
+    def convert(self, job: ConversionJob) -> ConversionResult:
+        raise MemoryError("cannot allocate a 64 GiB buffer")
+
+    def remove_outputs(self, job: ConversionJob) -> None:
+        pass
+
+
+def test_a_manifest_that_runs_out_of_resources_in_every_run_is_failed_not_put_back_forever(tmp_path: Path) -> None:
+    _landing(tmp_path / "in", files=1)
+    store = SqliteStore(tmp_path / "state.db", policy=StorePolicy(max_attempts=1, max_runs=2))
+    options = RunOptions(batch=BatchPolicy(max_files=10), store=store.policy, workers=1, settle_s=0)
+    pipeline = Pipeline(store, _NeverFits(), Layout(str(tmp_path / "lake"), str(tmp_path / "q")), options)
+    put_back = 0
+    for _ in range(4):  # a put-back spends no attempt; without a bound this would go on forever
+        try:
+            pipeline.run(LocalSource(tmp_path / "in"))
+        except ResourceExhausted as exc:
+            assert "out of memory" in str(exc)
+            put_back += 1
+        [record] = _files(pipeline, tmp_path / "in")
+        if record.state == FileState.FAILED:
+            break
+    assert put_back >= 1 and (record.state, record.attempts) == (FileState.FAILED, 1)
+    assert "resources ran out in each of 2 runs" in (record.error or "")

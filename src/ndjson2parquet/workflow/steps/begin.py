@@ -99,8 +99,10 @@ def convert(ctx: StepContext, doc: StepDocument, records: list[FileRecord] | Non
             return Converted(doc.then(Seen.SKIPPED, Next.END, error=str(exc)), error=exc)
         except Exception as exc:  # any failure of this attempt: compensate (or put back), files retry later
             exhausted = exhaustion(exc)
-            if exhausted is not None:
+            if exhausted is not None and manifest.runs < ctx.store.policy.max_runs:
                 return Converted(doc.then(Seen.RUNNING, Next.PUT_BACK, error=str(exhausted)), exhausted=exhausted)
+            if exhausted is not None:  # it never fits: fail it, so its files' attempts count and end FAILED
+                exc = ResourceExhausted(f"resources ran out in each of {manifest.runs} runs: {exhausted}")
             log_failure(doc.manifest_id, exc)
             return Converted(doc.then(Seen.RUNNING, Next.FAIL, error=f"{type(exc).__name__}: {exc}"), error=exc)
     return Converted(doc.then(Seen.CONVERTED, Next.COMMIT, work=url, stats=stats_of(result)), conversion)
