@@ -108,22 +108,26 @@ DAY_S = 86400
 
 @dataclass(frozen=True)
 class FunctionSize:
-    """One Lambda function's memory, timeout and reserved concurrency (-1: none)."""
+    """One Lambda function's memory, timeout, reserved concurrency (-1: none) and /tmp size."""
 
     memory_mb: int
     timeout_s: int
     reserved_concurrency: int
+    ephemeral_mb: int = 512  # Lambda's default /tmp
 
 
 #: function key -> its size (Terraform: the functions module's ``functions`` variable). The steps
 #: time out below their states' TimeoutSeconds (start 120 s, convert 960 s, commit, compensate and
 #: put_back 300 s). recover: the landing listing runs in it, so the most time a Lambda has and 1 vCPU
 #: (1769 MB: parsing LIST pages is single-threaded Python), and 2 at once so the five-minute pass is
-#: not throttled while the daily listing runs (two passes at once are safe).
+#: not throttled while the daily listing runs (two passes at once are safe). convert: 3 GiB of /tmp,
+#: since on S3 the parts written early are staged there until the manifest's schema is known: a 2 GiB
+#: manifest (the state machine's Glue threshold) needs about 555 MB of it for the generated events,
+#: more for data that compresses less (README "Spark against Arrow, and when to use Glue").
 FUNCTION_SIZES: dict[str, FunctionSize] = {
     "intake": FunctionSize(512, 120, 20),
     "start": FunctionSize(512, 60, 50),
-    "convert": FunctionSize(3008, 900, 20),
+    "convert": FunctionSize(3008, 900, 20, ephemeral_mb=3072),
     "commit": FunctionSize(512, 240, 50),
     "compensate": FunctionSize(512, 240, 20),
     "put_back": FunctionSize(512, 240, 20),

@@ -121,6 +121,10 @@ resource "aws_lambda_function" "this" {
   timeout          = var.functions[each.key].timeout
   kms_key_arn      = var.kms_key_arn
 
+  ephemeral_storage {
+    size = var.functions[each.key].ephemeral_storage
+  }
+
   reserved_concurrent_executions = var.functions[each.key].reserved_concurrency
 
   environment {

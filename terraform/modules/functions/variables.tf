@@ -59,16 +59,17 @@ variable "architecture" {
 }
 
 variable "functions" {
-  description = "Memory (MB), timeout (s) and reserved concurrency (-1: none) of each function (ndjson2parquet.aws.deployment.FUNCTION_SIZES; the cost model prices these). commit, compensate and put_back must stay below the state machine's 300 s TimeoutSeconds, convert below 960 s, start below 120 s. recover lists the landing once a day: 900 s and 1 vCPU (1769 MB), two at once so the five-minute pass is not throttled meanwhile."
+  description = "Memory (MB), timeout (s), reserved concurrency (-1: none) and /tmp (MB, default 512) of each function (ndjson2parquet.aws.deployment.FUNCTION_SIZES; the cost model prices these). commit, compensate and put_back must stay below the state machine's 300 s TimeoutSeconds, convert below 960 s, start below 120 s. recover lists the landing once a day: 900 s and 1 vCPU (1769 MB), two at once so the five-minute pass is not throttled meanwhile."
   type = map(object({
     memory_size          = number
     timeout              = number
     reserved_concurrency = number
+    ephemeral_storage    = optional(number, 512)
   }))
   default = {
     intake     = { memory_size = 512, timeout = 120, reserved_concurrency = 20 }
     start      = { memory_size = 512, timeout = 60, reserved_concurrency = 50 }
-    convert    = { memory_size = 3008, timeout = 900, reserved_concurrency = 20 }
+    convert    = { memory_size = 3008, timeout = 900, reserved_concurrency = 20, ephemeral_storage = 3072 }
     commit     = { memory_size = 512, timeout = 240, reserved_concurrency = 50 }
     compensate = { memory_size = 512, timeout = 240, reserved_concurrency = 20 }
     put_back   = { memory_size = 512, timeout = 240, reserved_concurrency = 20 }
@@ -88,6 +89,11 @@ variable "functions" {
       for k, f in var.functions : f.memory_size >= 128 && f.memory_size <= 10240 && f.timeout >= 1 && f.timeout <= 900
     ])
     error_message = "memory_size must be 128-10240 MB and timeout 1-900 s."
+  }
+
+  validation {
+    condition     = var.functions["convert"].ephemeral_storage >= 2048 && var.functions["convert"].ephemeral_storage <= 10240
+    error_message = "convert needs at least 2048 MB of /tmp (parts are staged there until the manifest's schema is known; the state machine sends only manifests above 2 GiB to Glue) and Lambda allows at most 10240."
   }
 
   validation {

@@ -17,10 +17,12 @@ from tests.support import terraform
 @pytest.mark.parametrize("key", sorted(deployment.FUNCTIONS))
 def test_each_functions_memory_timeout_and_concurrency_are_the_deployments_and_the_cost_models(key: str) -> None:
     size = deployment.FUNCTION_SIZES[key]
-    assert terraform.default("functions", "functions")[key] == {
+    declared = terraform.default("functions", "functions")[key]
+    assert {**declared, "ephemeral_storage": declared.get("ephemeral_storage", 512)} == {
         "memory_size": size.memory_mb,
         "timeout": size.timeout_s,
         "reserved_concurrency": size.reserved_concurrency,
+        "ephemeral_storage": size.ephemeral_mb,
     }
     priced = next(f for f in DEPLOYMENT.functions() if f.name == key)
     assert (priced.memory_mb, priced.timeout_s) == (size.memory_mb, size.timeout_s)
