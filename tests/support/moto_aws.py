@@ -227,3 +227,42 @@ def _glue_sync_without_callback_endpoint() -> Iterator[None]:
             del StateTaskServiceGlue._eval_integration_pattern
         else:
             StateTaskServiceGlue._eval_integration_pattern = original
+
+
+@contextmanager
+def sqs_receive_without_rescans() -> Iterator[None]:
+    """ReceiveMessage and SendMessage at a cost linear in the queue's length (moto 5.2.5 is quadratic).
+
+    For every message it hands out, moto's ``receive_message`` checks the retention period through
+    ``get_queue_attributes(["MessageRetentionPeriod"])``, which computes EVERY attribute of the queue
+    three times, ApproximateNumberOfMessages* among them (a pass over all messages, each reading the
+    clock twice through datetime): 10 messages of a 2,000-message queue cost about a second. Here the
+    check reads the queue's retention period itself: the same answer, without the passes. And the
+    SQS models read the clock as epoch seconds from ``time.time`` instead of through two datetimes
+    (moto's own `unix_time` gives the same number, ten times slower; nothing here freezes time).
+    """
+    require_moto_version()
+    import time
+
+    import moto.sqs.models as sqs_models
+
+    original = sqs_models.SQSBackend.is_message_valid_based_on_retention_period
+    clocks = (sqs_models.unix_time, sqs_models.unix_time_millis)
+
+    def unix_time(dt: Any = None) -> float:
+        return clocks[0](dt) if dt is not None else time.time()
+
+    def unix_time_millis(dt: Any = None) -> float:
+        return clocks[1](dt) if dt is not None else time.time() * 1000.0
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention_period = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention_period + message.sent_timestamp / 1000 > unix_time())
+
+    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+    sqs_models.unix_time, sqs_models.unix_time_millis = unix_time, unix_time_millis
+    try:
+        yield
+    finally:
+        sqs_models.SQSBackend.is_message_valid_based_on_retention_period = original
+        sqs_models.unix_time, sqs_models.unix_time_millis = clocks
