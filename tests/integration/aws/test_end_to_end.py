@@ -297,3 +297,37 @@ def run_every_fault(aws: AwsDeployment, fake_clock: FakeClock, objects: int) -> 
     assert (failed.manifest_id, "COMPENSATED") in notices
     # the DLQ holds the poison message, nothing else
     assert [m["Body"] for m in aws.messages(aws.dlq_url)] == [put["poison"]]
+
+
+@pytest.fixture
+def small_manifests(moto: MotoServer, aws_env: dict[str, str], fake_clock: FakeClock) -> Iterator[AwsDeployment]:
+    with AwsDeployment(moto, max_files=5, grace_s=GRACE_S) as deployed:
+        yield deployed
+
+
+def test_an_intake_dying_before_and_after_each_of_its_writes_registers_every_object_once_and_starts_each_manifest(
+    small_manifests: AwsDeployment,
+) -> None:
+    aws = small_manifests
+    crashes = faults.CrashPoints(aws, ("intake",))
+    putter = Putter(aws, bad_every=10**9)
+    uris = []
+    for i in range(60):
+        key, body = putter.good(i, DATES[0])
+        putter.put(key, body)
+        uris.append(putter.uri(key))
+    stats = aws.poller().drain(timeout_s=120)
+    crashes.remove()
+
+    points = set(crashes.fired)
+    assert {"intake:TransactWriteItems:before", "intake:TransactWriteItems:after"} <= points, points
+    assert {"intake:StartExecution:before", "intake:StartExecution:after"} <= points, points
+    assert stats.batches_failed == sum(crashes.fired.values())  # each crash failed its whole batch once
+    assert all(len(aws.store.files_by_uri(uri)) == 1 for uri in uris)
+    manifests = list(aws.store.manifests_of("events", DATES[0]))
+    assert len(manifests) == 12 and sum(len(m.file_ids) for m in manifests) == 60
+    names = [e["name"] for e in aws.executions()]
+    assert sorted(names) == sorted(m.manifest_id for m in manifests)  # one execution each, named by it
+    assert aws.messages(aws.dlq_url) == []
+    aws.wait_for_executions()
+    assert lake_ids(aws) == putter.book.expected_ids
