@@ -352,7 +352,8 @@ class AwsDeployment:
 
     def poller(self, batch_size: int = 10) -> SqsPoller:
         """The intake queue's event source mapping (ReportBatchItemFailures)."""
-        return SqsPoller(self.sqs, self.queue_url, self.invoke_intake, batch_size=batch_size)
+        # the event source mapping polls with the intake function's role (AWS: its execution role)
+        return SqsPoller(self.client("intake", "sqs"), self.queue_url, self.invoke_intake, batch_size=batch_size)
 
     # --- the block in which the deployment runs ----------------------------------------------------
 

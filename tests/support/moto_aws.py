@@ -26,6 +26,12 @@ interpreter calls Lambda through the server at ``localhost:$MOTO_PORT``. What mo
   ("'NoneType' object has no attribute 'interrupt_all'"). `glue_jobs_in_process` gives the Glue task
   class its own ``_eval_integration_pattern`` for ``.sync``: the same steps without that endpoint.
 
+* enforce least-privilege policies (`iam_enforced`, for the least-privilege run only): moto checks one
+  action ``<service>:<operation>`` on the resource ``*`` for most services, which no ARN-scoped
+  statement matches; there each request is checked as the IAM actions and resources it needs.
+* let its Step Functions interpreter act as the state machine's role (`interpreter_acting_as`): it
+  signs its Lambda, Glue and SNS calls with keys no IAM identity holds.
+
 Nothing else of moto is changed (the DynamoDB patches of `moto_server` are separate and older).
 
 Each function checks the moto version first and fails on any other: a patch written against one
@@ -266,3 +272,167 @@ def sqs_receive_without_rescans() -> Iterator[None]:
     finally:
         sqs_models.SQSBackend.is_message_valid_based_on_retention_period = original
         sqs_models.unix_time, sqs_models.unix_time_millis = clocks
+
+
+# --------------------------------------------------------------------- IAM enforcement (least privilege)
+#: (service, operation, params, region, account) -> [(IAM action, resource ARN)] a request needs
+Authorisations = Callable[[str, str, dict[str, Any], str, str], list[tuple[str, str]]]
+#: services whose requests `iam_enforced` authorises per IAM action and resource (others: moto's own check)
+RESOURCE_CHECKED = ("dynamodb", "states", "glue", "sns", "sqs", "lambda")
+
+
+@contextmanager
+def iam_enforced(authorisations: Authorisations) -> Iterator[list[dict[str, str]]]:
+    """moto's IAM enforcement on inside the block (``INITIAL_NO_AUTH_ACTION_COUNT`` 0, restored after).
+
+    moto 5.2.5 authenticates every request (its access key must be an IAM user's or an assumed role's,
+    its SigV4 signature must match) and then evaluates the caller's policies for ONE action,
+    ``<service>:<operation>``, on ONE resource, which is ``*`` for every service but S3, SQS, IAM and
+    STS: a statement scoped to an ARN (all of ours) never matches ``*``, so a least-privilege policy
+    would be denied every DynamoDB, Step Functions, Glue, SNS and Lambda call. And some operations
+    are not IAM actions (``dynamodb:TransactWriteItems`` is authorised as each item's PutItem /
+    UpdateItem / DeleteItem / ConditionCheckItem; ``sqs:DeleteMessageBatch`` as ``sqs:DeleteMessage``;
+    Lambda's ``Invoke`` is ``lambda:InvokeFunction``). For the services of `RESOURCE_CHECKED`,
+    `ActionAuthenticatorMixin._authenticate_and_authorize_normal_action` is replaced by one moto
+    check per (IAM action, resource) that ``authorisations`` says the request needs (the same
+    signature and policy evaluation, with that action and resource). S3 keeps moto's own check
+    (object and bucket ARNs, its ``ACTION_MAP``: multipart parts are ``s3:PutObject``), except
+    DeleteObjects: moto checks s3:DeleteObject on the BUCKET's ARN (which an object-scoped grant
+    never matches, so it answers every key AccessDenied), AWS on each key's: here each key's.
+
+    Yields the list of every denial the server answered (caller's key, action, resource, error):
+    a denial retried away by the code under test is still in it.
+    """
+    require_moto_version()
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam.access_control import IAMRequest
+
+    denials: list[dict[str, str]] = []
+    saved = (settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count)
+    original_action = ActionAuthenticatorMixin._authenticate_and_authorize_action
+    original_normal = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
+    original_s3 = ActionAuthenticatorMixin._authenticate_and_authorize_s3_action
+
+    def authorize_action(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+        try:
+            original_action(self, iam_request_cls, resource)
+        except Exception as exc:
+            credential = str(self.headers.get("Authorization", "")).partition("Credential=")[2].split("/")[0]
+            action = getattr(iam_request_cls, "iam_action", f"{self.service_name}:{self._get_action()}")
+            denials.append({"key": credential, "action": action, "resource": resource, "error": repr(exc)})
+            raise
+
+    def authorize_normal(self: Any, resource: str = "*") -> None:
+        service = str(self.headers.get("Authorization", "")).partition("Credential=")[2].split("/")[3:4]
+        name = service[0] if service else ""
+        if name not in RESOURCE_CHECKED:
+            return original_normal(self, resource)
+        needed = authorisations(
+            name, self._get_action(), _request_params(self, name), self.region, self.current_account
+        )
+        for action, arn in needed:
+            self._authenticate_and_authorize_action(_request_for(IAMRequest, action), arn)
+        return None
+
+    def authorize_s3(self: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
+        if bucket_name and key_name is None and self.data.get("Action") == "DeleteObject" and self.is_delete_keys():
+            import xmltodict
+
+            objects = xmltodict.parse(self.body, strip_whitespace=False)["Delete"].get("Object", [])
+            for obj in objects if isinstance(objects, list) else [objects]:
+                original_s3(self, bucket_name=bucket_name, key_name=obj["Key"])
+            return None
+        return original_s3(self, bucket_name=bucket_name, key_name=key_name)
+
+    settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count = 0, 0
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = authorize_action
+    ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = authorize_normal
+    ActionAuthenticatorMixin._authenticate_and_authorize_s3_action = authorize_s3
+    try:
+        yield denials
+    finally:
+        ActionAuthenticatorMixin._authenticate_and_authorize_action = original_action
+        ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = original_normal
+        ActionAuthenticatorMixin._authenticate_and_authorize_s3_action = original_s3
+        settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count = saved
+
+
+def _request_for(base: type, action: str) -> type:
+    """moto's IAMRequest evaluating ``action`` (moto derives it from the operation's name)."""
+
+    class _Request(base):  # type: ignore[misc, valid-type]
+        iam_action = action
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._action = action
+
+    return _Request
+
+
+def _request_params(response: Any, service: str) -> dict[str, Any]:
+    """The request's parameters as a botocore caller passed them (the JSON body; SNS's query
+    parameters; Lambda's function name from the path)."""
+    if service == "lambda":
+        from urllib.parse import unquote
+
+        parts = str(response.path).split("/")
+        at = parts.index("functions") + 1 if "functions" in parts else len(parts)
+        if at < len(parts) and parts[at]:
+            return {"FunctionName": unquote(parts[at])}
+        parsed = json.loads(response.raw_body or b"{}")  # CreateFunction: the name is in the body
+        return {"FunctionName": parsed.get("FunctionName", "*")} if isinstance(parsed, dict) else {}
+    if service == "sns":
+        return {"TopicArn": response._get_param("TopicArn")}
+    raw = response.raw_body
+    if isinstance(raw, bytes):
+        raw = raw.decode()
+    try:
+        params = json.loads(raw) if raw else {}
+    except ValueError:
+        params = {}
+    if service == "sqs" and "QueueUrl" not in params:  # the query protocol
+        params = {"QueueUrl": response._get_param("QueueUrl")}
+    return params if isinstance(params, dict) else {}
+
+
+@contextmanager
+def interpreter_acting_as(credentials: Mapping[str, str], on_client: Callable[[Any], None]) -> Iterator[None]:
+    """moto's Step Functions interpreter calls Lambda, Glue and SNS with these credentials (the state
+    machine role's), each new client handed to ``on_client`` (the action recorder's hooks).
+
+    moto 5.2.5's ``boto_client_for`` signs the interpreter's calls with the fixed keys "ak"/"sk",
+    which no IAM user holds: under enforcement every task would fail InvalidClientTokenId. On AWS the
+    service acts with the state machine's role; here the same client is built with that role's
+    assumed credentials, so its policy is evaluated like any caller's.
+    """
+    require_moto_version()
+    import boto3
+    from botocore.config import Config
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_glue,
+        state_task_service_sns,
+    )
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    modules = (lambda_eval_utils, state_task_service_glue, state_task_service_sns)
+    original = boto_client.boto_client_for
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        client = boto3.session.Session(region_name=region, **credentials).client(
+            service,
+            endpoint_url=f"http://localhost:{boto_client.moto_server_port()}",
+            config=Config(parameter_validation=False, retries={"total_max_attempts": 1}, read_timeout=900),
+        )
+        on_client(client)
+        return client
+
+    for module in modules:
+        module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for module in modules:
+            module.boto_client_for = original  # type: ignore[attr-defined]

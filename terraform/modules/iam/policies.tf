@@ -1,6 +1,10 @@
 # The least-privilege policy of every role, one document each, statements written out (checkov
 # evaluates literal statements only; tests/support/iam_policies.py renders them). Each resource
 # list is one key of local.arns (main.tf). Generated once from a table, then kept by hand.
+# Proven by tests/integration/aws/test_least_privilege.py (moto's IAM enforcement on): every action
+# the end-to-end run uses is granted, every action granted is used or has its reason there.
+# DeleteItem and BatchWriteItem are recover's only: abandoning a stale claim (its manifest item and
+# file-list chunks) is the one state-table path that deletes or batch-writes.
 
 # intake: registers landed objects (HEAD), closes manifests, starts their executions
 data "aws_iam_policy_document" "intake" {
@@ -8,14 +12,8 @@ data "aws_iam_policy_document" "intake" {
 
   statement {
     sid       = "StateTable"
-    actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]
+    actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
     resources = local.arns.table
-  }
-
-  statement {
-    sid       = "ListLanding"
-    actions   = ["s3:ListBucket"]
-    resources = local.arns.landing_bucket
   }
 
   statement {
@@ -26,7 +24,7 @@ data "aws_iam_policy_document" "intake" {
 
   statement {
     sid       = "ConsumeIntake"
-    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
     resources = local.arns.intake_queue
   }
 
@@ -61,7 +59,7 @@ data "aws_iam_policy_document" "start" {
 
   statement {
     sid       = "StateTable"
-    actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]
+    actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
     resources = local.arns.table
   }
 
@@ -90,7 +88,7 @@ data "aws_iam_policy_document" "convert" {
 
   statement {
     sid       = "StateTable"
-    actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]
+    actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
     resources = local.arns.table
   }
 
@@ -143,7 +141,7 @@ data "aws_iam_policy_document" "commit" {
 
   statement {
     sid       = "StateTable"
-    actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]
+    actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
     resources = local.arns.table
   }
 
@@ -190,7 +188,7 @@ data "aws_iam_policy_document" "compensate" {
 
   statement {
     sid       = "StateTable"
-    actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]
+    actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
     resources = local.arns.table
   }
 
@@ -231,7 +229,7 @@ data "aws_iam_policy_document" "put_back" {
 
   statement {
     sid       = "StateTable"
-    actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]
+    actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
     resources = local.arns.table
   }
 
@@ -338,7 +336,7 @@ data "aws_iam_policy_document" "seal" {
 
   statement {
     sid       = "StateTable"
-    actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]
+    actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
     resources = local.arns.table
   }
 
@@ -414,7 +412,7 @@ data "aws_iam_policy_document" "glue_job" {
 
   statement {
     sid       = "StateTable"
-    actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"]
+    actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
     resources = local.arns.table
   }
 

@@ -210,7 +210,13 @@ def quarantined(aws: AwsDeployment) -> list[dict[str, Any]]:
 def test_two_thousand_objects_over_three_dates_land_exactly_once_under_every_fault(
     deployment: AwsDeployment, fake_clock: FakeClock
 ) -> None:
-    aws, rng = deployment, random.Random(11)
+    run_every_fault(deployment, fake_clock, objects=OBJECTS)
+
+
+def run_every_fault(aws: AwsDeployment, fake_clock: FakeClock, objects: int) -> None:
+    """The scenario: ``objects`` objects over the three dates under every fault, then every check
+    (shared with the least-privilege run, tests/integration/aws/test_least_privilege.py)."""
+    rng = random.Random(11)
     everyone = ("intake", *STEPS, *SCHEDULED)
     throttling = faults.Throttling(aws, everyone, every=15)
     crashes = faults.CrashPoints(aws, ("intake", "start", "convert", "commit", "compensate"))
@@ -229,7 +235,7 @@ def test_two_thousand_objects_over_three_dates_land_exactly_once_under_every_fau
     putter = Putter(aws, bad_every=20)  # one object in 20 has one bad line of its 6: 1 % of lines
     events = faults.DuplicateAndDelayEvents(aws, rng, duplicate=0.10, late=putter.is_stale_event)
 
-    put = put_everything(aws, putter, objects=OBJECTS, wave=200)
+    put = put_everything(aws, putter, objects=objects, wave=200)
     settle(aws)
     fake_clock.move_to(end_of_day(DATES[-1]) + GRACE_S + 3600)  # every date past its grace period
     for _ in range(8):
