@@ -6,7 +6,8 @@
 # DeleteItem and BatchWriteItem are recover's only: abandoning a stale claim (its manifest item and
 # file-list chunks) is the one state-table path that deletes or batch-writes. compensate, put_back
 # and recover only list and delete in the lake (outputs, commit record, set-aside files, work
-# objects): no s3:GetObject or s3:PutObject there.
+# objects): no s3:GetObject or s3:PutObject there. Nor s3:AbortMultipartUpload: they upload
+# nothing, and seal's marker is one PutObject (S3Storage.write_bytes), never a multipart upload.
 
 # intake: registers landed objects (HEAD), closes manifests, starts their executions
 data "aws_iam_policy_document" "intake" {
@@ -202,7 +203,7 @@ data "aws_iam_policy_document" "compensate" {
 
   statement {
     sid       = "WriteLake"
-    actions   = ["s3:DeleteObject", "s3:AbortMultipartUpload"]
+    actions   = ["s3:DeleteObject"]
     resources = local.arns.lake_objects
   }
 
@@ -243,7 +244,7 @@ data "aws_iam_policy_document" "put_back" {
 
   statement {
     sid       = "WriteLake"
-    actions   = ["s3:DeleteObject", "s3:AbortMultipartUpload"]
+    actions   = ["s3:DeleteObject"]
     resources = local.arns.lake_objects
   }
 
@@ -296,7 +297,7 @@ data "aws_iam_policy_document" "recover" {
 
   statement {
     sid       = "WriteLake"
-    actions   = ["s3:DeleteObject", "s3:AbortMultipartUpload"]
+    actions   = ["s3:DeleteObject"]
     resources = local.arns.lake_objects
   }
 
@@ -350,7 +351,7 @@ data "aws_iam_policy_document" "seal" {
 
   statement {
     sid       = "WriteLake"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
     resources = local.arns.lake_objects
   }
 

@@ -105,11 +105,13 @@ UNUSED: dict[str, dict[str, str]] = {
         "KeepTables/glue:UpdateTable": "as glue:GetTable",
     },
     "compensate": {
-        **_STEP,
+        **_LAMBDA,
+        "StateTable/dynamodb:ConditionCheckItem": _CHECK,
         "StateTable/dynamodb:PutItem": _HEARTBEAT,
     },
     "put_back": {
-        **_STEP,
+        **_LAMBDA,
+        "StateTable/dynamodb:ConditionCheckItem": _CHECK,
         "StateTable/dynamodb:PutItem": _HEARTBEAT,
     },
     "recover": {
@@ -123,7 +125,6 @@ UNUSED: dict[str, dict[str, str]] = {
             "as DeleteItem: the abandoned manifest's file-list chunks are deleted in batches"
         ),
         "WriteLake/s3:DeleteObject": "the embedded recovery removes a requeued manifest's outputs: not in every run",
-        "WriteLake/s3:AbortMultipartUpload": _MULTIPART,
     },
     "seal": {
         **_LAMBDA,
@@ -139,7 +140,6 @@ UNUSED: dict[str, dict[str, str]] = {
         "StartExecutions/states:StartExecution": _RACE,
         "StateTable/dynamodb:BatchGetItem": _RACE,
         "StateTable/dynamodb:PutItem": _RACE,
-        "WriteLake/s3:AbortMultipartUpload": _MULTIPART,
     },
     "state_machine": {
         "RunGlueJob/glue:GetJobRuns": (
