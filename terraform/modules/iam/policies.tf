@@ -4,7 +4,10 @@
 # Proven by tests/integration/aws/test_least_privilege.py (moto's IAM enforcement on): every action
 # the end-to-end run uses is granted, every action granted is used or has its reason there.
 # DeleteItem and BatchWriteItem are recover's only: abandoning a stale claim (its manifest item and
-# file-list chunks) is the one state-table path that deletes or batch-writes.
+# file-list chunks) is the one state-table path that deletes or batch-writes. compensate, put_back
+# and recover only list and delete in the lake (outputs, commit record, set-aside files, work
+# objects): no s3:GetObject or s3:PutObject there. Nor s3:AbortMultipartUpload: they upload
+# nothing, and seal's marker is one PutObject (S3Storage.write_bytes), never a multipart upload.
 
 # intake: registers landed objects (HEAD), closes manifests, starts their executions
 data "aws_iam_policy_document" "intake" {
@@ -182,7 +185,7 @@ data "aws_iam_policy_document" "commit" {
   }
 }
 
-# compensate: the compensate step: removes outputs, files back to PENDING
+# compensate: the compensate step: removes outputs and set-aside files, files back to PENDING
 data "aws_iam_policy_document" "compensate" {
   count = var.create ? 1 : 0
 
@@ -200,7 +203,7 @@ data "aws_iam_policy_document" "compensate" {
 
   statement {
     sid       = "WriteLake"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    actions   = ["s3:DeleteObject"]
     resources = local.arns.lake_objects
   }
 
@@ -223,7 +226,7 @@ data "aws_iam_policy_document" "compensate" {
   }
 }
 
-# put_back: the put_back step: removes outputs, requeues the manifest
+# put_back: the put_back step: removes outputs and set-aside files, requeues the manifest
 data "aws_iam_policy_document" "put_back" {
   count = var.create ? 1 : 0
 
@@ -241,7 +244,7 @@ data "aws_iam_policy_document" "put_back" {
 
   statement {
     sid       = "WriteLake"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    actions   = ["s3:DeleteObject"]
     resources = local.arns.lake_objects
   }
 
@@ -294,7 +297,7 @@ data "aws_iam_policy_document" "recover" {
 
   statement {
     sid       = "WriteLake"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    actions   = ["s3:DeleteObject"]
     resources = local.arns.lake_objects
   }
 
@@ -348,7 +351,7 @@ data "aws_iam_policy_document" "seal" {
 
   statement {
     sid       = "WriteLake"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
     resources = local.arns.lake_objects
   }
 

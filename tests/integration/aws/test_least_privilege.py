@@ -66,9 +66,12 @@ _MULTIPART = (
     "an object above S3Storage's multipart threshold is uploaded in parts and the upload aborted when it "
     "fails: the runs' objects are small"
 )
-_OPEN = (
-    "not used in the runs, and no path needing it was confirmed: kept (the code may reach it on a path the "
-    "runs do not take), to be reviewed and dropped if none does"
+_GONE_404 = (
+    "a landing object deleted since its registration: S3 answers its GET (and the set-aside copy's HEAD) "
+    "404 NoSuchKey only to a caller with s3:ListBucket, 403 otherwise; with it the engine rejects the "
+    "file as gone (conversion/inputs.py, input_stream.py: ObjectGone), without it the manifest fails on "
+    "a configuration error (storage/s3.py map_error). No landing object is deleted mid-run here, and "
+    "moto answers 404 without evaluating s3:ListBucket"
 )
 _RACE = (
     "used in some runs only: which of the intake, recover and seal closes and starts a date's last "
@@ -89,7 +92,7 @@ UNUSED: dict[str, dict[str, str]] = {
     "convert": {
         **_STEP,
         "StateTable/dynamodb:UpdateItem": _HEARTBEAT,
-        "ListLanding/s3:ListBucket": _OPEN,
+        "ListLanding/s3:ListBucket": _GONE_404,
     },
     "commit": {
         **_STEP,
@@ -102,16 +105,14 @@ UNUSED: dict[str, dict[str, str]] = {
         "KeepTables/glue:UpdateTable": "as glue:GetTable",
     },
     "compensate": {
-        **_STEP,
+        **_LAMBDA,
+        "StateTable/dynamodb:ConditionCheckItem": _CHECK,
         "StateTable/dynamodb:PutItem": _HEARTBEAT,
-        "WriteLake/s3:GetObject": _OPEN,
-        "WriteLake/s3:PutObject": _OPEN,
     },
     "put_back": {
-        **_STEP,
+        **_LAMBDA,
+        "StateTable/dynamodb:ConditionCheckItem": _CHECK,
         "StateTable/dynamodb:PutItem": _HEARTBEAT,
-        "WriteLake/s3:GetObject": _OPEN,
-        "WriteLake/s3:PutObject": _OPEN,
     },
     "recover": {
         **_LAMBDA,
@@ -123,20 +124,22 @@ UNUSED: dict[str, dict[str, str]] = {
         "StateTable/dynamodb:BatchWriteItem": (
             "as DeleteItem: the abandoned manifest's file-list chunks are deleted in batches"
         ),
-        "ReadLanding/s3:GetObject": _OPEN,
-        "WriteLake/s3:GetObject": _OPEN,
-        "WriteLake/s3:PutObject": _OPEN,
         "WriteLake/s3:DeleteObject": "the embedded recovery removes a requeued manifest's outputs: not in every run",
-        "WriteLake/s3:AbortMultipartUpload": _MULTIPART,
     },
     "seal": {
         **_LAMBDA,
-        "ListLake/s3:ListBucket": _OPEN,
-        "WriteLake/s3:DeleteObject": _OPEN,
+        "ListLake/s3:ListBucket": (
+            "every seal pass HEADs the marker of each unsealed date (workflow/sealing.py remove_marker → "
+            "S3Storage.info): AWS answers an absent marker 404 only with s3:ListBucket (403 without, and "
+            "the pass fails); moto answers 404 without evaluating it"
+        ),
+        "WriteLake/s3:DeleteObject": (
+            "workflow/sealing.py remove_marker deletes the _SUCCESS marker of a date that is open again (a "
+            "file landed after its seal): no file lands in a sealed date in these runs"
+        ),
         "StartExecutions/states:StartExecution": _RACE,
         "StateTable/dynamodb:BatchGetItem": _RACE,
         "StateTable/dynamodb:PutItem": _RACE,
-        "WriteLake/s3:AbortMultipartUpload": _MULTIPART,
     },
     "state_machine": {
         "RunGlueJob/glue:GetJobRuns": (
@@ -153,7 +156,7 @@ UNUSED: dict[str, dict[str, str]] = {
         "StateTable/dynamodb:UpdateItem": _HEARTBEAT,
         "StateTable/dynamodb:ConditionCheckItem": _CHECK,
         "WriteLake/s3:AbortMultipartUpload": _MULTIPART,
-        "ListLanding/s3:ListBucket": _OPEN,
+        "ListLanding/s3:ListBucket": "as the convert function's: " + _GONE_404,
         "ReadScript/s3:GetObject": (
             "the Glue service loads the job's script with the job's role: here the job's code runs in process"
         ),
@@ -213,9 +216,10 @@ class DiskFullOnce:
         monkeypatch.setattr(ArrowEngine, "_convert", convert)
 
 
-def run_other_routes(aws: AwsDeployment, monkeypatch: pytest.MonkeyPatch) -> None:
+def run_other_routes(aws: AwsDeployment, monkeypatch: pytest.MonkeyPatch, fake_clock: FakeClock) -> None:
     """The routes the scenario does not take: manifests above the Glue threshold (``glue_above_bytes``)
-    converted by the Glue job, and a Lambda convert out of disk space put back."""
+    converted by the Glue job, a Lambda convert out of disk space put back, and a converted object grown
+    with its event lost (the recover listing registers the continuation)."""
     convert = aws.glue_routes[aws.glue_job]
     # Terraform's variable engine is "arrow" here: Spark in process would need its own S3 wiring;
     # the job's role and its calls to the state table and the buckets are the same either way
@@ -234,6 +238,15 @@ def run_other_routes(aws: AwsDeployment, monkeypatch: pytest.MonkeyPatch) -> Non
     assert len(aws.glue_runs) == 2 and disk_full.fired
     assert any(name == aws.function_name("put_back") for name, _ in aws.lambda_calls)
     assert lake_ids(aws) == putter.book.expected_ids
+    # a converted object grown while S3 sends no event: the recover listing reads its converted prefix
+    # (ingest/versions.py Versioner._against) and registers the continuation
+    aws.notify_events(False)
+    grown = records("grown0", 2)
+    putter.put(f"landing/{DATES[1]}/small-0.ndjson", body_of(records("small0", 1) + grown))
+    putter.book.expected_ids.update(json.loads(r)["id"] for r in grown)  # the converted line once
+    fake_clock.move_to(fake_clock.now() + 120)  # the continuation's manifest waited past max_wait_s
+    settle(aws)
+    assert lake_ids(aws) == putter.book.expected_ids
 
 
 @pytest.mark.slow
@@ -246,7 +259,7 @@ def test_every_part_acting_as_its_terraform_role_runs_the_scenario_using_only_an
         run_every_fault(aws, fake_clock, objects=OBJECTS)
     other_routes = LeastPrivilege(moto, deployment(moto, max_files=5, glue_above_bytes=1000))
     with other_routes.enforced() as glue_denials, other_routes.aws as aws:
-        run_other_routes(aws, monkeypatch)
+        run_other_routes(aws, monkeypatch, fake_clock)
     runs = (every_fault, other_routes)
     # nothing denied, not even a request retried away (the server's record and the clients')
     assert denials == glue_denials == [] and [r.recorder.denials() for r in runs] == [[], []]
