@@ -19,6 +19,14 @@ data "aws_iam_policy_document" "intake" {
     resources = local.arns.table
   }
 
+  # a HEAD of an object deleted before its event is handled answers 404 (skipped as stale) only with
+  # ListBucket; without it 403, which would fail the message until it reached the DLQ
+  statement {
+    sid       = "ListLanding"
+    actions   = ["s3:ListBucket"]
+    resources = local.arns.landing_bucket
+  }
+
   statement {
     sid       = "ReadLanding"
     actions   = ["s3:GetObject"]

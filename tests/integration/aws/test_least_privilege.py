@@ -82,7 +82,15 @@ _LAMBDA |= {"OwnLogGroup/logs:CreateLogStream": _LOGS, "OwnLogGroup/logs:PutLogE
 _STEP = {**_LAMBDA, "StateTable/dynamodb:ConditionCheckItem": _CHECK, "WriteLake/s3:AbortMultipartUpload": _MULTIPART}
 #: role -> {"<statement sid>/<action>" granted that the runs may leave unused: why}
 UNUSED: dict[str, dict[str, str]] = {
-    "intake": {**_LAMBDA, "StateTable/dynamodb:ConditionCheckItem": _CHECK},
+    "intake": {
+        **_LAMBDA,
+        "StateTable/dynamodb:ConditionCheckItem": _CHECK,
+        "ListLanding/s3:ListBucket": (
+            "an object deleted before its event is handled: its HEAD answers 404 (the event skipped as stale) "
+            "only to a caller with s3:ListBucket, 403 otherwise (the message would fail until the DLQ); no "
+            "object is deleted before its event here, and moto answers 404 without evaluating it"
+        ),
+    },
     "start": {
         **_LAMBDA,
         "StateTable/dynamodb:ConditionCheckItem": _CHECK,
