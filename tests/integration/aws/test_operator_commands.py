@@ -37,6 +37,7 @@ from ndjson2parquet.domain.records import FileRecord, ObjectInfo
 from ndjson2parquet.domain.states import FileState, ManifestState
 from ndjson2parquet.state import create_store, open_store
 from tests.support.moto_server import MotoServer
+from tests.support.sqs_poller import FakeLambdaContext
 
 DATE = "2026-11-25"
 DATASET = "events"
@@ -57,15 +58,13 @@ class Breakable(Engine):
         self.real.remove_outputs(job)
 
 
-def context() -> Any:
+def context() -> FakeLambdaContext:
     """A Lambda context as the service passes one (Powertools reads its keys into the logs)."""
-    from aws_lambda_powertools.utilities.typing import LambdaContext
-
-    ctx = LambdaContext()
-    ctx._function_name, ctx._aws_request_id = "n2p-step", str(uuid.uuid4())  # type: ignore[attr-defined]
-    ctx._invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:n2p-step"  # type: ignore[attr-defined]
-    ctx._memory_limit_in_mb = 1024  # type: ignore[attr-defined]
-    return ctx
+    return FakeLambdaContext(
+        function_name="n2p-step",
+        memory_limit_in_mb=1024,
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:n2p-step",
+    )
 
 
 class AwsLake:

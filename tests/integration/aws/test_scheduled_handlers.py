@@ -32,6 +32,7 @@ from tests.integration.aws.test_state_machine import (  # the deployment and its
     moto,  # noqa: F401
 )
 from tests.support.moto_aws import lambdas_in_process
+from tests.support.sqs_poller import FakeLambdaContext
 
 
 @pytest.fixture
@@ -60,14 +61,13 @@ def scheduled(aws: Deployment, **explicit: Any) -> ScheduledRuntime:
     return runtime
 
 
-def context() -> Any:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
-
-    ctx = LambdaContext()
-    ctx._function_name, ctx._aws_request_id = "n2p-scheduled", str(uuid.uuid4())  # type: ignore[attr-defined]
-    ctx._invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:n2p-scheduled"  # type: ignore[attr-defined]
-    ctx._memory_limit_in_mb = 512  # type: ignore[attr-defined]
-    return ctx
+def context() -> FakeLambdaContext:
+    """A Lambda context as the service passes one (Powertools reads its keys into the logs)."""
+    return FakeLambdaContext(
+        function_name="n2p-scheduled",
+        memory_limit_in_mb=512,
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:n2p-scheduled",
+    )
 
 
 def executions_of(aws: Deployment, manifest_id: str) -> list[dict[str, Any]]:
