@@ -15,6 +15,7 @@ import click
 
 from .. import __version__
 from ..domain.errors import PipelineError
+from ..gc_policy import tune_for_bulk_work
 from . import cost_command, init_state_command, logs, pipeline_commands, schema_command, state_commands
 
 log = logging.getLogger(__name__)
@@ -94,4 +95,5 @@ for _command in [
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    tune_for_bulk_work()
     cli.main(args=argv, prog_name="ndjson2parquet")

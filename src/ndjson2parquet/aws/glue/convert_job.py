@@ -28,6 +28,7 @@ from typing import Any
 
 from ...backoff import Backoff
 from ...domain.errors import TerminalError
+from ...gc_policy import tune_for_bulk_work
 from ...workflow.steps import Next, StepDocument, begin
 from ..config import load_settings
 from ..runtime import AwsClients, StepRuntime
@@ -75,6 +76,7 @@ def run(
 def main(argv: Sequence[str] | None = None, runtime: StepRuntime | None = None) -> dict[str, Any]:
     """The Glue script: convert, then exit 0 (ready to commit) or raise (the run fails)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    tune_for_bulk_work()
     arguments = resolved_options(sys.argv if argv is None else list(argv))
     doc = run(arguments, runtime=runtime)
     log.info("manifest converted", extra={"manifest_id": doc["manifest_id"], "next": doc["next"]})

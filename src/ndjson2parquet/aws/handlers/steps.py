@@ -28,6 +28,7 @@ from ...config import env
 from ...config.settings import AwsSettings
 from ...domain.errors import ConfigError, PipelineError, ResourceExhausted
 from ...domain.records import Manifest
+from ...gc_policy import tune_for_bulk_work
 from ...workflow.lease import Owner
 from ...workflow.steps import BadStepDocument, Next, Seen, StepContext, StepDocument, begin, finish
 from ..config import load_settings
@@ -247,6 +248,7 @@ _handlers: StepHandlers | None = None
 def _default() -> StepHandlers:
     global _handlers
     if _handlers is None:
+        tune_for_bulk_work()  # a convert or commit step holds a whole manifest's records
         _handlers = StepHandlers()
     return _handlers
 

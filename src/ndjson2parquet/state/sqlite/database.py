@@ -1,7 +1,9 @@
-"""The SQLite file behind `SqliteStore`: its schema, its one shared connection, its transactions.
+"""The SQLite file behind `SqliteStore`: its schema, its connections, its transactions.
 
-One file, WAL. Writes are IMMEDIATE transactions (concurrent writers queue on the lock, retried with
-backoff while busy); "database or disk is full" stops the run (ResourceExhausted). Partial indexes
+One file, WAL. Writes are IMMEDIATE transactions on one shared connection (the process's writers
+queue on a lock; other processes' writers are waited for with backoff); reads go through a
+pool of read connections, so they never wait for a write (WAL lets readers and one
+writer work at once). "database or disk is full" stops the run (ResourceExhausted). Partial indexes
 play the part of DynamoDB's sparse keys: only PENDING (or FAILED, REJECTED, CHANGED) files are in
 the waiting indexes and only unsettled manifests in the live index, so hot queries stay small.
 """
@@ -76,10 +78,16 @@ class SqliteDatabase:
         self.read_only = read_only
         if not self.path.parent.is_dir():
             raise ConfigError(f"state folder does not exist: {self.path.parent}")
-        # One connection per store, shared by its threads under a lock: a connection per thread would
-        # see its page cache emptied by every other thread's commit (WAL), and re-read the pages.
+        # Writes share one connection under a lock (its page cache stays warm from one commit to the
+        # next). Reads used to share it too, and then waited behind every write: on 100,000 small
+        # files the planner's and the listing's reads spent most of their time queued behind commits.
+        # A read connection re-reads the pages another connection's commit changed (WAL empties its
+        # cache), which costs far less than the wait.
         self._lock = threading.RLock()
         self._connection: sqlite3.Connection | None = None
+        self._idle_readers: list[sqlite3.Connection] = []  # as many as threads ever read at once
+        self._readers_lock = threading.Lock()  # not the write lock: a read must never wait for a write
+        self._generation = 0  # close() bumps it: a reader in use then is closed when given back
         if read_only:
             self._check_state_file()
         else:
@@ -128,6 +136,39 @@ class SqliteDatabase:
         db = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA query_only=1")
         return db
+
+    def _connect_reader(self) -> sqlite3.Connection:
+        if self.read_only:
+            return self._connect_read_only()
+        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA query_only=1")
+        db.execute("PRAGMA cache_size=-8192")  # 8 MiB: a page of the planner's next read is likely still here
+        return db
+
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """An idle read connection (a new one when every one is busy), given back after use.
+
+        Pooled, not one per thread: a connection is freed only by the cyclic collector (its statement
+        cache refers back to it), so one left behind by a finished thread would keep the -wal file.
+        """
+        with self._readers_lock:
+            generation = self._generation
+            connection = self._idle_readers.pop() if self._idle_readers else None
+        if connection is None:
+            try:
+                connection = self._connect_reader()
+            except sqlite3.DatabaseError as exc:
+                raise ConfigError(f"cannot open state file {self.path}: {exc}") from exc
+        try:
+            yield connection
+        finally:
+            with self._readers_lock:
+                keep = generation == self._generation
+                if keep:
+                    self._idle_readers.append(connection)
+            if not keep:
+                connection.close()
 
     def connection(self) -> sqlite3.Connection:
         if self._connection is None and self.read_only:
@@ -196,17 +237,25 @@ class SqliteDatabase:
         return self.backoff.call(attempt)
 
     def read(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
-        with self._lock, self._full_is_exhaustion():
+        """The rows of one query, read through an idle read connection (never waiting for a write)."""
+        with self._full_is_exhaustion():
             try:
-                return self.connection().execute(sql, params).fetchall()
+                with self._reader() as connection:
+                    return connection.execute(sql, params).fetchall()
             except sqlite3.OperationalError as exc:
                 if exc.sqlite_errorcode == sqlite3.SQLITE_FULL:  # a sort spilling to a full disk
                     raise
                 raise StoreUnavailable(f"state store read failed: {exc}") from exc
 
     def close(self) -> None:
+        """Close every connection (a later call opens them again); one being read through closes when done."""
         with self._lock:
-            if self._connection is not None:
+            with self._readers_lock:
+                for connection in self._idle_readers:
+                    connection.close()
+                self._idle_readers.clear()
+                self._generation += 1
+            if self._connection is not None:  # last: the last connection to close removes the -wal file
                 self._connection.close()
                 self._connection = None
 

@@ -12,6 +12,7 @@ from ...domain.errors import ConditionFailed
 from ...domain.records import FileRecord, Ledger, Manifest
 from ...domain.states import FileState, ManifestState
 from ..changes import FILE_FIELDS, KEEP, FileChange, ManifestChange
+from .bulk import execute_each
 
 _FILE_COLUMNS = (
     "file_id, dataset, uri, version, size, date, arrived_at, registered_at, state, manifest_id, attempts,"
@@ -167,7 +168,7 @@ _IMPORT_FILE = f"INSERT OR IGNORE INTO files ({_FILE_COLUMNS}) VALUES ({','.join
 
 def _insert_dates(db: sqlite3.Connection, records: Sequence[FileRecord]) -> None:
     dates = sorted({(r.dataset, r.date) for r in records})
-    db.executemany("INSERT OR IGNORE INTO dates (dataset, date) VALUES (?, ?)", dates)
+    execute_each(db, "INSERT OR IGNORE INTO dates (dataset, date) VALUES (?, ?)", dates)
 
 
 class SomeLost(Exception):

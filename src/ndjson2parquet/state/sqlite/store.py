@@ -6,6 +6,7 @@ in `rows`. Nothing here decides a rule: it writes what the change records say, c
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ from ..changes import FileChange, ManifestChange
 from ..codec import decode_seal, encode_seal
 from ..rules import release_claim_change
 from ..store import StateStore
+from .bulk import execute_each, select_many
 from .database import SqliteDatabase
 from .rows import (
     _FILE_COLUMNS,
@@ -34,6 +36,10 @@ from .rows import (
     _ledger_values,
     _manifest,
 )
+
+_FILE_COLUMN_NAMES = tuple(name.strip() for name in _FILE_COLUMNS.split(","))
+_FILE_REALS = frozenset({"arrived_at", "registered_at", "updated_at"})
+_FIFO_ORDER = operator.itemgetter(_FILE_COLUMN_NAMES.index("registered_at"), len(_FILE_COLUMN_NAMES))
 
 
 class SqliteStore(StateStore):
@@ -68,7 +74,7 @@ class SqliteStore(StateStore):
 
     # ----------------------------------------------------------------- files
     def _insert_files(self, records: Sequence[FileRecord]) -> list[FileRecord]:
-        # One executemany; then "how many rows changed" tells whether every record was new (a first
+        # One statement; then "how many rows changed" tells whether every record was new (a first
         # listing). If some were known already, that transaction is rolled back and the careful way
         # looks the ids up first to say which. The last outcome decides which way the next batch
         # tries first, so re-listing a known landing zone does not pay twice.
@@ -81,7 +87,7 @@ class SqliteStore(StateStore):
 
         def optimistic(db: sqlite3.Connection) -> list[FileRecord]:
             before = db.total_changes
-            db.executemany(_INSERT_FILE, rows)
+            execute_each(db, _INSERT_FILE, rows)
             if db.total_changes - before != len(rows):
                 raise SomeLost
             _insert_dates(db, records)
@@ -104,7 +110,7 @@ class SqliteStore(StateStore):
                     added.append(r)
                     added_rows.append(row)
             before = db.total_changes
-            db.executemany(_INSERT_FILE, added_rows)
+            execute_each(db, _INSERT_FILE, added_rows)
             if db.total_changes - before != len(added):  # cannot happen under the write lock
                 raise StoreUnavailable("concurrent insert under the write lock")
             _insert_dates(db, added)
@@ -119,25 +125,27 @@ class SqliteStore(StateStore):
         self._expect_new = len(added) == len(records)
         return added
 
+    def _select_files(self, rest: str, params: Sequence[object], *, rowid: bool = False) -> list[list[object]]:
+        """Rows of files (``SELECT <file columns> rest``) read in one step (see `bulk`); ``rowid`` adds it last."""
+        return select_many(self._read, _FILE_COLUMN_NAMES + (("rowid",) if rowid else ()), _FILE_REALS, rest, params)
+
     def _get_files(self, file_ids: Sequence[str]) -> list[FileRecord]:
         out: list[FileRecord] = []
         for start in range(0, len(file_ids), 500):  # SQLite's bound-parameter limit
             ids = list(file_ids[start : start + 500])
             marks = ",".join("?" * len(ids))
-            out.extend(
-                _file(r) for r in self._read(f"SELECT {_FILE_COLUMNS} FROM files WHERE file_id IN ({marks})", ids)
-            )
+            out.extend(_file(r) for r in self._select_files(f"FROM files WHERE file_id IN ({marks})", ids))
         return out
 
     def _files_by_uri(self, uri: str) -> list[FileRecord]:
-        return [_file(r) for r in self._read(f"SELECT {_FILE_COLUMNS} FROM files WHERE uri = ?", (uri,))]
+        return [_file(r) for r in self._select_files("FROM files WHERE uri = ?", (uri,))]
 
     def _versions_of(self, uris: Sequence[str], listed: Mapping[str, str]) -> list[FileRecord]:
         out: list[FileRecord] = []
         for start in range(0, len(uris), 500):  # SQLite's bound-parameter limit
             chunk = list(uris[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            out.extend(_file(r) for r in self._read(f"SELECT {_FILE_COLUMNS} FROM files WHERE uri IN ({marks})", chunk))
+            out.extend(_file(r) for r in self._select_files(f"FROM files WHERE uri IN ({marks})", chunk))
         return out
 
     def _query_waiting(
@@ -153,18 +161,20 @@ class SqliteStore(StateStore):
             ts, rowid = cursor.split("|", 1)
             after = " AND (registered_at, rowid) > (?, ?)"
             params += [float(ts), int(rowid)]
-        rows = self._read(
-            f"SELECT {_FILE_COLUMNS}, rowid FROM files INDEXED BY files_{FileState(state).value.lower()}_fifo"
+        rows = self._select_files(
+            f"FROM files INDEXED BY files_{FileState(state).value.lower()}_fifo"
             f" WHERE state = '{FileState(state).value}' AND dataset = ? AND date = ?{after}"
             " ORDER BY registered_at, rowid LIMIT ?",
             [*params, limit + 1],
+            rowid=True,
         )
+        rows.sort(key=_FIFO_ORDER)  # the page's order, which its one-value read does not promise
         items = [_file(r) for r in rows[:limit]]
         more = len(rows) > limit
         return Page(items, f"{items[-1].registered_at!r}|{rows[limit - 1][-1]}" if more else None)
 
     def _update_files(self, changes: Sequence[FileChange]) -> list[str]:
-        # Optimistic first: the conditions go into the WHERE clause, one executemany per shape (same
+        # Optimistic first: the conditions go into the WHERE clause, one statement per shape (same
         # columns set), and when every row changed nothing was lost. Otherwise that transaction is
         # rolled back and the careful way reads the current states first to name the lost ones.
         dumped: dict[tuple[str, ...], str] = {}  # most files of a manifest share their outputs
@@ -174,7 +184,7 @@ class SqliteStore(StateStore):
             groups = _grouped(changes, shaped)
             before = db.total_changes
             for sets, rows in groups.items():
-                db.executemany(f"UPDATE files SET {sets} WHERE file_id = ? AND state = ? AND manifest_id IS ?", rows)
+                execute_each(db, f"UPDATE files SET {sets} WHERE file_id = ? AND state = ? AND manifest_id IS ?", rows)
             if db.total_changes - before != len(shaped):
                 raise SomeLost
             return []
@@ -194,7 +204,7 @@ class SqliteStore(StateStore):
                     continue
                 groups.setdefault(sets, []).append([*params, change.file_id])
             for sets, rows in groups.items():
-                db.executemany(f"UPDATE files SET {sets} WHERE file_id = ?", rows)
+                execute_each(db, f"UPDATE files SET {sets} WHERE file_id = ?", rows)
             return lost
 
         try:
@@ -206,15 +216,14 @@ class SqliteStore(StateStore):
     def _create_manifest(self, manifest: Manifest) -> None:
         def write(db: sqlite3.Connection) -> None:
             ids = manifest.file_ids
-            claimed = 0
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                claimed += db.execute(
-                    f"UPDATE files SET state = 'CLAIMED', manifest_id = ?, updated_at = ?"
-                    f" WHERE file_id IN ({marks}) AND state = 'PENDING'",
-                    [manifest.manifest_id, manifest.created_at, *chunk],
-                ).rowcount
+            before = db.total_changes
+            execute_each(
+                db,
+                "UPDATE files SET state = 'CLAIMED', manifest_id = ?, updated_at = ?"
+                " WHERE file_id = ? AND state = 'PENDING'",
+                [(manifest.manifest_id, manifest.created_at, file_id) for file_id in ids],
+            )
+            claimed = db.total_changes - before
             if claimed != len(ids):
                 raise ConditionFailed(f"{len(ids) - claimed} file(s) of the claim are no longer PENDING")
             _insert_manifest(db, manifest)
@@ -227,7 +236,7 @@ class SqliteStore(StateStore):
             held = db.execute("SELECT file_id FROM files WHERE manifest_id = ?", (manifest.manifest_id,)).fetchall()
             groups = _grouped([release_claim_change(fid, manifest.manifest_id) for (fid,) in held])
             for sets, rows in groups.items():
-                db.executemany(f"UPDATE files SET {sets} WHERE file_id = ? AND state = ? AND manifest_id IS ?", rows)
+                execute_each(db, f"UPDATE files SET {sets} WHERE file_id = ? AND state = ? AND manifest_id IS ?", rows)
             db.execute("DELETE FROM manifests WHERE manifest_id = ? AND state = 'CLAIMING'", (manifest.manifest_id,))
 
         self._retrying_write(write)
@@ -263,7 +272,7 @@ class SqliteStore(StateStore):
             committed = _conditional_manifest_update(db, manifest_id, expect_states, owner, change)
             before = db.total_changes
             for sets, rows in groups.items():
-                db.executemany(f"UPDATE files SET {sets} WHERE file_id = ? AND state = ? AND manifest_id IS ?", rows)
+                execute_each(db, f"UPDATE files SET {sets} WHERE file_id = ? AND state = ? AND manifest_id IS ?", rows)
             if db.total_changes - before != len(files):
                 raise ConditionFailed(f"{manifest_id}: not all of its files are still as the commit expects")
             return committed
@@ -441,7 +450,7 @@ class SqliteStore(StateStore):
 def _grouped(
     changes: Sequence[FileChange], shaped: list[tuple[FileChange, str, list[object]]] | None = None
 ) -> dict[str, list[list[object]]]:
-    """Conditional updates grouped by the columns they set (one executemany per shape): each row is
+    """Conditional updates grouped by the columns they set (one statement per shape): each row is
     the values, then the condition (file_id, expected state, expected manifest)."""
     if shaped is None:
         dumped: dict[tuple[str, ...], str] = {}  # most files of a manifest share their outputs
