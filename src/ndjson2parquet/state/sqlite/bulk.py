@@ -9,8 +9,9 @@ the write lock meanwhile. Here a batch travels as one JSON array: ``json_each`` 
 write to one statement, ``json_group_array`` brings the rows of a read back as one text value, and
 SQLite does the whole batch in one step.
 
-REAL values cross as text in reads (``printf('%!.17g')``: 17 significant digits, exact), because
-SQLite's JSON writes only 15 and timestamps serve as exact cursors. JSON into SQLite is exact.
+REAL values are written into a read's JSON with 17 significant digits (``json(printf('%!.17g'))``,
+exact), because SQLite's JSON writes only 15 and timestamps serve as exact cursors. JSON into
+SQLite is exact.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def execute_each(db: sqlite3.Connection, sql: str, rows: Sequence[Sequence[objec
 
 @functools.lru_cache(maxsize=64)
 def _aggregate(columns: tuple[str, ...], reals: frozenset[str], rest: str) -> str:
-    values = ", ".join(f"printf('%!.17g', {c})" if c in reals else c for c in columns)
+    values = ", ".join(f"json(printf('%!.17g', {c}))" if c in reals else c for c in columns)
     return f"SELECT json_group_array(json_array({values})) FROM (SELECT {', '.join(columns)} {rest})"
 
 
@@ -86,12 +87,8 @@ def select_many(
     rest: str,
     params: Sequence[object] = (),
 ) -> list[list[object]]:
-    """``SELECT columns rest`` as lists, read in one step through ``read``; ``reals`` (NOT NULL REAL
-    columns) come back as exact floats. The rows' order is not promised: sort them if it matters."""
+    """``SELECT columns rest`` as lists, read in one step through ``read``; ``reals`` (NOT NULL, finite
+    REAL columns) come back as exact floats. The rows' order is not promised: sort them if it matters."""
     found = read(_aggregate(tuple(columns), reals, rest), params)
     rows: list[list[object]] = orjson.loads(found[0][0])
-    indexes = [i for i, c in enumerate(columns) if c in reals]
-    for row in rows:
-        for i in indexes:
-            row[i] = float(row[i])  # type: ignore[arg-type]
     return rows
