@@ -129,4 +129,3 @@ def print_report(report: dict[str, Any]) -> None:
         out.print(f"- {text}", soft_wrap=True, markup=False)
 
 
-COMMANDS = [cost_command]

@@ -7,6 +7,7 @@ one line on stderr and a non-zero exit, never a traceback: usage errors exit 2, 
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from typing import Any
@@ -16,7 +17,7 @@ import click
 from .. import __version__
 from ..domain.errors import PipelineError
 from ..gc_policy import tune_for_bulk_work
-from . import cost_command, init_state_command, logs, pipeline_commands, schema_command, state_commands
+from . import init_state_command, logs, pipeline_commands, schema_command, state_commands
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,22 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+#: commands whose module is imported only when they are used (or listed by --help): `cost` loads its
+#: price tables and model, a tenth of a second every `run` would pay for nothing
+_LAZY_COMMANDS = {"cost": "ndjson2parquet.cli.cost_command:cost_command"}
+
+
 class _Group(click.Group):
-    """A click group whose errors are one line each."""
+    """A click group whose errors are one line each, and whose heavy commands load lazily."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *_LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _LAZY_COMMANDS:
+            module, name = _LAZY_COMMANDS[cmd_name].split(":")
+            return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+        return super().get_command(ctx, cmd_name)
 
     def main(  # type: ignore[override]
         self,
@@ -88,7 +103,6 @@ for _command in [
     *state_commands.COMMANDS,
     *schema_command.COMMANDS,
     *init_state_command.COMMANDS,
-    *cost_command.COMMANDS,
 ]:
     cli.add_command(_command)
 

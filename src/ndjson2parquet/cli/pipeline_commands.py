@@ -173,6 +173,8 @@ def pipeline_options(fn: Any) -> Any:
 
 def _spark_conf(pairs: tuple[str, ...]) -> dict[str, str]:
     """``--spark-conf`` values as a dict; a malformed one is a usage error (one line, exit 2)."""
+    if not pairs:
+        return {}  # the Spark modules are not imported for an Arrow run
     from ..conversion.spark.session import parse_conf
 
     try:
