@@ -58,7 +58,7 @@ def assert_each_file_in_exactly_one_manifest(store: StateStore, manifest_ids: li
     assert counts["manifests"]["CREATED"] == len(manifest_ids)
 
 
-# moto serves the DynamoDB case's ~20,000 requests in Python on the same two cores: about 4 minutes
+# moto serves the DynamoDB case's ~20,000 requests in Python on the same two cores: about 3.5 minutes
 # alone, more beside the rest of the suite (the default 300 s guard is for hangs, not for this)
 @pytest.mark.timeout(900)
 def test_8_claimer_threads_over_10000_files_put_each_file_in_exactly_one_manifest(
