@@ -127,5 +127,3 @@ def print_report(report: dict[str, Any]) -> None:
     out.print("assumptions:")
     for text in report["assumptions"]:
         out.print(f"- {text}", soft_wrap=True, markup=False)
-
-
