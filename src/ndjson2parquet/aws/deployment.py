@@ -103,8 +103,6 @@ def glue_arguments() -> tuple[str, ...]:
 # tests/unit/infrastructure/test_cost_contract.py compares each with the HCL's default, and
 # `cost.deployment` reads them: change one here, in the Terraform, and the README's Cost figures.
 
-DAY_S = 86400
-
 
 @dataclass(frozen=True)
 class FunctionSize:
