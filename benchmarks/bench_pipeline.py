@@ -248,8 +248,13 @@ def print_tables(results: list[Result]) -> None:
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
     print("\nMarkdown:\n")
-    print("| " + " | ".join(HEADER) + " |")
-    print("|" + "|".join(["---", "---", "---:", "---:", "---:", "---:"]) + "|")
+    markdown_table(HEADER, rows)
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> None:
+    """A Markdown table: the first two columns left-aligned (names), the rest right-aligned (numbers)."""
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
 

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-from bench_pipeline import SHAPES, measure, prepare  # the data sets and the process-tree measure, shared
+from bench_pipeline import SHAPES, markdown_table, measure, prepare  # data sets, process-tree measure, tables
 
 import ndjson2parquet
 from ndjson2parquet.config.settings import BatchPolicy
@@ -262,14 +262,6 @@ def bench_sizes(root: Path, sizes: list[int], modes: list[str], repeat: int, tim
 # --- reporting ---------------------------------------------------------------------------------------
 
 
-def table(header: list[str], rows: list[list[str]]) -> None:
-    """A Markdown table (numbers right-aligned)."""
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" if i < 2 else "---:" for i in range(len(header))) + "|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
-
-
 def report_shapes(found: dict[str, dict[str, Runs]]) -> None:
     """The figures of both engines on each shape, and Spark/Arrow."""
     print("\nSpark local[2] against Arrow (medians of the runs; Spark/Arrow: ratio of medians)\n")
@@ -297,7 +289,7 @@ def report_shapes(found: dict[str, dict[str, Runs]]) -> None:
             ])  # fmt: skip
     header = ["shape", "engine", "convert s median / best", "process s", "session start s", "peak RSS MiB",
               "rows", "MB/s", "Spark/Arrow: convert / process / RSS"]  # fmt: skip
-    table(header, rows)
+    markdown_table(header, rows)
 
 
 def fit(points: list[tuple[float, float]]) -> tuple[float, float]:
@@ -320,7 +312,7 @@ def report_sizes(sizes: list[Runs]) -> dict[str, tuple[float, float]]:
             continue
         ratio = f"{runs.input_bytes / runs.parquet_bytes:.2f}"
         rows.append([runs.label, f"{runs.median:.2f}", f"{runs.mb_s:.1f}", f"{runs.peak / MiB:.0f}", ratio])
-    table(
+    markdown_table(
         ["manifest", "mode", "convert s", "MB/s", "peak RSS MiB", "NDJSON/Parquet bytes"],
         [[r[0].rsplit(" ", 1)[0], r[0].rsplit(" ", 1)[1], *r[1:]] for r in rows],
     )
@@ -436,7 +428,7 @@ def report_cost(found: dict, mb_s: float, s_per_file: float, scale: float, files
         fits = "yes" if mb <= limit else "no"
         rows.append([f"{mb:,}", fits, f"{lam_s:,.0f}", f"{lam(mb):.4f}", f"{glue_s:,.0f}", f"{glue(mb):.4f}",
                      f"{glue(mb) / lam(mb):.1f}x"])  # fmt: skip
-    table(
+    markdown_table(
         ["manifest MB", "within the Lambda's margin", "Lambda s", "Lambda $", "Glue s", "Glue $", "Glue/Lambda"], rows
     )
     cross = next((mb for mb in range(1, 10_000_001, 64) if glue(mb) <= lam(mb)), None)
